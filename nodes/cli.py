@@ -1,0 +1,309 @@
+"""The ``daguerre`` command line: run, validate and list node types without the app.
+
+Exit codes: 0 success; 1 invalid workflow or failed run; 2 usage error; 130 cancelled
+(Ctrl+C). ``run --json`` prints one JSON summary on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import nodes
+from nodes.context import Environment
+from nodes.events import (
+    Event,
+    NodeFailed,
+    NodeFinished,
+    NodeProgress,
+    NodeStarted,
+    Problem,
+    RunFinished,
+    RunStarted,
+)
+from nodes.executor import Executor, RunOutcome
+from nodes.graph import Graph
+from nodes.library import load_builtin_nodes
+from nodes.paths import FileFinder, default_output_dir, models_dirs_from_env
+from nodes.registry import REGISTRY, Registry
+from nodes.runner import Runner
+from nodes.validation import validate
+from nodes.workflow import WorkflowError, load_file, to_dict
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="daguerre",
+        description="Daguerre: diffusion image generation with node graphs.",
+    )
+    parser.add_argument("--version", action="version", version=f"daguerre {nodes.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="validate and run a workflow headless")
+    run.add_argument("workflow", type=Path, help="workflow file")
+    run.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                     help="override a param (repeatable)")
+    run.add_argument("--sweep", dest="sweeps", action="append", default=[],
+                     metavar="NODE.PARAM=V1,V2,...",
+                     help="run once per value; repeated sweeps run every combination")
+    _common(run)
+    run.add_argument("--out", type=Path, help="output folder (default: Daguerre's pictures)")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    check = sub.add_parser("validate", help="check a workflow; exit 1 with one line per problem")
+    check.add_argument("workflow", type=Path)
+    _common(check)
+
+    listing = sub.add_parser("nodes", help="list the registered node types")
+    listing.add_argument("--json", action="store_true", help="full schemas as JSON")
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", type=Path, action="append", default=[], metavar="DIR",
+                        help="models folder (repeatable; default: $DAGUERRE_MODELS)")
+
+
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    reg = load_builtin_nodes(registry if registry is not None else REGISTRY)
+    try:
+        if args.command == "run":
+            return cmd_run(args, reg)
+        if args.command == "validate":
+            return cmd_validate(args, reg)
+        if args.command == "nodes":
+            return cmd_nodes(args, reg)
+    except UsageError as exc:
+        print(f"daguerre: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    build_parser().print_help()
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- nodes
+def cmd_nodes(args: argparse.Namespace, registry: Registry) -> int:
+    if args.json:
+        json.dump(registry.schema(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    category = None
+    for cls in registry:
+        if cls.category != category:
+            category = cls.category
+            print(f"\n{category}")
+        summary = cls.description().splitlines()[0] if cls.description() else ""
+        print(f"  {cls.type_id:<28} {cls.title:<20} {summary}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- validate
+def cmd_validate(args: argparse.Namespace, registry: Registry) -> int:
+    try:
+        graph = load_file(args.workflow, registry)
+    except WorkflowError as exc:
+        print(exc)
+        return EXIT_FAILED
+    problems = validate(graph, _finder(args))
+    for problem in problems:
+        print(problem)
+    if problems:
+        return EXIT_FAILED
+    print(f"ok: {len(graph)} nodes, {len(graph.links)} links", file=sys.stderr)
+    return EXIT_OK
+
+
+def _finder(args: argparse.Namespace) -> FileFinder:
+    dirs = list(args.models) or models_dirs_from_env()
+    return FileFinder(dirs, base_dir=args.workflow.resolve().parent)
+
+
+# --------------------------------------------------------------------------- run
+def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
+    try:
+        graph = load_file(args.workflow, registry)
+    except WorkflowError as exc:
+        print(exc, file=sys.stderr)
+        return _finish_early(args, [Problem(None, None, str(exc))])
+    problems: list[Problem] = []
+    fixed = _parse_assignments(graph, args.sets, problems, sweep=False)
+    sweeps = _parse_assignments(graph, args.sweeps, problems, sweep=True)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return _finish_early(args, problems)
+
+    env = Environment(
+        output_dir=(args.out or default_output_dir()).expanduser(),
+        resolve_file=_finder(args),
+        device=args.device,
+    )
+    runner = Runner(Executor(env=env), registry=registry)
+    if not args.quiet:
+        runner.subscribe(Progress(graph, sys.stderr))
+    document = to_dict(graph)
+    keys = list(sweeps)
+    combos = list(itertools.product(*(sweeps[k] for k in keys))) if keys else [()]
+    run_ids = []
+    for combo in combos:
+        overrides = {**fixed, **dict(zip(keys, combo, strict=True))}
+        label = ", ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
+        run_ids.append(runner.submit(document, overrides, label=label))
+
+    outcomes: list[RunOutcome] = []
+    cancelled = False
+    try:
+        for run_id in run_ids:
+            outcomes.append(_wait(runner, run_id))
+    except KeyboardInterrupt:
+        cancelled = True
+        runner.clear_queue()
+        runner.cancel()
+        print("\ncancelling…", file=sys.stderr)
+        for run_id in run_ids[len(outcomes):]:
+            outcomes.append(_wait_uninterrupted(runner, run_id))
+    finally:
+        runner.shutdown()
+
+    if args.json:
+        summaries = [o.to_json() for o in outcomes]
+        payload = {"runs": summaries} if args.sweeps else summaries[0]
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    if cancelled or any(o.status == "cancelled" for o in outcomes):
+        return EXIT_CANCELLED
+    if any(o.status != "done" for o in outcomes):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _wait(runner: Runner, run_id: int) -> RunOutcome:
+    while True:  # short waits keep the main thread responsive to Ctrl+C
+        try:
+            return runner.wait(run_id, timeout=0.1)
+        except TimeoutError:
+            continue
+
+
+def _wait_uninterrupted(runner: Runner, run_id: int) -> RunOutcome:
+    while True:
+        try:
+            return _wait(runner, run_id)
+        except KeyboardInterrupt:
+            continue
+
+
+def _finish_early(args: argparse.Namespace, problems: list[Problem]) -> int:
+    if args.json:
+        summary = RunOutcome(0, "failed", problems=problems).to_json()  # type: ignore[arg-type]
+        json.dump({"runs": [summary]} if args.sweeps else summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return EXIT_FAILED
+
+
+def _parse_assignments(
+    graph: Graph, items: list[str], problems: list[Problem], *, sweep: bool
+) -> dict[str, Any]:
+    """``NODE.PARAM=VALUE`` (or ``=V1,V2``) texts → typed values per key."""
+    result: dict[str, Any] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        node_id, dot, name = key.rpartition(".")
+        if not eq or not dot or not node_id or not name:
+            flag = "--sweep" if sweep else "--set"
+            raise UsageError(f"{flag} {item!r}: expected NODE.PARAM=VALUE")
+        if node_id not in graph.nodes:
+            problems.append(Problem(node_id, name, "no such node in this workflow"))
+            continue
+        cls = graph.node_class(node_id)
+        param = cls.param(name) if cls is not None else None
+        if param is None:
+            problems.append(Problem(node_id, name, "no such parameter"))
+            continue
+        texts = text.split(",") if sweep else [text]
+        values = []
+        for part in texts:
+            try:
+                values.append(param.parse(part))
+            except ValueError:
+                problems.append(
+                    Problem(node_id, name, f"{part!r} is not a valid {param.type.value}")
+                )
+        result[key] = values if sweep else (values[0] if values else None)
+    return result
+
+
+class Progress:
+    """Prints per-node progress to a terminal (a live bar) or a log (one line per node)."""
+
+    def __init__(self, graph: Graph, stream: TextIO) -> None:
+        self.graph = graph
+        self.stream = stream
+        self.live = stream.isatty() and os.environ.get("TERM") != "dumb"
+        self.lock = threading.Lock()
+        self.last_draw = 0.0
+
+    def __call__(self, event: Event) -> None:
+        with self.lock:
+            self._handle(event)
+
+    def _title(self, node_id: str) -> str:
+        try:
+            return f"{self.graph.display_title(node_id)} ({node_id})"
+        except Exception:
+            return node_id
+
+    def _handle(self, event: Event) -> None:
+        out = self.stream
+        if isinstance(event, RunStarted):
+            label = f"run {event.run_id}: {len(event.plan)} nodes"
+            print(label, file=out)
+        elif isinstance(event, NodeStarted) and self.live:
+            out.write(f"\r\x1b[2K  … {self._title(event.node_id)}")
+            out.flush()
+        elif isinstance(event, NodeProgress) and self.live:
+            now = time.monotonic()
+            if now - self.last_draw < 0.05 and event.step < event.total:
+                return
+            self.last_draw = now
+            width = 24
+            filled = int(width * event.step / max(event.total, 1))
+            bar = "█" * filled + "░" * (width - filled)
+            out.write(f"\r\x1b[2K  … {self._title(event.node_id)} {bar} "
+                      f"{event.step}/{event.total}")
+            out.flush()
+        elif isinstance(event, NodeFinished):
+            state = "cached" if event.cached else f"{event.seconds:.2f}s"
+            prefix = "\r\x1b[2K" if self.live else ""
+            out.write(f"{prefix}  ✓ {self._title(event.node_id)} {state}\n")
+        elif isinstance(event, NodeFailed):
+            prefix = "\r\x1b[2K" if self.live else ""
+            where = f".{event.field}" if event.field else ""
+            out.write(f"{prefix}  ✗ {self._title(event.node_id)}{where}: {event.message}\n")
+        elif isinstance(event, RunFinished):
+            for problem in event.problems:
+                print(f"  {problem}", file=out)
+            tail = f": {event.error}" if event.error and not event.problems else ""
+            print(f"run {event.run_id} {event.status.value} in {event.seconds:.2f}s{tail}",
+                  file=out)
+        out.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""The built-in node types. :func:`load_builtin_nodes` registers them (idempotent)."""
+
+from __future__ import annotations
+
+from nodes.registry import REGISTRY, Registry
+
+
+def load_builtin_nodes(registry: Registry | None = None) -> Registry:
+    """Register every built-in node type into ``registry`` (default: the app's)."""
+    target = registry if registry is not None else REGISTRY
+    from nodes.library import primitives, utility
+
+    for module in (primitives, utility):
+        for cls in module.NODES:
+            if cls.type_id not in target:
+                target.register(cls)
+    return target

@@ -1,0 +1,66 @@
+"""Utility nodes: notes on the canvas, showing a value, saving text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodes.api import Input, Node, NodeError, Param
+from nodes.context import NodeContext
+from nodes.paths import next_numbered
+from nodes.ports import PortType
+
+
+class NoteNode(Node):
+    """A note on the canvas. It holds text for people and is never executed."""
+
+    type_id = "utility.note"
+    title = "Note"
+    category = "utility"
+    executable = False
+    params = (Param("text", PortType.STRING, default="", multiline=True, linkable=False),)
+
+
+class DisplayNode(Node):
+    """Shows the value that reaches it (a number, text, a flag) on the node."""
+
+    type_id = "utility.display"
+    title = "Display"
+    category = "utility"
+    is_output = True
+    inputs = (Input("value", PortType.ANY),)
+
+    def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
+        ctx.result(text=_display_text(value))
+        return ()
+
+
+class SaveTextNode(Node):
+    """Saves text to ``prefix_00001.txt`` in the output folder (numbering continues)."""
+
+    type_id = "utility.save_text"
+    title = "Save Text"
+    category = "utility"
+    is_output = True
+    inputs = (Input("text", PortType.STRING),)
+    params = (Param("prefix", PortType.STRING, default="daguerre"),)
+
+    def run(self, ctx: NodeContext, *, text: str, prefix: str) -> tuple[()]:
+        folder = ctx.output_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = next_numbered(folder, prefix, ".txt")
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise NodeError(f"cannot write to {folder}: {exc.strerror}", "prefix") from None
+        ctx.result(files=(str(path),), text=text)
+        return ()
+
+
+def _display_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+NODES: tuple[type[Node], ...] = (NoteNode, DisplayNode, SaveTextNode)

@@ -1,0 +1,110 @@
+"""Where Daguerre keeps things: home (settings, autosave), outputs, resources.
+
+``DAGUERRE_HOME`` relocates everything the app writes on its own (tests and demos set it so
+they never touch a user's real settings); otherwise the platform's conventional folders
+are used (platformdirs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Daguerre"
+
+
+def home_dir() -> Path:
+    """Settings, autosave and recovery files."""
+    env = os.environ.get("DAGUERRE_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_output_dir() -> Path:
+    env = os.environ.get("DAGUERRE_HOME")
+    if env:
+        return Path(env).expanduser() / "output"
+    return Path(platformdirs.user_pictures_dir()) / APP_NAME
+
+
+def resources_dir() -> Path:
+    """The shipped ``resources/`` folder (model configs, tokenizer data, workflows)."""
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+_SAFE_PREFIX = re.compile(r"[^A-Za-z0-9 _\-]+")
+
+
+def safe_prefix(prefix: str, default: str = "daguerre") -> str:
+    """A file name prefix that cannot leave its folder: no separators, no ``..``."""
+    cleaned = _SAFE_PREFIX.sub("_", prefix).strip(" ._")
+    return cleaned[:80] or default
+
+
+def next_numbered(folder: Path, prefix: str, suffix: str) -> Path:
+    """``folder/prefix_00001.suffix`` with the first number after those already there."""
+    stem = safe_prefix(prefix)
+    pattern = re.compile(rf"^{re.escape(stem)}_(\d+){re.escape(suffix)}$")
+    highest = 0
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            match = pattern.match(entry.name)
+            if match:
+                highest = max(highest, int(match.group(1)))
+    return folder / f"{stem}_{highest + 1:05d}{suffix}"
+
+
+MODEL_KIND_FOLDERS: dict[str, tuple[str, ...]] = {
+    "checkpoints": ("checkpoints", "Stable-diffusion"),
+    "controlnet": ("controlnet", "ControlNet"),
+    "lora": ("loras", "lora", "Lora"),
+    "vae": ("vae", "VAE"),
+    "images": ("input", "images"),
+}
+"""Subfolders searched per file kind — ours, ComfyUI's and A1111's names."""
+
+
+def models_dirs_from_env() -> list[Path]:
+    """Folders named by ``DAGUERRE_MODELS`` (``os.pathsep``-separated)."""
+    value = os.environ.get("DAGUERRE_MODELS", "")
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
+
+
+class FileFinder:
+    """Resolves file params: absolute paths, then the workflow's folder, then models folders.
+
+    A value like ``sd15.safetensors`` for a ``checkpoints`` param is looked up as
+    ``<models>/checkpoints/sd15.safetensors`` (and ComfyUI/A1111 folder names), then
+    ``<models>/sd15.safetensors``.
+    """
+
+    def __init__(self, models_dirs: list[Path] | None = None, base_dir: Path | None = None):
+        self.models_dirs = list(models_dirs or [])
+        self.base_dir = base_dir
+
+    def candidates(self, kind: str, value: str) -> list[Path]:
+        path = Path(value).expanduser()
+        if path.is_absolute():
+            return [path]
+        found = [Path.cwd() / path]
+        if self.base_dir is not None:
+            found.append(self.base_dir / path)
+        for root in self.models_dirs:
+            found.extend(root / sub / path for sub in MODEL_KIND_FOLDERS.get(kind, ()))
+            found.append(root / path)
+        return found
+
+    def __call__(self, kind: str, value: str) -> Path | None:
+        if not value or "\0" in value:
+            return None
+        for candidate in self.candidates(kind, value):
+            try:
+                if candidate.exists():
+                    return candidate
+            except OSError:
+                continue
+        return None
