@@ -111,6 +111,8 @@ class Param:
         elif kind is PortType.FLOAT:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"expected a number, got {_describe(value)}"
+            if isinstance(value, int) and abs(value) > 1e300:
+                return "the number is too large"
             if not math.isfinite(value):
                 return f"expected a finite number, got {value}"
         elif kind is PortType.STRING:
@@ -207,6 +209,15 @@ class Node:
 
     def run(self, ctx: NodeContext, **kwargs: Any) -> tuple[Any, ...] | Mapping[str, Any]:
         raise NotImplementedError
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Cross-param rules beyond each param's own range: (field, message) per problem.
+
+        Called by validation with the node's (individually valid) param values, so that
+        e.g. "width must be a multiple of 8" is reported before anything runs.
+        """
+        return []
 
     @classmethod
     def description(cls) -> str:

@@ -28,11 +28,13 @@ from nodes.events import (
     Problem,
     RunFinished,
     RunStarted,
+    RunStatus,
 )
 from nodes.executor import Executor, RunOutcome
 from nodes.graph import Graph
 from nodes.library import load_builtin_nodes
 from nodes.paths import FileFinder, default_output_dir, models_dirs_from_env
+from nodes.ports import PortType
 from nodes.registry import REGISTRY, Registry
 from nodes.runner import Runner
 from nodes.validation import validate
@@ -55,11 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="validate and run a workflow headless")
     run.add_argument("workflow", type=Path, help="workflow file")
-    run.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.PARAM=VALUE",
-                     help="override a param (repeatable)")
-    run.add_argument("--sweep", dest="sweeps", action="append", default=[],
-                     metavar="NODE.PARAM=V1,V2,...",
-                     help="run once per value; repeated sweeps run every combination")
+    run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM=VALUE",
+        help="override a param (repeatable)",
+    )
+    run.add_argument(
+        "--sweep",
+        dest="sweeps",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM=V1,V2,...",
+        help="run once per value; repeated sweeps run every combination",
+    )
     _common(run)
     run.add_argument("--out", type=Path, help="output folder (default: Daguerre's pictures)")
     run.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
@@ -76,12 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", type=Path, action="append", default=[], metavar="DIR",
-                        help="models folder (repeatable; default: $DAGUERRE_MODELS)")
+    parser.add_argument(
+        "--models",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="models folder (repeatable; default: $DAGUERRE_MODELS)",
+    )
 
 
 def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit code (argparse's usage errors included)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or EXIT_OK
+        return EXIT_USAGE
     reg = load_builtin_nodes(registry if registry is not None else REGISTRY)
     try:
         if args.command == "run":
@@ -93,6 +118,9 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     except UsageError as exc:
         print(f"daguerre: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl+C outside a run's wait (loading, a second Ctrl+C)
+        print("\ncancelled", file=sys.stderr)
+        return EXIT_CANCELLED
     build_parser().print_help()
     return EXIT_OK
 
@@ -104,12 +132,13 @@ def cmd_nodes(args: argparse.Namespace, registry: Registry) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     category = None
+    width = max((len(cls.type_id) for cls in registry), default=0) + 2
     for cls in registry:
         if cls.category != category:
             category = cls.category
             print(f"\n{category}")
-        summary = cls.description().splitlines()[0] if cls.description() else ""
-        print(f"  {cls.type_id:<28} {cls.title:<20} {summary}")
+        summary = " ".join(cls.description().split()).split(". ")[0].rstrip(".")
+        print(f"  {cls.type_id:<{width}}{cls.title:<20}{summary}")
     return EXIT_OK
 
 
@@ -160,26 +189,39 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     document = to_dict(graph)
     keys = list(sweeps)
     combos = list(itertools.product(*(sweeps[k] for k in keys))) if keys else [()]
-    run_ids = []
-    for combo in combos:
-        overrides = {**fixed, **dict(zip(keys, combo, strict=True))}
-        label = ", ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
-        run_ids.append(runner.submit(document, overrides, label=label))
-
+    run_ids: list[int] = []
     outcomes: list[RunOutcome] = []
-    cancelled = False
+    cancelled = forced = False
     try:
+        # Submitting is inside the try: the first run starts at once on the worker, and a
+        # Ctrl+C may arrive before the last run is queued.
+        for combo in combos:
+            overrides = {**fixed, **dict(zip(keys, combo, strict=True))}
+            label = ", ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
+            run_ids.append(runner.submit(document, overrides, label=label))
         for run_id in run_ids:
             outcomes.append(_wait(runner, run_id))
     except KeyboardInterrupt:
         cancelled = True
-        runner.clear_queue()
-        runner.cancel()
-        print("\ncancelling…", file=sys.stderr)
-        for run_id in run_ids[len(outcomes):]:
-            outcomes.append(_wait_uninterrupted(runner, run_id))
+        try:
+            runner.clear_queue()
+            runner.cancel()
+            print("\ncancelling… (Ctrl+C again to quit at once)", file=sys.stderr)
+            for run_id in run_ids[len(outcomes) :]:
+                outcomes.append(_wait(runner, run_id))
+        except KeyboardInterrupt:  # a node that ignores the cancel must not trap the user
+            forced = True
     finally:
-        runner.shutdown()
+        # After a forced quit the worker may be stuck in a node: it is a daemon thread.
+        runner.shutdown(timeout=0 if forced else 10.0)
+    if not outcomes:  # cancelled before the first run was queued
+        outcomes.append(RunOutcome(0, RunStatus.CANCELLED))
+    if args.quiet and not args.json:  # without progress lines, still say what went wrong
+        for outcome in outcomes:
+            for problem in outcome.problems:
+                print(problem, file=sys.stderr)
+            if outcome.error and not outcome.problems:
+                print(outcome.error, file=sys.stderr)
 
     if args.json:
         summaries = [o.to_json() for o in outcomes]
@@ -201,17 +243,9 @@ def _wait(runner: Runner, run_id: int) -> RunOutcome:
             continue
 
 
-def _wait_uninterrupted(runner: Runner, run_id: int) -> RunOutcome:
-    while True:
-        try:
-            return _wait(runner, run_id)
-        except KeyboardInterrupt:
-            continue
-
-
 def _finish_early(args: argparse.Namespace, problems: list[Problem]) -> int:
     if args.json:
-        summary = RunOutcome(0, "failed", problems=problems).to_json()  # type: ignore[arg-type]
+        summary = RunOutcome(0, RunStatus.FAILED, problems=problems).to_json()
         json.dump({"runs": [summary]} if args.sweeps else summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return EXIT_FAILED
@@ -236,15 +270,33 @@ def _parse_assignments(
         if param is None:
             problems.append(Problem(node_id, name, "no such parameter"))
             continue
+        link = graph.link_into(node_id, name)
+        if link is not None:  # the link's value wins: the override would do nothing
+            problems.append(
+                Problem(
+                    node_id,
+                    name,
+                    f"is fed by a link from {link.source}.{link.output}; set that node instead",
+                )
+            )
+            continue
         texts = text.split(",") if sweep else [text]
         values = []
         for part in texts:
             try:
-                values.append(param.parse(part))
+                value = param.parse(part)
             except ValueError:
                 problems.append(
                     Problem(node_id, name, f"{part!r} is not a valid {param.type.value}")
                 )
+                continue
+            if param.type is PortType.FLOAT and isinstance(value, int):
+                value = float(value)
+            problem = param.check(value)  # range and choices, before any run starts
+            if problem is not None:
+                problems.append(Problem(node_id, name, problem))
+                continue
+            values.append(value)
         result[key] = values if sweep else (values[0] if values else None)
     return result
 
@@ -285,8 +337,7 @@ class Progress:
             width = 24
             filled = int(width * event.step / max(event.total, 1))
             bar = "█" * filled + "░" * (width - filled)
-            out.write(f"\r\x1b[2K  … {self._title(event.node_id)} {bar} "
-                      f"{event.step}/{event.total}")
+            out.write(f"\r\x1b[2K  … {self._title(event.node_id)} {bar} {event.step}/{event.total}")
             out.flush()
         elif isinstance(event, NodeFinished):
             state = "cached" if event.cached else f"{event.seconds:.2f}s"
@@ -300,8 +351,9 @@ class Progress:
             for problem in event.problems:
                 print(f"  {problem}", file=out)
             tail = f": {event.error}" if event.error and not event.problems else ""
-            print(f"run {event.run_id} {event.status.value} in {event.seconds:.2f}s{tail}",
-                  file=out)
+            print(
+                f"run {event.run_id} {event.status.value} in {event.seconds:.2f}s{tail}", file=out
+            )
         out.flush()
 
 

@@ -22,6 +22,8 @@ from nodes.validation import FileResolver, default_resolver
 if TYPE_CHECKING:
     import numpy as np
 
+    from nodes.graph import Graph
+
 
 class Cancelled(Exception):
     """Raised inside a run when its cancel token is set."""
@@ -73,6 +75,7 @@ class NodeContext:
         "_last_preview",
         "cancel",
         "env",
+        "graph",
         "node_id",
         "results",
         "run_id",
@@ -85,8 +88,11 @@ class NodeContext:
         node_id: str,
         emit: Callable[[Event], None],
         cancel: CancelToken,
+        graph: Graph | None = None,
     ) -> None:
         self.env = env
+        self.graph = graph
+        """The graph being run, read-only: what save nodes embed in their files."""
         self.run_id = run_id
         self.node_id = node_id
         self.cancel = cancel

@@ -66,6 +66,8 @@ class RunOutcome:
     outputs: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None
+    values: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Outputs of the nodes the caller asked to ``capture`` (in-process callers only)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,8 +78,7 @@ class RunOutcome:
                 for node_id, r in self.nodes.items()
             },
             "errors": [
-                {"node": p.node_id, "field": p.field, "message": p.message}
-                for p in self.problems
+                {"node": p.node_id, "field": p.field, "message": p.message} for p in self.problems
             ],
         }
 
@@ -92,6 +93,7 @@ class _RunState:
     outcome: RunOutcome
     sources: dict[tuple[str, str], tuple[str, str]]
     """Bypassed (node, output) → the (node, output) it forwards."""
+    capture: frozenset[str] = frozenset()
     incoming: dict[str, dict[str, Link]] = field(default_factory=dict)
     signatures: dict[tuple[str, str], str] = field(default_factory=dict)
     values: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -116,8 +118,12 @@ def plan(graph: Graph, targets: Iterable[str] | None = None) -> list[str]:
                 chosen.append(data.id)
         if not chosen:
             raise PlanError(
-                Problem(None, None, "nothing to run: the graph has no output node "
-                        "(such as Save Image, Preview or Display)")
+                Problem(
+                    None,
+                    None,
+                    "nothing to run: the graph has no output node "
+                    "(such as Save Image, Preview or Display)",
+                )
             )
     else:
         chosen = list(targets)
@@ -148,9 +154,7 @@ def plan(graph: Graph, targets: Iterable[str] | None = None) -> list[str]:
 class Executor:
     """Runs graphs one at a time, keeping outputs in ``cache`` between runs."""
 
-    def __init__(
-        self, cache: OutputCache | None = None, env: Environment | None = None
-    ) -> None:
+    def __init__(self, cache: OutputCache | None = None, env: Environment | None = None) -> None:
         self.cache = cache if cache is not None else OutputCache()
         self.env = env if env is not None else Environment()
 
@@ -162,7 +166,9 @@ class Executor:
         run_id: int = 0,
         emit: Callable[[Event], None] | None = None,
         cancel: CancelToken | None = None,
+        capture: Iterable[str] = (),
     ) -> RunOutcome:
+        """Run ``graph``; ``capture`` names nodes whose outputs land in ``outcome.values``."""
         send = emit or _ignore
         token = cancel or CancelToken()
         started = time.perf_counter()
@@ -176,14 +182,20 @@ class Executor:
                 problems = [exc.problem]
         if problems:
             seconds = time.perf_counter() - started
-            send(RunFinished(run_id, RunStatus.FAILED, seconds, "the graph is invalid",
-                             tuple(problems)))
-            return RunOutcome(run_id, RunStatus.FAILED, seconds, problems=problems,
-                              error="the graph is invalid")
+            send(
+                RunFinished(
+                    run_id, RunStatus.FAILED, seconds, "the graph is invalid", tuple(problems)
+                )
+            )
+            return RunOutcome(
+                run_id, RunStatus.FAILED, seconds, problems=problems, error="the graph is invalid"
+            )
 
         outcome = RunOutcome(run_id, RunStatus.DONE, plan=tuple(node_plan))
         send(RunStarted(run_id, outcome.plan))
-        state = _RunState(run_id, send, token, outcome, _pass_through_sources(graph))
+        state = _RunState(
+            run_id, send, token, outcome, _pass_through_sources(graph), frozenset(capture)
+        )
         for link in graph.links:
             state.incoming.setdefault(link.target, {})[link.input] = link
         status = RunStatus.DONE
@@ -221,6 +233,8 @@ class Executor:
         if entry is not None:
             for out, value in zip(cls.outputs, entry.outputs, strict=True):
                 values[(node_id, out.name)] = value
+            if node_id in state.capture:
+                outcome.values[node_id] = entry.outputs
             for record in entry.results:
                 again = NodeResult(run_id, node_id, record.files, record.images, record.text)
                 send(again)
@@ -231,7 +245,7 @@ class Executor:
             return None
 
         kwargs = self._arguments(cls, data.params, incoming, sources, values)
-        ctx = NodeContext(self.env, run_id, node_id, send, token)
+        ctx = NodeContext(self.env, run_id, node_id, send, token, graph)
         try:
             token.check()
             result = cls().run(ctx, **kwargs)
@@ -252,6 +266,8 @@ class Executor:
         for out, value in zip(cls.outputs, outputs, strict=True):
             values[(node_id, out.name)] = value
         self.cache.put(signature, outputs, tuple(ctx.results))
+        if node_id in state.capture:
+            outcome.values[node_id] = outputs
         for record in ctx.results:
             outcome.outputs.extend(record.files)
         seconds = time.perf_counter() - began
@@ -279,9 +295,7 @@ class Executor:
             name: signatures[_resolve(sources, link.source, link.output)]
             for name, link in incoming.items()
         }
-        text = json.dumps(
-            [cls.type_id, cls.version, own, feeds], sort_keys=True, default=repr
-        )
+        text = json.dumps([cls.type_id, cls.version, own, feeds], sort_keys=True, default=repr)
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     @staticmethod

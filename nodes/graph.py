@@ -53,9 +53,7 @@ class NodeData:
     """Fields this version does not know, kept so that saving loses nothing."""
 
     def copy(self) -> NodeData:
-        return replace(
-            self, params=copy_json(self.params), extra=copy_json(self.extra)
-        )
+        return replace(self, params=copy_json(self.params), extra=copy_json(self.extra))
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +196,7 @@ class Graph:
     def remove_node(self, node_id: str) -> tuple[NodeData, list[Link]]:
         """Remove a node and its links; returns both so an undo can put them back."""
         data = self.node(node_id)
-        removed = [
-            link for link in self._links.values() if node_id in (link.source, link.target)
-        ]
+        removed = [link for link in self._links.values() if node_id in (link.source, link.target)]
         for link in removed:
             del self._links[(link.target, link.input)]
             self.link_removed.emit(link)
@@ -216,9 +212,11 @@ class Graph:
         if cls is None:
             raise GraphError(f"unknown node type {data.type!r}", node_id)
         value = self._checked_value(cls, node_id, name, value)
-        if name in data.params and data.params[name] == value and type(
-            data.params[name]
-        ) is type(value):
+        if (
+            name in data.params
+            and data.params[name] == value
+            and type(data.params[name]) is type(value)
+        ):
             return
         data.params[name] = value
         self.param_changed.emit(node_id, name, value)
@@ -250,9 +248,7 @@ class Graph:
         param = node_cls.param(name)
         if param is None:
             raise GraphError(f"{node_cls.title} has no parameter {name!r}", node_id, name)
-        if param.type is PortType.FLOAT and isinstance(value, int) and not isinstance(
-            value, bool
-        ):
+        if param.type is PortType.FLOAT and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         problem = param.check(value)
         if problem is not None:
@@ -282,9 +278,7 @@ class Graph:
                 raise GraphError("this parameter cannot be linked", target, input)
             wanted = param.type
         if not can_connect(out.type, wanted):
-            raise GraphError(
-                f"cannot connect {out.type.value} to {wanted.value}", target, input
-            )
+            raise GraphError(f"cannot connect {out.type.value} to {wanted.value}", target, input)
         if source == target or self._reaches(target, source):
             raise GraphError("this link would create a cycle", target, input)
         return self.insert_link(Link(source, output, target, input))

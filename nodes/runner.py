@@ -126,10 +126,14 @@ class Runner:
     def cancel(self, run_id: int | None = None) -> bool:
         """Cancel the current run (or the run ``run_id``, current or queued)."""
         with self._lock:
-            job = self._current if run_id is None else (
+            job = (
                 self._current
-                if self._current is not None and self._current.run_id == run_id
-                else self._pending.get(run_id)
+                if run_id is None
+                else (
+                    self._current
+                    if self._current is not None and self._current.run_id == run_id
+                    else self._pending.get(run_id)
+                )
             )
         if job is None:
             return False
@@ -177,8 +181,7 @@ class Runner:
     # ---------------------------------------------------------------- worker
     def _ensure_thread(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="daguerre-runner",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._work, name="daguerre-runner", daemon=True)
             self._thread.start()
 
     def _work(self) -> None:
@@ -216,10 +219,12 @@ class Runner:
             return RunOutcome(job.run_id, RunStatus.FAILED, problems=[problem], error=str(exc))
         problems = apply_overrides(graph, job.overrides)
         if problems:
-            self._emit(RunFinished(job.run_id, RunStatus.FAILED, 0.0, "invalid overrides",
-                                   tuple(problems)))
-            return RunOutcome(job.run_id, RunStatus.FAILED, problems=problems,
-                              error="invalid overrides")
+            self._emit(
+                RunFinished(job.run_id, RunStatus.FAILED, 0.0, "invalid overrides", tuple(problems))
+            )
+            return RunOutcome(
+                job.run_id, RunStatus.FAILED, problems=problems, error="invalid overrides"
+            )
         return self.executor.run(
             graph, targets=job.targets, run_id=job.run_id, emit=self._emit, cancel=job.cancel
         )

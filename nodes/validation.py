@@ -95,7 +95,7 @@ def _check_links(
                 Problem(
                     data.id,
                     name,
-                    f"linked to {link.source}.{link.output}, which is not an output of "
+                    f"linked to {link.source}.{link.output!r}, which is not an output of "
                     f"{src_cls.title}",
                 )
             )
@@ -120,6 +120,7 @@ def _check_params(
     for name in data.params:
         if cls.param(name) is None:
             problems.append(Problem(data.id, name, f"{cls.title} has no parameter {name!r}"))
+    valid = {}
     for param in cls.params:
         if param.name in incoming:
             continue
@@ -127,20 +128,23 @@ def _check_params(
             problems.append(Problem(data.id, param.name, "no value"))
             continue
         value = data.params[param.name]
-        if param.type is PortType.FLOAT and isinstance(value, int) and not isinstance(
-            value, bool
-        ):
-            value = float(value)
         message = param.check(value)
         if message is not None:
             problems.append(Problem(data.id, param.name, message))
-        elif param.file_kind is not None:
+            continue
+        valid[param.name] = value
+        if param.file_kind is not None:
             if not value:
                 problems.append(Problem(data.id, param.name, f"no {param.file_kind} file chosen"))
             elif resolve(param.file_kind, value) is None:
                 problems.append(
                     Problem(data.id, param.name, f"{param.file_kind} file not found: {value}")
                 )
+    if len(valid) + len([p for p in cls.params if p.name in incoming]) == len(cls.params):
+        # every param is either valid or linked: cross-param rules can be judged
+        problems.extend(
+            Problem(data.id, field, message) for field, message in cls.check_params(valid)
+        )
 
 
 def _check_bypass(

@@ -1,14 +1,29 @@
-"""Suite-wide settings: one torch thread, offscreen Qt, and no writes to the user's home."""
+"""Suite-wide settings: one torch thread, offscreen Qt, no network, no writes to the user's
+home; and the tiny demo models (built once per session, in both user formats)."""
 
 from __future__ import annotations
 
 import os
+import socket
+import tempfile
+from pathlib import Path
+
+# Before anything imports huggingface_hub: it reads these once, at import.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+# Hypothesis keeps a cache even with its database off: keep it out of the repository.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "daguerre-hypothesis")
+)
 
 import pytest
+import torch
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from nodes.models.demo import DemoPaths, make_demo_model
+
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +33,45 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("DAGUERRE_HOME", str(home))
     monkeypatch.delenv("DAGUERRE_MODELS", raising=False)
     return home
+
+
+class NetworkUsed(AssertionError):
+    pass
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise NetworkUsed(f"a test tried to open a network connection: {args!r}")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading must never reach for a model hub: any connection attempt fails the test."""
+    monkeypatch.setattr(socket.socket, "connect", _refuse)
+    monkeypatch.setattr(socket, "create_connection", _refuse)
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-models")
+
+
+def _make(root: Path, family: str) -> DemoPaths:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", _refuse)
+        return make_demo_model(root, family)
+
+
+@pytest.fixture(scope="session")
+def demo_sd15(demo_root: Path) -> DemoPaths:
+    return _make(demo_root, "sd15")
+
+
+@pytest.fixture(scope="session")
+def demo_sd21(demo_root: Path) -> DemoPaths:
+    """SD2.x, v-prediction (like SD2.1 768-v)."""
+    return _make(demo_root, "sd21")
+
+
+@pytest.fixture(scope="session")
+def demo_sdxl(demo_root: Path) -> DemoPaths:
+    return _make(demo_root, "sdxl")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class WorkflowError(Exception):
     """A workflow file cannot be read; ``path`` is the JSON path of the problem (``$.a[0]``)."""
@@ -18,5 +20,7 @@ def child(path: str, key: str | int) -> str:
         return f"{path}[{key}]"
     if key.isidentifier():
         return f"{path}.{key}"
-    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{path}["{escaped}"]'
+    # JSON string syntax escapes quotes and control characters (a key with a newline must
+    # not split a one-line message); lone surrogates, which cannot be printed, are escaped.
+    quoted = json.dumps(key, ensure_ascii=False)
+    return f"{path}[{quoted.encode('utf-8', 'backslashreplace').decode('utf-8')}]"

@@ -21,9 +21,23 @@ from nodes.workflow.migrations import migrate
 FORMAT = "daguerre.workflow"
 VERSION = 1
 
-NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-_NODE_KEYS = ("type", "type_version", "title", "position", "size", "bypass", "color",
-              "collapsed", "params")
+NODE_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+"""Node ids, matched in full (``$`` would also accept a trailing newline)."""
+MAX_DEPTH = 100
+"""Deepest nesting of objects and lists a document may have: deeper data would overflow
+the recursion of copies, saves and error messages later, far from the file."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NODE_KEYS = (
+    "type",
+    "type_version",
+    "title",
+    "position",
+    "size",
+    "bypass",
+    "color",
+    "collapsed",
+    "params",
+)
 _GROUP_KEYS = ("id", "title", "rect", "color")
 
 
@@ -31,18 +45,19 @@ def from_dict(doc: Any, registry: Registry | None = None) -> Graph:
     """Build a graph from a parsed workflow document (any version this Daguerre reads)."""
     if not isinstance(doc, dict):
         raise WorkflowError(f"expected a workflow object, found {_kind(doc)}")
+    _check_values(doc)
     fmt = doc.get("format")
     if fmt != FORMAT:
         if "last_node_id" in doc or any(
             isinstance(v, dict) and "class_type" in v for v in doc.values()
         ):
-            raise WorkflowError("this looks like a ComfyUI workflow, not a Daguerre one",
-                                "$.format")
-        raise WorkflowError(f"not a Daguerre workflow (format is {fmt!r})", "$.format")
+            raise WorkflowError(
+                "this looks like a ComfyUI workflow, not a Daguerre one", "$.format"
+            )
+        raise WorkflowError(f"not a Daguerre workflow (format is {_short(fmt)})", "$.format")
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise WorkflowError(f"expected an integer version, found {_kind(version)}",
-                            "$.version")
+        raise WorkflowError(f"expected an integer version, found {_kind(version)}", "$.version")
     if version > VERSION:
         raise WorkflowError(
             f"saved by a newer Daguerre (workflow version {version}; this one reads up to "
@@ -56,11 +71,9 @@ def from_dict(doc: Any, registry: Registry | None = None) -> Graph:
     graph = Graph(registry)
     nodes = _field(doc, "nodes", dict, "$", {})
     for node_id, raw in nodes.items():
-        path = child("$.nodes", node_id)
-        if not NODE_ID.match(node_id):
-            raise WorkflowError(
-                "node ids are 1–64 letters, digits, '_' or '-'", path
-            )
+        path = child("$.nodes", node_id if isinstance(node_id, str | int) else repr(node_id))
+        if not isinstance(node_id, str) or not NODE_ID.fullmatch(node_id):
+            raise WorkflowError("node ids are 1–64 letters, digits, '_' or '-'", path)
         graph.insert_node(_parse_node(node_id, raw, path, graph.registry))
 
     links = _field(doc, "links", list, "$", [])
@@ -72,7 +85,7 @@ def from_dict(doc: Any, registry: Registry | None = None) -> Graph:
                 raise WorkflowError(f"no node {end!r}", child(child(path, where), 0))
         if graph.link_into(link.target, link.input) is not None:
             raise WorkflowError(
-                f"{link.target}.{link.input} already has a link", child(path, "to")
+                f"input {link.input!r} of {link.target!r} already has a link", child(path, "to")
             )
         graph.insert_link(link)
 
@@ -116,8 +129,10 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         nodes[data.id] = node
     links = []
     for link in graph.links:
-        entry: dict[str, Any] = {"from": [link.source, link.output],
-                                 "to": [link.target, link.input]}
+        entry: dict[str, Any] = {
+            "from": [link.source, link.output],
+            "to": [link.target, link.input],
+        }
         entry.update((k, v) for k, v in link.extra.items() if k not in entry)
         links.append(entry)
     groups = []
@@ -249,26 +264,76 @@ def _numbers(
         if default is _MISSING:
             raise WorkflowError("is missing", child(path, key))
         return default
-    if (
-        not isinstance(value, list)
-        or len(value) != count
-        or not all(_is_number(v) for v in value)
-    ):
+    if not isinstance(value, list) or len(value) != count or not all(_is_number(v) for v in value):
         raise WorkflowError(f"expected a list of {count} finite numbers", child(path, key))
     return tuple(float(v) for v in value)
 
 
 def _is_number(value: Any) -> bool:
+    # The magnitude test comes first: math.isfinite() overflows on a huge int.
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
-        and math.isfinite(value)
         and abs(value) < 1e15
+        and math.isfinite(value)
     )
 
 
-_KIND_NAMES = {dict: "an object", list: "a list", str: "text", bool: "true or false",
-               int: "an integer", float: "a number", type(None): "null"}
+def _check_values(doc: dict[str, Any]) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` and text with unpaired surrogates.
+
+    Both load from valid JSON but break later: deep data overflows the recursion of
+    copies and saves, and a lone surrogate (``"\\udc00"``) cannot be written as UTF-8, so
+    the file could never be saved again. Iterative, so it cannot overflow itself.
+    """
+    stack: list[tuple[Any, int, tuple[Any, ...] | None]] = [(doc, 0, None)]
+    while stack:
+        value, depth, trail = stack.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            here = (trail, key)
+            if isinstance(key, str) and not key.isascii() and _SURROGATE.search(key):
+                raise WorkflowError(
+                    "a key has an unpaired surrogate (invalid text)", _trail_path(here)
+                )
+            if isinstance(item, str):
+                if not item.isascii() and _SURROGATE.search(item):
+                    raise WorkflowError(
+                        "text with an unpaired surrogate (invalid text)", _trail_path(here)
+                    )
+            elif isinstance(item, dict | list):
+                if depth + 1 > MAX_DEPTH:
+                    raise WorkflowError(
+                        f"nested more than {MAX_DEPTH} levels deep", _trail_path(here)
+                    )
+                stack.append((item, depth + 1, here))
+
+
+def _trail_path(trail: tuple[Any, ...] | None) -> str:
+    keys = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    path = "$"
+    for key in reversed(keys):
+        path = child(path, key if isinstance(key, str | int) else repr(key))
+    return path
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_KIND_NAMES = {
+    dict: "an object",
+    list: "a list",
+    str: "text",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    type(None): "null",
+}
 
 
 def _kind(value: Any) -> str:

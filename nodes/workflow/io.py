@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
-import tempfile
+import secrets
+import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +20,25 @@ from nodes.workflow.format import from_dict, to_dict
 MAX_BYTES = 64 * 1024 * 1024
 
 
+_LARGEST = int(sys.float_info.max)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a workflow file")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as infinity, which cannot be saved
+        raise ValueError(f"the number {text[:30]} is too large")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _LARGEST:  # beyond every float: comparisons with ranges would overflow
+        raise ValueError(f"the number {text[:30]}... is too large")
+    return value
 
 
 def parse_json(data: str | bytes) -> Any:
@@ -31,7 +51,12 @@ def parse_json(data: str | bytes) -> Any:
         except UnicodeDecodeError as exc:
             raise WorkflowError(f"not UTF-8 text (byte {exc.start})") from None
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        return json.loads(
+            data,
+            parse_constant=_reject_constant,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+        )
     except json.JSONDecodeError as exc:
         raise WorkflowError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -62,6 +87,8 @@ def load_file(path: str | os.PathLike[str], registry: Registry | None = None) ->
         raise WorkflowError(f"{file} is a folder, not a workflow file") from None
     except OSError as exc:
         raise WorkflowError(f"cannot read {file}: {exc.strerror}") from None
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise WorkflowError(f"cannot read {file!r}: {exc}") from None
     return loads(data, registry)
 
 
@@ -70,7 +97,7 @@ def dumps(graph: Graph | dict[str, Any]) -> str:
     doc = graph if isinstance(graph, dict) else to_dict(graph)
     try:
         return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise WorkflowError(f"cannot be saved as JSON: {exc}") from None
 
 
@@ -78,7 +105,11 @@ def save_file(graph: Graph | dict[str, Any], path: str | os.PathLike[str]) -> Pa
     """Write atomically: the old file stays intact if anything fails before the rename."""
     target = Path(path)
     text = dumps(graph)
-    write_atomic(target, text.encode("utf-8"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # an unpaired surrogate in some text
+        raise WorkflowError(f"cannot be saved as UTF-8: {exc.reason}") from None
+    write_atomic(target, data)
     return target
 
 
@@ -86,9 +117,11 @@ def write_atomic(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` through a temp file in the same folder, then rename."""
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    fd, temp_name = _create_temp(folder, target.name)
     try:
         with os.fdopen(fd, "wb") as handle:
+            with contextlib.suppress(OSError):  # saving over a file keeps its permissions
+                os.chmod(temp_name, stat.S_IMODE(os.stat(target).st_mode))
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -103,3 +136,19 @@ def write_atomic(target: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, str]:
+    """A new temp file next to the target, created with mode 0o666 less the umask.
+
+    (``tempfile.mkstemp`` creates 0o600 files, so every saved workflow would have become
+    private to its owner.)
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temp_name = str(folder / f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(temp_name, flags, 0o666), temp_name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name in {folder}")

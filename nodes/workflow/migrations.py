@@ -30,9 +30,7 @@ def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
         node_id = str(node_id)
         if node_id in nodes:
             raise WorkflowError(f"duplicate node id {node_id!r}", child(path, "id"))
-        node = {
-            key: value for key, value in raw.items() if key not in ("id", "values", "pos")
-        }
+        node = {key: value for key, value in raw.items() if key not in ("id", "values", "pos")}
         node.setdefault("type_version", "1.0.0")
         node["params"] = raw.get("values", {})
         if "pos" in raw:

@@ -93,8 +93,10 @@ class Fail(Node):
     title = "Fail"
     category = "test"
     inputs = (Input("x", PortType.INT, optional=True),)
-    params = (Param("fail", PortType.BOOL, default=True), Param("crash", PortType.BOOL,
-                                                                default=False))
+    params = (
+        Param("fail", PortType.BOOL, default=True),
+        Param("crash", PortType.BOOL, default=False),
+    )
     outputs = (Output("x", PortType.INT),)
 
     def run(self, ctx: NodeContext, *, x: int | None, fail: bool, crash: bool) -> tuple[int]:
@@ -125,7 +127,7 @@ class Slow(Node):
             ctx.check_cancelled()
             if delay:
                 time.sleep(delay)
-            ctx.progress(step, steps, preview=lambda: _preview(step))
+            ctx.progress(step, steps, preview=lambda step=step: _preview(step))
         return ((x or 0) + steps,)
 
 

@@ -7,9 +7,17 @@ from nodes.graph import Graph, GraphError
 
 def _record(graph: Graph) -> list[tuple]:
     events: list[tuple] = []
-    for signal in (graph.node_added, graph.node_removed, graph.link_added, graph.link_removed,
-                   graph.param_changed, graph.node_changed, graph.group_added,
-                   graph.group_removed, graph.group_changed):
+    for signal in (
+        graph.node_added,
+        graph.node_removed,
+        graph.link_added,
+        graph.link_removed,
+        graph.param_changed,
+        graph.node_changed,
+        graph.group_added,
+        graph.group_removed,
+        graph.group_changed,
+    ):
         signal.sub(lambda *args, name=signal.name: events.append((name, *args)))
     return events
 
@@ -53,9 +61,18 @@ def test_mutations_emit_events(graph: Graph) -> None:
     graph.remove_node("a")
     names = [e[0] for e in events]
     assert names == [
-        "node_added", "node_added", "link_added", "param_changed", "node_changed",
-        "node_changed", "node_changed", "group_added", "group_changed", "link_removed",
-        "group_removed", "node_removed",
+        "node_added",
+        "node_added",
+        "link_added",
+        "param_changed",
+        "node_changed",
+        "node_changed",
+        "node_changed",
+        "group_added",
+        "group_changed",
+        "link_removed",
+        "group_removed",
+        "node_removed",
     ]
     assert events[0][1] is a and events[1][1] is s and events[2][1] == link
     assert events[3][1:] == ("a", "value", 3)

@@ -9,7 +9,7 @@ import pytest
 from nodes.api import Input, Node, Output, Param, Upgrader
 from nodes.context import NodeContext
 from nodes.ports import PortType, can_connect
-from nodes.registry import Registry, RegistrationError
+from nodes.registry import RegistrationError, Registry
 from tests.engine.stubs import Const
 
 
@@ -38,8 +38,16 @@ def test_registers_and_lists_schema() -> None:
     assert schema["type"] == "test.const"
     assert schema["description"] == "An integer constant."
     assert schema["params"][0] == {
-        "name": "value", "type": "INT", "default": 1, "label": "value", "tooltip": "",
-        "min": -1000, "max": 1000, "multiline": False, "seed": False, "linkable": True,
+        "name": "value",
+        "type": "INT",
+        "default": 1,
+        "label": "value",
+        "tooltip": "",
+        "min": -1000,
+        "max": 1000,
+        "multiline": False,
+        "seed": False,
+        "linkable": True,
     }
     json.dumps(schema)
 

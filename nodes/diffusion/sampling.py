@@ -1,0 +1,311 @@
+"""Our sampling loop — one place that calls the UNet — matching diffusers' pipelines.
+
+On CPU in fp32 the result equals ``StableDiffusionPipeline`` (and its img2img, ControlNet
+and SDXL siblings) bit for bit for the same components, seed and scheduler: the same
+noise draws from one CPU ``torch.Generator`` in the same order, the same batching of
+``[negative, positive]`` in one UNet call, the same scheduler calls. It is our own loop
+rather than a pipeline call so that previews, cancel and ControlNet windows fit in.
+
+The per-step path avoids host syncs (no ``.item()``, no ``.cpu()``) except the throttled
+preview copy, keeps shapes static, and calls the UNet in one place, so it can later be
+captured in CUDA graphs or compiled without a rewrite.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from nodes.diffusion.schedulers import SchedulerRecipe
+from nodes.diffusion.values import Conditioning, ControlHint, Latent, UNetModel
+from nodes.models.families import latent_to_rgb
+
+Progress = Callable[[int, int, Callable[[], np.ndarray | None]], None]
+
+
+class SamplingError(ValueError):
+    """Bad sampler inputs; ``field`` names the input or param."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    seed: int
+    steps: int
+    cfg: float
+    denoise: float = 1.0
+
+
+def sample(
+    unet: UNetModel,
+    recipe: SchedulerRecipe,
+    positive: Conditioning,
+    negative: Conditioning | None,
+    latent: Latent,
+    settings: SamplerSettings,
+    *,
+    progress: Progress | None = None,
+    check_cancelled: Callable[[], None] | None = None,
+) -> torch.Tensor:
+    """Denoise ``latent``; returns model-space latents B×C×h×w."""
+    module = unet.module
+    device, dtype = module.device, module.dtype
+    _check_compatible(unet, positive, negative, latent)
+    scheduler = recipe.build(unet.scheduler_config, settings.seed)
+    generator = torch.Generator("cpu").manual_seed(settings.seed)
+    batch = latent.samples.shape[0]
+
+    scheduler.set_timesteps(settings.steps, device=device)
+    timesteps = scheduler.timesteps
+    if latent.empty and settings.denoise >= 1.0:
+        noise = torch.randn(latent.samples.shape, generator=generator, dtype=dtype).to(device)
+        latents = noise * scheduler.init_noise_sigma
+    else:
+        init_steps = min(int(settings.steps * settings.denoise), settings.steps)
+        t_start = max(settings.steps - init_steps, 0)
+        timesteps = scheduler.timesteps[t_start * scheduler.order :]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(t_start * scheduler.order)
+        if len(timesteps) == 0:
+            raise SamplingError(
+                f"denoise {settings.denoise} leaves no step of {settings.steps}: raise "
+                "denoise or steps",
+                "denoise",
+            )
+        latents = _initial_latent(latent, generator, device, dtype)
+        noise = torch.randn(latents.shape, generator=generator, dtype=dtype).to(device)
+        latents = scheduler.add_noise(latents, noise, timesteps[:1].repeat(batch))
+
+    do_cfg = settings.cfg > 1.0 and negative is not None
+    halves = [negative, positive] if do_cfg else [positive]
+    embeds = _embeddings(halves, batch, device, dtype)  # type: ignore[arg-type]
+    added = _added_conditions(unet, halves, batch, device, dtype)  # type: ignore[arg-type]
+    controls = _controls(halves, batch, device, dtype)  # type: ignore[arg-type]
+    step_kwargs = _step_kwargs(scheduler, generator)
+
+    total = len(timesteps)
+    for index, t in enumerate(timesteps):
+        if check_cancelled is not None:
+            check_cancelled()
+        model_input = torch.cat([latents] * 2) if do_cfg else latents
+        model_input = scheduler.scale_model_input(model_input, t)
+        residuals = _control_residuals(controls, model_input, t, embeds, index, total)
+        noise_pred = module(
+            model_input,
+            t,
+            encoder_hidden_states=embeds,
+            added_cond_kwargs=added,
+            return_dict=False,
+            **residuals,
+        )[0]
+        if do_cfg:
+            uncond, cond = noise_pred.chunk(2)
+            noise_pred = uncond + settings.cfg * (cond - uncond)
+        sigma = _current_sigma(scheduler)
+        out = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=True)
+        previous, latents = latents, out.prev_sample
+        if progress is not None:
+            x0 = getattr(out, "pred_original_sample", None)
+            progress(
+                index + 1,
+                total,
+                _preview(unet, x0, previous, noise_pred, sigma, latents),
+            )
+    return latents
+
+
+def _check_compatible(
+    unet: UNetModel, positive: Conditioning, negative: Conditioning | None, latent: Latent
+) -> None:
+    config = unet.module.config
+    for name, cond in (("positive", positive), ("negative", negative)):
+        if cond is None:
+            continue
+        if cond.embeds.shape[-1] != config.cross_attention_dim:
+            raise SamplingError(
+                f"conditioning from a {cond.family.name} text encoder "
+                f"({cond.embeds.shape[-1]} wide) does not fit this {unet.family.name} UNet "
+                f"({config.cross_attention_dim})",
+                name,
+            )
+        if config.addition_embed_type == "text_time" and cond.pooled is None:
+            raise SamplingError("SDXL needs conditioning from an SDXL text encoder", name)
+    if latent.samples.shape[1] != config.in_channels:
+        raise SamplingError(
+            f"latent has {latent.samples.shape[1]} channels, the UNet expects {config.in_channels}",
+            "latent",
+        )
+
+
+def _initial_latent(
+    latent: Latent, generator: torch.Generator, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    if latent.mean is None or latent.std is None:
+        return latent.samples.to(device=device, dtype=dtype)
+    mean = latent.mean.to(device=device, dtype=dtype)
+    std = latent.std.to(device=device, dtype=dtype)
+    eps = torch.randn(mean.shape, generator=generator, dtype=dtype).to(device)
+    return latent.scaling * (mean + std * eps)
+
+
+def _fit_tokens(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Repeat shorter token sequences so all halves have the same length (as ComfyUI)."""
+    lengths = {t.shape[1] for t in tensors}
+    if len(lengths) == 1:
+        return tensors
+    target = math.lcm(*lengths)
+    return [t.repeat(1, target // t.shape[1], 1) for t in tensors]
+
+
+def _embeddings(
+    halves: list[Conditioning], batch: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    parts = _fit_tokens([c.embeds.to(device=device, dtype=dtype) for c in halves])
+    expanded = []
+    for part in parts:
+        _, seq, width = part.shape
+        expanded.append(part.repeat(1, batch, 1).view(batch, seq, width))
+    return torch.cat(expanded) if len(expanded) > 1 else expanded[0]
+
+
+def _added_conditions(
+    unet: UNetModel,
+    halves: list[Conditioning],
+    batch: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> dict[str, torch.Tensor] | None:
+    if unet.module.config.addition_embed_type != "text_time":
+        return None
+    pooled, ids = [], []
+    for cond in halves:
+        assert cond.pooled is not None and cond.time_ids is not None
+        pooled.append(cond.pooled.to(device=device, dtype=dtype).repeat(batch, 1))
+        time_ids = torch.tensor([list(cond.time_ids)], dtype=dtype)
+        ids.append(time_ids.to(device).repeat(batch, 1))
+    return {"text_embeds": torch.cat(pooled), "time_ids": torch.cat(ids)}
+
+
+@dataclass
+class _Control:
+    hint: ControlHint
+    image: torch.Tensor
+    """The hint image batched like the UNet input."""
+    mask: torch.Tensor | None
+    """Per-sample 0/1 when the hint applies to only one half of a CFG batch."""
+
+
+def _controls(
+    halves: list[Conditioning], batch: int, device: torch.device, dtype: torch.dtype
+) -> list[_Control]:
+    """ControlNets per hint; hints shared by both halves run batched, like diffusers."""
+    result: list[_Control] = []
+    seen: list[ControlHint] = []
+    for cond in halves:
+        for hint in cond.controls:
+            if any(hint is s for s in seen):
+                continue
+            seen.append(hint)
+            image = hint.image.to(device=device, dtype=dtype)
+            if image.shape[0] != batch:
+                image = image.repeat_interleave(batch // image.shape[0] or 1, dim=0)[:batch]
+            present = [any(hint is h for h in c.controls) for c in halves]
+            mask = None
+            if not all(present):
+                mask = torch.tensor(
+                    [float(p) for p in present for _ in range(batch)], dtype=dtype
+                ).to(device)
+            result.append(_Control(hint, torch.cat([image] * len(halves)), mask))
+    return result
+
+
+def _control_residuals(
+    controls: list[_Control],
+    model_input: torch.Tensor,
+    t: torch.Tensor,
+    embeds: torch.Tensor,
+    index: int,
+    total: int,
+) -> dict[str, Any]:
+    down: list[torch.Tensor] | None = None
+    mid: torch.Tensor | None = None
+    for control in controls:
+        hint = control.hint
+        keep = 1.0 - float(index / total < hint.start or (index + 1) / total > hint.end)
+        down_i, mid_i = hint.net(
+            model_input,
+            t,
+            encoder_hidden_states=embeds,
+            controlnet_cond=control.image,
+            conditioning_scale=hint.strength * keep,
+            guess_mode=False,
+            return_dict=False,
+        )
+        if control.mask is not None:
+            m = control.mask.view(-1, 1, 1, 1)
+            down_i = [d * m for d in down_i]
+            mid_i = mid_i * m
+        if down is None or mid is None:
+            down, mid = list(down_i), mid_i
+        else:
+            down = [a + b for a, b in zip(down, down_i, strict=True)]
+            mid = mid + mid_i
+    if down is None:
+        return {}
+    return {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
+
+
+def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:
+    accepted = set(inspect.signature(scheduler.step).parameters)
+    kwargs: dict[str, Any] = {}
+    if "eta" in accepted:
+        kwargs["eta"] = 0.0
+    if "generator" in accepted:
+        kwargs["generator"] = generator
+    return kwargs
+
+
+def _current_sigma(scheduler: Any) -> torch.Tensor | None:
+    """The σ of the step about to run, for schedulers that work in σ space."""
+    sigmas = getattr(scheduler, "sigmas", None)
+    index = getattr(scheduler, "step_index", None)
+    if sigmas is None or not isinstance(sigmas, torch.Tensor):
+        return None
+    if index is None:
+        index = getattr(scheduler, "begin_index", None) or 0
+    if index >= len(sigmas):
+        return None
+    return sigmas[index]
+
+
+def _preview(
+    unet: UNetModel,
+    x0: torch.Tensor | None,
+    latents: torch.Tensor,
+    noise_pred: torch.Tensor,
+    sigma: torch.Tensor | None,
+    fallback: torch.Tensor,
+) -> Callable[[], np.ndarray | None]:
+    """A closure computing the preview only when the context asks for one."""
+
+    def make() -> np.ndarray | None:
+        estimate = x0
+        if estimate is None:
+            prediction = unet.scheduler_config.get("prediction_type", "epsilon")
+            if sigma is not None and prediction == "epsilon":
+                estimate = latents - sigma.to(latents.device) * noise_pred
+            else:
+                estimate = fallback
+        first = estimate[0].detach().to("cpu", torch.float32).numpy()
+        return latent_to_rgb(first, unet.family)
+
+    return make

@@ -1,0 +1,99 @@
+"""Scheduler recipes: ComfyUI-style sampler names mapped onto diffusers' schedulers.
+
+A :class:`SchedulerRecipe` is what travels on a ``SCHEDULER`` link. It is only a name and
+options; the sampler builds a fresh scheduler from it for every run (multistep schedulers
+keep state) with ``from_config(<the model's scheduler config>, **overrides)``, so the
+prediction type and the beta schedule always follow the model.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+# name → (diffusers class, fixed overrides). Names follow ComfyUI's samplers.
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_ancestral": ("EulerAncestralDiscreteScheduler", {}),
+    "heun": ("HeunDiscreteScheduler", {}),
+    "dpm_2": ("KDPM2DiscreteScheduler", {}),
+    "dpm_2_ancestral": ("KDPM2AncestralDiscreteScheduler", {}),
+    "lms": ("LMSDiscreteScheduler", {}),
+    "dpmpp_2m": (
+        "DPMSolverMultistepScheduler",
+        {"algorithm_type": "dpmsolver++", "solver_order": 2},
+    ),
+    "dpmpp_2m_sde": (
+        "DPMSolverMultistepScheduler",
+        {"algorithm_type": "sde-dpmsolver++", "solver_order": 2},
+    ),
+    "dpmpp_sde": ("DPMSolverSDEScheduler", {}),
+    "ddim": ("DDIMScheduler", {}),
+    "pndm": ("PNDMScheduler", {}),
+    "uni_pc": ("UniPCMultistepScheduler", {}),
+    "lcm": ("LCMScheduler", {}),
+    "ddpm": ("DDPMScheduler", {}),
+}
+SCHEDULER_NAMES: tuple[str, ...] = tuple(SCHEDULERS)
+SIGMA_CHOICES: tuple[str, ...] = ("default", "karras", "exponential")
+_SIGMA_FLAGS = {"karras": "use_karras_sigmas", "exponential": "use_exponential_sigmas"}
+
+
+class SchedulerError(ValueError):
+    """A recipe the chosen scheduler cannot honour; ``field`` names the param."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class SchedulerRecipe:
+    """How to build a scheduler for one run."""
+
+    name: str
+    sigmas: str = "default"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def scheduler_class(self) -> type:
+        import diffusers
+
+        try:
+            class_name, _ = SCHEDULERS[self.name]
+        except KeyError:
+            raise SchedulerError(f"unknown scheduler {self.name!r}", "name") from None
+        return getattr(diffusers, class_name)
+
+    def overrides(self, seed: int | None = None) -> dict[str, Any]:
+        cls = self.scheduler_class()
+        accepted = inspect.signature(cls.__init__).parameters
+        result = dict(SCHEDULERS[self.name][1])
+        if self.sigmas != "default":
+            flag = _SIGMA_FLAGS.get(self.sigmas)
+            if flag is None:
+                raise SchedulerError(f"unknown sigma schedule {self.sigmas!r}", "sigmas")
+            if flag not in accepted:
+                raise SchedulerError(
+                    f"{self.name} does not support {self.sigmas} sigmas (use default)", "sigmas"
+                )
+            result[flag] = True
+        if "noise_sampler_seed" in accepted and seed is not None:
+            # DPM++ SDE draws its Brownian noise from its own seed: tie it to the run's.
+            result["noise_sampler_seed"] = seed
+        result.update(self.options)
+        return result
+
+    def build(self, config: dict[str, Any], seed: int | None = None) -> Any:
+        """A fresh scheduler for ``config`` (the model's scheduler config)."""
+        return self.scheduler_class().from_config(config, **self.overrides(seed))
+
+
+def supports_sigmas(name: str, sigmas: str) -> bool:
+    if sigmas == "default":
+        return True
+    try:
+        SchedulerRecipe(name, sigmas).overrides()
+    except SchedulerError:
+        return False
+    return True

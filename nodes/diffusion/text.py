@@ -1,0 +1,113 @@
+"""Text encoding: prompts (with weights, any length) into CONDITIONING.
+
+A prompt is tokenized word by word with its weights (:mod:`nodes.diffusion.prompt`), cut
+into chunks of 75 tokens at word boundaries (a word too long for one chunk is split), and
+each chunk is framed as ``<start> tokens <end> <pad>…`` to 77 tokens and encoded on its
+own; the chunks' embeddings are concatenated. Weighted tokens are moved away from the
+embedding of an empty prompt: ``z = (z − z_empty)·w + z_empty`` (ComfyUI's rule). A plain
+prompt of at most 75 tokens gives exactly diffusers' ``encode_prompt`` embedding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from nodes.diffusion.prompt import parse_weights
+from nodes.diffusion.values import ClipModel, Conditioning
+
+CHUNK = 75
+LONG_WORD = 8
+"""Words of at least this many tokens may be split across chunks (ComfyUI's rule)."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    chunks: list[list[tuple[int, float]]]
+    """Each chunk's (token id, weight) pairs, without start/end/padding."""
+    count: int
+
+
+def tokenize(tokenizer: Any, text: str) -> Tokens:
+    words: list[list[tuple[int, float]]] = []
+    for segment, weight in parse_weights(text):
+        for word in segment.replace("\n", " ").split(" "):
+            if word:
+                ids = tokenizer.encode(word, add_special_tokens=False)
+                if ids:
+                    words.append([(token, weight) for token in ids])
+    chunks: list[list[tuple[int, float]]] = [[]]
+    for word in words:
+        rest = word
+        while rest:
+            room = CHUNK - len(chunks[-1])
+            if len(rest) <= room:
+                chunks[-1].extend(rest)
+                rest = []
+            elif len(rest) >= LONG_WORD or not chunks[-1]:
+                chunks[-1].extend(rest[:room])
+                rest = rest[room:]
+                chunks.append([])
+            else:
+                chunks.append([])
+        if len(chunks[-1]) == CHUNK:
+            chunks.append([])
+    if len(chunks) > 1 and not chunks[-1]:
+        chunks.pop()
+    return Tokens(chunks, sum(len(w) for w in words))
+
+
+def _frame(tokenizer: Any, chunk: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id
+    ids = [bos] + [t for t, _ in chunk] + [eos]
+    weights = [1.0] + [w for _, w in chunk] + [1.0]
+    missing = CHUNK + 2 - len(ids)
+    return ids + [pad] * missing, weights + [1.0] * missing
+
+
+@torch.no_grad()
+def encode_text(
+    clip: ClipModel, text: str, *, time_ids: tuple[float, ...] | None = None
+) -> Conditioning:
+    """Encode ``text`` with every encoder of ``clip`` (two for SDXL)."""
+    sdxl = len(clip.encoders) > 1
+    tokens = tokenize(clip.tokenizers[0], text)
+    weighted = any(w != 1.0 for chunk in tokens.chunks for _, w in chunk)
+    per_chunk: list[torch.Tensor] = []
+    pooled: torch.Tensor | None = None
+    for index, chunk in enumerate(tokens.chunks):
+        parts = []
+        for tokenizer, encoder in zip(clip.tokenizers, clip.encoders, strict=True):
+            ids, weights = _frame(tokenizer, chunk)
+            hidden, pool = _run_encoder(encoder, ids, sdxl)
+            if weighted:
+                empty_ids, _ = _frame(tokenizer, [])
+                empty, _ = _run_encoder(encoder, empty_ids, sdxl)
+                w = torch.tensor(weights, dtype=hidden.dtype, device=hidden.device)
+                hidden = (hidden - empty) * w.view(1, -1, 1) + empty
+            parts.append(hidden)
+            if pool is not None and index == 0:
+                pooled = pool
+        per_chunk.append(torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
+    embeds = torch.cat(per_chunk, dim=1) if len(per_chunk) > 1 else per_chunk[0]
+    return Conditioning(
+        embeds=embeds,
+        family=clip.family,
+        pooled=pooled if sdxl else None,
+        time_ids=time_ids if sdxl else None,
+        tokens=tokens.count,
+    )
+
+
+def _run_encoder(
+    encoder: Any, ids: list[int], sdxl: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    input_ids = torch.tensor([ids], dtype=torch.long, device=encoder.device)
+    if not sdxl:
+        return encoder(input_ids)[0], None
+    out = encoder(input_ids, output_hidden_states=True)
+    pooled = out[0] if out[0].ndim == 2 else None
+    return out.hidden_states[-2], pooled

@@ -1,0 +1,119 @@
+"""The values that travel along model-typed links (UNET, CLIP, VAE, CONDITIONING, ...).
+
+They are frozen records around torch modules and tensors. Models are shared, never
+copied: two nodes that receive the same UNET get the same module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from nodes.models.families import Family
+
+
+@dataclass(frozen=True, eq=False)
+class UNetModel:
+    """A denoising UNet with what sampling needs to know about its checkpoint."""
+
+    module: Any
+    """diffusers ``UNet2DConditionModel``."""
+    family: Family
+    scheduler_config: dict[str, Any]
+    """The checkpoint's scheduler config; prediction type already resolved."""
+    source: str
+    """Model file, for reproducibility records."""
+
+    def memory_bytes(self) -> int:
+        return 0  # owned by the model cache, not the output cache
+
+
+@dataclass(frozen=True, eq=False)
+class ClipModel:
+    """Text encoder(s) with their tokenizers: one for SD1.x/SD2.x, two for SDXL."""
+
+    encoders: tuple[Any, ...]
+    tokenizers: tuple[Any, ...]
+    family: Family
+
+    def memory_bytes(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True, eq=False)
+class VaeModel:
+    module: Any
+    """diffusers ``AutoencoderKL``."""
+    family: Family
+
+    @property
+    def scaling_factor(self) -> float:
+        return float(self.module.config.scaling_factor)
+
+    @property
+    def downscale(self) -> int:
+        return 2 ** (len(self.module.config.block_out_channels) - 1)
+
+    def memory_bytes(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True, eq=False)
+class ControlHint:
+    """One ControlNet applied to a conditioning between two fractions of the steps."""
+
+    net: Any
+    """diffusers ``ControlNetModel``."""
+    image: torch.Tensor
+    """B×3×H×W in [0, 1], at the output size."""
+    strength: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, eq=False)
+class Conditioning:
+    """Encoded text: token embeddings and, for SDXL, pooled embeddings and size ids."""
+
+    embeds: torch.Tensor
+    """1×T×D (T a multiple of 77)."""
+    family: Family
+    pooled: torch.Tensor | None = None
+    time_ids: tuple[float, ...] | None = None
+    """SDXL: original size, crop top-left, target size (h, w, top, left, h, w)."""
+    controls: tuple[ControlHint, ...] = field(default=())
+    tokens: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        total = self.embeds.element_size() * self.embeds.nelement()
+        if self.pooled is not None:
+            total += self.pooled.element_size() * self.pooled.nelement()
+        return total
+
+
+@dataclass(frozen=True, eq=False)
+class Latent:
+    """Latents in model space (already multiplied by the VAE scaling factor)."""
+
+    samples: torch.Tensor
+    """B×C×h×w: the latent itself (for an encoded image, the posterior's mode)."""
+    empty: bool = False
+    """An empty latent: the sampler starts from pure noise (text to image)."""
+    mean: torch.Tensor | None = None
+    std: torch.Tensor | None = None
+    """From VAE encode: the posterior (VAE space). The sampler draws the initial latent
+    ``scaling * (mean + std * noise)`` with the run's seed, the way diffusers' img2img
+    pipeline does, so the encode node's output does not depend on the seed."""
+    scaling: float = 1.0
+
+    @property
+    def nbytes(self) -> int:
+        return sum(
+            t.element_size() * t.nelement()
+            for t in (self.samples, self.mean, self.std)
+            if t is not None
+        )

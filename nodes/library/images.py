@@ -1,0 +1,209 @@
+"""Image nodes: load, save (with the workflow embedded), preview, and Canny edges.
+
+IMAGE values are float32 tensors B×H×W×3 in [0, 1] on the CPU; MASK values B×H×W.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Mapping
+from typing import Any
+
+from nodes.api import Input, Node, NodeError, Output, Param
+from nodes.context import NodeContext
+from nodes.ports import PortType
+
+
+class LoadImage(Node):
+    """Loads a PNG, JPEG or WebP image. Its alpha channel, if any, becomes a mask
+    (transparent = 1)."""
+
+    type_id = "image.load"
+    title = "Load Image"
+    category = "image"
+    params = (Param("path", PortType.STRING, default="", file_kind="images"),)
+    outputs = (Output("image", PortType.IMAGE), Output("mask", PortType.MASK))
+
+    def run(self, ctx: NodeContext, *, path: str) -> tuple[Any, Any]:
+        import numpy as np
+        import torch
+        from PIL import Image, ImageOps, UnidentifiedImageError
+
+        file = ctx.resolve_file("images", path, "path")
+        try:
+            with Image.open(file) as opened:
+                picture = ImageOps.exif_transpose(opened)
+                picture.load()
+        except (UnidentifiedImageError, OSError) as exc:
+            raise NodeError(f"cannot read {file.name} as an image: {exc}", "path") from None
+        rgb = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
+        if "A" in picture.getbands():
+            alpha = np.asarray(picture.getchannel("A"), dtype=np.float32) / 255.0
+            mask = 1.0 - alpha
+        else:
+            mask = np.zeros(rgb.shape[:2], dtype=np.float32)
+        return torch.from_numpy(rgb)[None], torch.from_numpy(mask)[None]
+
+
+class SaveImage(Node):
+    """Saves images as PNG in the output folder as prefix_00001.png, numbering onwards.
+    Each file embeds the workflow and a reproducibility record (versions, model hashes,
+    seeds), so opening it in Daguerre restores the graph."""
+
+    type_id = "image.save"
+    title = "Save Image"
+    category = "image"
+    is_output = True
+    inputs = (Input("image", PortType.IMAGE),)
+    params = (Param("prefix", PortType.STRING, default="daguerre"),)
+
+    def run(self, ctx: NodeContext, *, image: Any, prefix: str) -> tuple[()]:
+        from nodes.paths import next_numbered
+        from nodes.workflow import dumps, to_dict
+        from nodes.workflow.io import write_atomic
+        from nodes.workflow.png import RECORD_KEY, WORKFLOW_KEY, encode_png
+
+        texts = {}
+        if ctx.graph is not None:
+            texts[WORKFLOW_KEY] = dumps(to_dict(ctx.graph))
+            texts[RECORD_KEY] = json.dumps(reproducibility_record(ctx), indent=1)
+        folder = ctx.output_dir
+        files, shown = [], []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for pixels in to_uint8(image):
+                path = next_numbered(folder, prefix, ".png")
+                write_atomic(path, encode_png(pixels, texts))
+                files.append(str(path))
+                shown.append(pixels)
+        except OSError as exc:
+            raise NodeError(f"cannot save to {folder}: {exc.strerror or exc}", "prefix") from None
+        ctx.result(files=tuple(files), images=tuple(shown))
+        return ()
+
+
+class PreviewImage(Node):
+    """Shows images on the canvas and in the image panel without saving them."""
+
+    type_id = "image.preview"
+    title = "Preview Image"
+    category = "image"
+    is_output = True
+    inputs = (Input("image", PortType.IMAGE),)
+
+    def run(self, ctx: NodeContext, *, image: Any) -> tuple[()]:
+        ctx.result(images=tuple(to_uint8(image)))
+        return ()
+
+
+class Canny(Node):
+    """Finds edges with the Canny detector (OpenCV), for a Canny ControlNet. Lower
+    thresholds find more edges."""
+
+    type_id = "image.canny"
+    title = "Canny Edges"
+    category = "image"
+    inputs = (Input("image", PortType.IMAGE),)
+    params = (
+        Param("low", PortType.INT, default=100, min=0, max=255),
+        Param("high", PortType.INT, default=200, min=0, max=255),
+    )
+    outputs = (Output("image", PortType.IMAGE),)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        if params["low"] > params["high"]:
+            return [("low", f"low threshold {params['low']} is above high {params['high']}")]
+        return []
+
+    def run(self, ctx: NodeContext, *, image: Any, low: int, high: int) -> tuple[Any]:
+        import cv2
+        import numpy as np
+        import torch
+
+        edges = []
+        for pixels in to_uint8(image):
+            gray = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+            found = cv2.Canny(gray, low, high)
+            edges.append(np.repeat(found[:, :, None], 3, axis=2).astype(np.float32) / 255.0)
+        return (torch.from_numpy(np.stack(edges)),)
+
+
+def to_uint8(image: Any) -> list[Any]:
+    """B×H×W×3 floats in [0, 1] → H×W×3 uint8 arrays, rounded like diffusers' numpy_to_pil."""
+    import numpy as np
+
+    array = image.detach().cpu().float().numpy()
+    return [(np.clip(a, 0.0, 1.0) * 255).round().astype(np.uint8) for a in array]
+
+
+def reproducibility_record(ctx: NodeContext) -> dict[str, Any]:
+    """What made this image: versions, device, the model files (SHA-256) and the samplers
+    upstream of this node with their seeds."""
+    import diffusers
+    import torch
+    import transformers
+
+    import nodes
+    from nodes.diffusion.device import dtype_name, placement
+    from nodes.models.fingerprint import sha256_file
+
+    graph = ctx.graph
+    assert graph is not None
+    device, dtype = placement(ctx.env)
+    record: dict[str, Any] = {
+        "daguerre": nodes.__version__,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "dtype": dtype_name(dtype),
+        "models": [],
+        "samplers": [],
+    }
+    upstream = graph.upstream([ctx.node_id])
+    for node_id in graph.nodes:
+        if node_id not in upstream:
+            continue
+        data = graph.nodes[node_id]
+        cls = graph.registry.get(data.type)
+        if cls is None or data.bypass:
+            continue
+        for param in cls.params:
+            value = data.params.get(param.name)
+            if param.file_kind and param.file_kind != "images" and value:
+                path = ctx.env.resolve_file(param.file_kind, value)
+                record["models"].append(
+                    {
+                        "node": node_id,
+                        "file": value,
+                        "sha256": sha256_file(path) if path is not None else None,
+                    }
+                )
+        if data.type == "sampling.sampler":
+            entry = {"node": node_id}
+            for name in ("seed", "steps", "cfg", "denoise"):
+                entry[name] = _param_value(graph, node_id, name)
+            scheduler = graph.link_into(node_id, "scheduler")
+            if scheduler is not None:
+                params = graph.nodes[scheduler.source].params
+                entry["scheduler"] = params.get("name")
+                entry["sigmas"] = params.get("sigmas")
+            record["samplers"].append(entry)
+    return record
+
+
+def _param_value(graph: Any, node_id: str, name: str) -> Any:
+    """A param's value, following a link to a primitive node if the param is promoted."""
+    link = graph.link_into(node_id, name)
+    if link is None:
+        return graph.nodes[node_id].params.get(name)
+    source = graph.nodes[link.source]
+    if source.type.startswith("primitive."):
+        return next(iter(source.params.values()), None)
+    return None
+
+
+NODES: tuple[type[Node], ...] = (LoadImage, SaveImage, PreviewImage, Canny)

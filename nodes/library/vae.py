@@ -1,0 +1,77 @@
+"""VAE nodes: latents to images and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodes.api import Input, Node, NodeError, Output
+from nodes.context import NodeContext
+from nodes.library.errors import model_errors
+from nodes.ports import PortType
+
+
+class VaeDecode(Node):
+    """Decodes latents into an image with the VAE. If half precision produces NaNs (a
+    known SD VAE weakness) the decode is redone in full precision, never a black image."""
+
+    type_id = "vae.decode"
+    title = "VAE Decode"
+    category = "latent"
+    inputs = (Input("vae", PortType.VAE), Input("latent", PortType.LATENT))
+    outputs = (Output("image", PortType.IMAGE),)
+
+    def run(self, ctx: NodeContext, *, vae: Any, latent: Any) -> tuple[Any]:
+        import torch
+
+        module = vae.module
+        with model_errors(), torch.inference_mode():
+            latents = latent.samples.to(device=module.device, dtype=module.dtype)
+            image = module.decode(latents / vae.scaling_factor, return_dict=False)[0]
+            if module.dtype != torch.float32 and torch.isnan(image).any():
+                ctx.logger.warning("VAE decode gave NaNs in %s; retrying in fp32", module.dtype)
+                ctx.result(text="decoded in fp32: half precision gave NaNs")
+                dtype = module.dtype
+                try:
+                    module.to(torch.float32)
+                    image = module.decode(latents.float() / vae.scaling_factor, return_dict=False)[
+                        0
+                    ]
+                finally:
+                    module.to(dtype)
+            image = (image / 2 + 0.5).clamp(0, 1)
+            image = image.cpu().permute(0, 2, 3, 1).float()
+        return (image,)
+
+
+class VaeEncode(Node):
+    """Encodes an image into latents with the VAE, for image-to-image (connect the result
+    to a Sampler with denoise below 1). Width and height must be multiples of 8."""
+
+    type_id = "vae.encode"
+    title = "VAE Encode"
+    category = "latent"
+    inputs = (Input("vae", PortType.VAE), Input("image", PortType.IMAGE))
+    outputs = (Output("latent", PortType.LATENT),)
+
+    def run(self, ctx: NodeContext, *, vae: Any, image: Any) -> tuple[Any]:
+        import torch
+
+        from nodes.diffusion.values import Latent
+
+        factor = vae.downscale
+        _, height, width, _ = image.shape
+        if height % factor or width % factor:
+            raise NodeError(
+                f"the image is {width}×{height}; both sides must be multiples of {factor}",
+                "image",
+            )
+        module = vae.module
+        with model_errors(), torch.inference_mode():
+            pixels = image.permute(0, 3, 1, 2).to(device=module.device, dtype=module.dtype)
+            posterior = module.encode(2.0 * pixels - 1.0).latent_dist
+            mean, std = posterior.mean, posterior.std
+            samples = vae.scaling_factor * posterior.mode()
+        return (Latent(samples, mean=mean, std=std, scaling=vae.scaling_factor),)
+
+
+NODES: tuple[type[Node], ...] = (VaeDecode, VaeEncode)

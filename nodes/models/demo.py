@@ -1,0 +1,233 @@
+"""Tiny random-weight models of the real SD1.x / SD2.x / SDXL architectures.
+
+For tests, benchmarks and a first run without downloads: the same block structure,
+attention layout, text encoders and VAE as the published models, only narrow (32/64
+channels, 2 text-encoder layers of width 32). They are written in both formats users
+have — a diffusers folder and an original-layout single `.safetensors` — plus a ControlNet
+(folder and single file), so every test goes through the real loading code. The images
+they make are noise.
+
+All weights are drawn from one seed, perturbed so that no two tensors are alike (a
+mis-mapped tensor cannot hide behind a default 0 or 1), and stored as float16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nodes.models import ldm, to_ldm
+from nodes.models.families import SD1, SD2, SDXL, Family, get_family, heads_for_width
+from nodes.models.quiet import quiet_hf
+from nodes.models.tokenizer import clip_tokenizer
+
+if TYPE_CHECKING:
+    import torch
+
+WIDTHS = (32, 64)
+"""UNet block widths of the demo models."""
+TEXT_WIDTH = 32
+TEXT_LAYERS = 2
+VAE_WIDTHS = (32, 32, 64, 64)
+"""Four VAE blocks, as in the real VAE, so latents are 1/8 of the image size."""
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    family: Family
+    folder: Path
+    """A diffusers pipeline folder (`model_index.json`, fp16 safetensors)."""
+    single_file: Path
+    """The same weights as one original-layout (LDM) `.safetensors` checkpoint."""
+    controlnet: Path
+    """A ControlNet for this model, as a diffusers folder."""
+    controlnet_file: Path
+    """The same ControlNet as an original-layout single file (`control_model.` keys)."""
+
+
+def make_demo_model(
+    out_dir: Path, family: str = "sd15", seed: int = 0, *, prediction: str | None = None
+) -> DemoPaths:
+    """Write a tiny model of `family` ("sd15", "sd21", "sdxl") under `out_dir`.
+
+    `prediction` is the prediction type the model claims (default: the family's); for
+    SD2.x it also shapes the weights statistic that auto-detection reads.
+    """
+    import torch
+
+    fam = get_family(family)
+    pred = prediction or fam.base_config("scheduler").get("prediction_type", "epsilon")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = DemoPaths(
+        family=fam,
+        folder=out / f"{fam.id}-demo",
+        single_file=out / f"{fam.id}-demo.safetensors",
+        controlnet=out / f"{fam.id}-demo-controlnet",
+        controlnet_file=out / f"{fam.id}-demo-controlnet.safetensors",
+    )
+    with torch.random.fork_rng(devices=[]), quiet_hf(diffusers_notices=True):
+        torch.manual_seed(seed)
+        parts = _build(fam, pred)
+        _write_folder(paths.folder, fam, parts, pred)
+        _write_single_file(paths.single_file, fam, parts)
+        _write_controlnet(paths, parts)
+    return paths
+
+
+@dataclass
+class _Parts:
+    unet: Any
+    vae: Any
+    text_encoders: list[Any]
+    full_open_clip: Any | None
+    """SD2.x only: the text encoder with the extra last layer and projection the file keeps."""
+
+
+def _configs(fam: Family) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    unet = fam.base_config("unet")
+    unet.update(
+        block_out_channels=list(WIDTHS),
+        layers_per_block=2,
+        down_block_types=["CrossAttnDownBlock2D"] * 2,
+        up_block_types=["CrossAttnUpBlock2D"] * 2,
+        cross_attention_dim=TEXT_WIDTH * len(fam.text_encoder_pads),
+        attention_head_dim=fam.unet_fixed_heads or [heads_for_width(w) for w in WIDTHS],
+    )
+    if fam is SDXL:
+        unet.update(
+            down_block_types=["DownBlock2D", "CrossAttnDownBlock2D"],
+            up_block_types=["CrossAttnUpBlock2D", "UpBlock2D"],
+            transformer_layers_per_block=[1, 2],
+            addition_time_embed_dim=256,
+            projection_class_embeddings_input_dim=TEXT_WIDTH + 6 * 256,
+        )
+    vae = fam.base_config("vae")
+    vae.update(block_out_channels=list(VAE_WIDTHS), layers_per_block=1)
+    vae["scaling_factor"] = fam.vae_scaling_factor
+    texts = []
+    for i in range(len(fam.text_encoder_pads)):
+        text = fam.base_config("text_encoder" if i == 0 else f"text_encoder_{i + 1}")
+        text.update(
+            hidden_size=TEXT_WIDTH,
+            intermediate_size=4 * TEXT_WIDTH,
+            num_hidden_layers=TEXT_LAYERS,
+            num_attention_heads=heads_for_width(TEXT_WIDTH),
+            projection_dim=TEXT_WIDTH,
+        )
+        texts.append(text)
+    return unet, vae, texts
+
+
+def _build(fam: Family, prediction: str) -> _Parts:
+    import torch
+    import transformers
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    unet_cfg, vae_cfg, text_cfgs = _configs(fam)
+    unet = UNet2DConditionModel.from_config(unet_cfg)
+    vae = AutoencoderKL.from_config(vae_cfg)
+    classes = [entry[1] for key, entry in fam.model_index().items() if key.startswith("text_enc")]
+    encoders = []
+    full = None
+    for cls_name, cfg in zip(classes, text_cfgs, strict=True):
+        encoders.append(getattr(transformers, cls_name)(transformers.CLIPTextConfig(**cfg)))
+    if fam is SD2:
+        # SD2.x conditions on OpenCLIP's penultimate layer: the file holds one layer (and a
+        # projection) more than the diffusers text encoder, which keeps the first layers.
+        cfg = dict(text_cfgs[0], num_hidden_layers=TEXT_LAYERS + 1)
+        full = transformers.CLIPTextModelWithProjection(transformers.CLIPTextConfig(**cfg))
+    for model in (unet, vae, *encoders, *([full] if full else [])):
+        _perturb(model)
+    if full is not None:
+        kept = {
+            k.removeprefix("text_model."): v
+            for k, v in full.state_dict().items()
+            if not k.startswith(("text_projection", f"text_model.encoder.layers.{TEXT_LAYERS}."))
+        }
+        encoders[0].load_state_dict(kept, strict=False)
+    if fam is SD2 and prediction == "v_prediction":
+        # The statistic ComfyUI (and `detect`) read to tell SD2 v-prediction models apart.
+        last = unet.up_blocks[-1].attentions[-1].transformer_blocks[0].norm1.bias
+        with torch.no_grad():
+            last.copy_(torch.randn_like(last) * 0.2)
+    return _Parts(unet, vae, encoders, full)
+
+
+def _perturb(model: torch.nn.Module) -> None:
+    import torch
+
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(torch.randn_like(param) * 0.02)
+
+
+def _write_folder(folder: Path, fam: Family, parts: _Parts, prediction: str) -> None:
+    import diffusers
+    import torch
+
+    scheduler_cfg = fam.base_config("scheduler")
+    scheduler_cfg["prediction_type"] = prediction
+    scheduler = getattr(diffusers, scheduler_cfg["_class_name"]).from_config(scheduler_cfg)
+    common: dict[str, Any] = {"vae": parts.vae, "unet": parts.unet, "scheduler": scheduler}
+    common["text_encoder"] = parts.text_encoders[0]
+    common["tokenizer"] = clip_tokenizer(fam.text_encoder_pads[0])
+    if fam is SDXL:
+        pipe = diffusers.StableDiffusionXLPipeline(
+            text_encoder_2=parts.text_encoders[1],
+            tokenizer_2=clip_tokenizer(fam.text_encoder_pads[1]),
+            add_watermarker=False,
+            **common,
+        )
+    else:
+        pipe = diffusers.StableDiffusionPipeline(
+            safety_checker=None, feature_extractor=None, requires_safety_checker=False, **common
+        )
+    pipe.to(torch.float16)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    pipe.to(torch.float32)
+
+
+def _fp16(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    import torch
+
+    return {
+        k: (v.to(torch.float16) if v.is_floating_point() else v).contiguous().clone()
+        for k, v in sd.items()
+    }
+
+
+def _write_single_file(path: Path, fam: Family, parts: _Parts) -> None:
+    from safetensors.torch import save_file
+
+    state = to_ldm.unet_to_ldm(parts.unet.state_dict(), parts.unet.config.layers_per_block)
+    state |= to_ldm.vae_to_ldm(parts.vae.state_dict())
+    if fam is SD1:
+        state |= to_ldm.clip_to_ldm(parts.text_encoders[0].state_dict(), ldm.SD1_CLIP)
+    elif fam is SD2:
+        state |= to_ldm.open_clip_to_ldm(parts.full_open_clip.state_dict(), ldm.SD2_OPENCLIP)
+    else:
+        encoders = parts.text_encoders
+        state |= to_ldm.clip_to_ldm(encoders[0].state_dict(), ldm.SDXL_CLIP, position_ids=False)
+        state |= to_ldm.open_clip_to_ldm(encoders[1].state_dict(), ldm.SDXL_OPENCLIP)
+    save_file(_fp16(state), str(path), metadata={"format": "pt"})
+
+
+def _write_controlnet(paths: DemoPaths, parts: _Parts) -> None:
+    import torch
+    from diffusers import ControlNetModel
+    from safetensors.torch import save_file
+
+    net = ControlNetModel.from_unet(parts.unet)
+    # from_unet zero-initialises the output convolutions (so training starts as a no-op);
+    # a demo ControlNet with them at zero would have no effect and prove nothing.
+    zeroed = [*net.controlnet_down_blocks, net.controlnet_mid_block]
+    zeroed.append(net.controlnet_cond_embedding.conv_out)
+    with torch.no_grad():
+        for conv in zeroed:
+            conv.weight.copy_(torch.randn_like(conv.weight) * 0.05)
+            conv.bias.copy_(torch.randn_like(conv.bias) * 0.05)
+    net.to(torch.float16).save_pretrained(paths.controlnet, safe_serialization=True)
+    state = to_ldm.unet_to_ldm(net.state_dict(), net.config.layers_per_block, ldm.CONTROLNET)
+    save_file(_fp16(state), str(paths.controlnet_file), metadata={"format": "pt"})

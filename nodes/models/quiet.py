@@ -1,0 +1,29 @@
+"""Scoped silencing of the Hugging Face libraries' console chatter (progress bars, notices)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def quiet_hf(*, diffusers_notices: bool = False) -> Iterator[None]:
+    """Hide transformers' per-load progress bars; with `diffusers_notices`, diffusers' warnings.
+
+    Not thread-safe against another thread changing the same settings; the engine loads
+    models on one worker thread.
+    """
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    level = diffusers_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    if diffusers_notices:
+        diffusers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+        diffusers_logging.set_verbosity(level)

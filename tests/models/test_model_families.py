@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nodes.models.errors import ModelError
+from nodes.models.families import (
+    FAMILIES,
+    SD1,
+    SD2,
+    SDXL,
+    get_family,
+    heads_for_width,
+    latent_to_rgb,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [("sd15", SD1), ("SD1.x", SD1), ("sd1", SD1), ("sd21", SD2), ("SD2.x", SD2), ("SDXL", SDXL)],
+)
+def test_aliases(name: str, family: object) -> None:
+    assert get_family(name) is family
+
+
+def test_unknown_family() -> None:
+    with pytest.raises(ModelError, match="unknown model family 'flux'"):
+        get_family("flux")
+
+
+def test_scaling_factors() -> None:
+    assert SD1.vae_scaling_factor == SD2.vae_scaling_factor == 0.18215
+    assert SDXL.vae_scaling_factor == 0.13025
+    assert SDXL.base_config("vae")["scaling_factor"] == 0.13025
+
+
+@pytest.mark.parametrize("family", FAMILIES.values(), ids=str)
+def test_base_configs_complete(family: object) -> None:
+    fam = get_family(family)  # type: ignore[arg-type]
+    index = fam.model_index()
+    for component in ("unet", "vae", "text_encoder", "scheduler"):
+        assert component in index
+        assert fam.base_config(component)
+    assert ("text_encoder_2" in index) == (fam is SDXL)
+    assert len(fam.text_encoder_pads) == (2 if fam is SDXL else 1)
+
+
+def test_published_values() -> None:
+    """Spot checks of the published configs shipped in resources/models."""
+    sd1, sd2, xl = (f.base_config("unet") for f in (SD1, SD2, SDXL))
+    assert sd1["cross_attention_dim"] == 768 and sd1["attention_head_dim"] == 8
+    assert sd2["cross_attention_dim"] == 1024 and sd2["attention_head_dim"] == [5, 10, 20, 20]
+    assert sd2["use_linear_projection"] is True
+    assert xl["cross_attention_dim"] == 2048 and xl["transformer_layers_per_block"] == [1, 2, 10]
+    assert xl["projection_class_embeddings_input_dim"] == 2816
+    assert SD2.base_config("text_encoder")["num_hidden_layers"] == 23
+    assert SD2.base_config("scheduler")["prediction_type"] == "v_prediction"
+    assert SDXL.base_config("text_encoder_2")["projection_dim"] == 1280
+
+
+def test_config_copies_are_independent() -> None:
+    SD1.base_config("unet")["in_channels"] = 9
+    assert SD1.base_config("unet")["in_channels"] == 4
+
+
+def test_heads_rule_matches_published_models() -> None:
+    assert [heads_for_width(c) for c in (320, 640, 1280, 1280)] == [5, 10, 20, 20]
+    assert [heads_for_width(w) for w in (768, 1024, 1280)] == [12, 16, 20]
+    assert heads_for_width(32) == 4
+    assert SD1.unet_heads(320) == 8 and SDXL.unet_heads(640) == 10
+
+
+def test_latent_preview() -> None:
+    latent = np.zeros((4, 3, 5), dtype=np.float32)
+    latent[0] = 1.0
+    rgb = latent_to_rgb(latent, SD1)
+    assert rgb.shape == (3, 5, 3) and rgb.dtype == np.uint8
+    expected = np.round((np.array([0.3512, 0.2297, 0.3227]) + 1) * 127.5)
+    assert np.array_equal(rgb[0, 0], expected.astype(np.uint8))
+    xl = latent_to_rgb(np.zeros((4, 2, 2), dtype=np.float32), SDXL)
+    assert np.array_equal(xl[0, 0], np.round((np.array(SDXL.latent_rgb_bias) + 1) * 127.5))
+    with pytest.raises(ValueError, match="4×H×W"):
+        latent_to_rgb(np.zeros((3, 2, 2)), SD1)
