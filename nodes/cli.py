@@ -1,4 +1,4 @@
-"""The ``daguerre`` command line: run, validate and list node types without the app.
+"""The ``daguerre`` command line: run, validate, list nodes and models, make a demo model.
 
 Exit codes: 0 success; 1 invalid workflow or failed run; 2 usage error; 130 cancelled
 (Ctrl+C). ``run --json`` prints one JSON summary on stdout; progress goes to stderr.
@@ -33,10 +33,11 @@ from nodes.events import (
 from nodes.executor import Executor, RunOutcome
 from nodes.graph import Graph
 from nodes.library import load_builtin_nodes
-from nodes.paths import FileFinder, default_output_dir, models_dirs_from_env
+from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, list_model_files
 from nodes.ports import PortType
 from nodes.registry import REGISTRY, Registry
 from nodes.runner import Runner
+from nodes.settings import DEVICES, PRECISIONS, Settings
 from nodes.validation import validate
 from nodes.workflow import WorkflowError, load_file, to_dict
 
@@ -74,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run once per value; repeated sweeps run every combination",
     )
     _common(run)
-    run.add_argument("--out", type=Path, help="output folder (default: Daguerre's pictures)")
-    run.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    run.add_argument("--out", type=Path, help="output folder (default: from settings)")
+    run.add_argument("--device", choices=DEVICES, help="default: from settings (auto)")
+    run.add_argument("--precision", choices=PRECISIONS, help="default: from settings (auto)")
     run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -85,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("nodes", help="list the registered node types")
     listing.add_argument("--json", action="store_true", help="full schemas as JSON")
+
+    models = sub.add_parser("models", help="list the model files found in the models folders")
+    models.add_argument("--json", action="store_true")
+    _common(models)
+
+    demo = sub.add_parser(
+        "make-demo-model",
+        help="write tiny random-weight models to try Daguerre without weights (they make noise)",
+    )
+    demo.add_argument(
+        "dir", type=Path, nargs="?", help="a models folder (default: the first models folder)"
+    )
+    demo.add_argument("--family", choices=("sd15", "sdxl"), default="sd15")
     return parser
 
 
@@ -95,7 +110,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="models folder (repeatable; default: $DAGUERRE_MODELS)",
+        help="models folder (repeatable; default: $DAGUERRE_MODELS, then settings)",
     )
 
 
@@ -115,6 +130,10 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
             return cmd_validate(args, reg)
         if args.command == "nodes":
             return cmd_nodes(args, reg)
+        if args.command == "models":
+            return cmd_models(args)
+        if args.command == "make-demo-model":
+            return cmd_make_demo_model(args)
     except UsageError as exc:
         print(f"daguerre: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -159,8 +178,72 @@ def cmd_validate(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def _finder(args: argparse.Namespace) -> FileFinder:
-    dirs = list(args.models) or models_dirs_from_env()
+    dirs = Settings.load().model_dirs(list(args.models))
     return FileFinder(dirs, base_dir=args.workflow.resolve().parent)
+
+
+# --------------------------------------------------------------------------- models
+def cmd_models(args: argparse.Namespace) -> int:
+    dirs = Settings.load().model_dirs(list(args.models))
+    found = {kind: list_model_files(kind, dirs) for kind in MODEL_KIND_FOLDERS if kind != "images"}
+    if args.json:
+        payload = {"folders": [str(d) for d in dirs], "models": found}
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    print("models folders: " + ", ".join(str(d) for d in dirs))
+    for kind, names in found.items():
+        print(f"\n{kind} ({len(names)})")
+        for name in names:
+            print(f"  {name}")
+    return EXIT_OK
+
+
+def cmd_make_demo_model(args: argparse.Namespace) -> int:
+    """Tiny models in a ComfyUI-style layout, so the folder works as a models folder."""
+    import shutil
+    import tempfile
+
+    from nodes.models.demo import make_demo_model
+
+    root = (args.dir or Settings.load().model_dirs()[0]).expanduser()
+    with tempfile.TemporaryDirectory(dir=_existing_parent(root)) as scratch:
+        paths = make_demo_model(Path(scratch), args.family)
+        moves = {
+            paths.single_file: root / "checkpoints",
+            paths.folder: root / "checkpoints",
+            paths.controlnet: root / "controlnet",
+            paths.controlnet_file: root / "controlnet",
+        }
+        lora = getattr(paths, "lora", None)
+        if lora is not None:
+            moves[lora] = root / "loras"
+        written = []
+        for source, folder in moves.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / source.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            shutil.move(str(source), target)
+            written.append(target)
+    for target in written:
+        print(target)
+    checkpoint = root / "checkpoints" / paths.single_file.name
+    print(
+        f"\nTiny random weights: the images are noise, but every node runs.\n"
+        f"Try: daguerre run resources/workflows/txt2img.json --models {root} "
+        f"--set checkpoint.path={checkpoint.name} --set latent.width=64 "
+        f"--set latent.height=64",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _existing_parent(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 # --------------------------------------------------------------------------- run
@@ -178,10 +261,13 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
             print(problem, file=sys.stderr)
         return _finish_early(args, problems)
 
+    settings = Settings.load()
     env = Environment(
-        output_dir=(args.out or default_output_dir()).expanduser(),
+        output_dir=(args.out or settings.outputs()).expanduser(),
         resolve_file=_finder(args),
-        device=args.device,
+        device=args.device or settings.device,
+        precision=args.precision or settings.precision,
+        previews=False,  # nobody sees them here
     )
     runner = Runner(Executor(env=env), registry=registry)
     if not args.quiet:

@@ -98,7 +98,7 @@ class NodeContext:
         self.cancel = cancel
         self.results: list[NodeResult] = []
         self._emit = emit
-        self._last_preview = 0.0
+        self._last_preview = float("-inf")  # the first step always gets a preview
 
     @property
     def logger(self) -> logging.Logger:

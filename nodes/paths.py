@@ -108,3 +108,45 @@ class FileFinder:
             except OSError:
                 continue
         return None
+
+
+MODEL_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "checkpoints": (".safetensors", ".ckpt", ".pt", ".pth"),
+    "controlnet": (".safetensors", ".ckpt", ".pt", ".pth"),
+    "lora": (".safetensors", ".ckpt", ".pt"),
+    "vae": (".safetensors", ".ckpt", ".pt", ".pth"),
+    "images": (".png", ".jpg", ".jpeg", ".webp", ".bmp"),
+}
+_FOLDER_MARKERS = {
+    "checkpoints": "model_index.json",
+    "controlnet": "config.json",
+    "vae": "config.json",
+}
+
+
+def list_model_files(kind: str, models_dirs: list[Path]) -> list[str]:
+    """Names a file param of ``kind`` can take, found in the models folders.
+
+    Names are relative to the kind's subfolder (``checkpoints/sd15.safetensors`` is listed
+    as ``sd15.safetensors``) so workflows stay portable between machines; diffusers model
+    folders are listed by folder name.
+    """
+    suffixes = MODEL_SUFFIXES.get(kind, ())
+    marker = _FOLDER_MARKERS.get(kind)
+    found: set[str] = set()
+    for root in models_dirs:
+        for sub in MODEL_KIND_FOLDERS.get(kind, ()):
+            folder = root / sub
+            if not folder.is_dir():
+                continue
+            for dirpath, dirnames, filenames in os.walk(folder):
+                here = Path(dirpath)
+                if marker and marker in filenames and here != folder:
+                    found.add(here.relative_to(folder).as_posix())
+                    dirnames.clear()
+                    continue
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                for name in filenames:
+                    if name.lower().endswith(suffixes) and not name.startswith("."):
+                        found.add((here / name).relative_to(folder).as_posix())
+    return sorted(found, key=str.lower)

@@ -63,11 +63,22 @@ class ModelCache:
         self._lock = threading.Lock()
         self.loads = 0
 
-    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+    def get(
+        self,
+        key: Hashable,
+        load: Callable[[], T],
+        *,
+        device: torch.device | None = None,
+        size: int = 0,
+    ) -> T:
+        """The cached value for ``key``, or ``load()``'s. On CUDA, ``size`` (bytes the new
+        model will take) first evicts least recently used models until it fits."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
+        if device is not None and device.type == "cuda" and size:
+            self._make_room(device, size)
         try:
             value = load()
         except torch.OutOfMemoryError:
@@ -79,6 +90,14 @@ class ModelCache:
             while len(self._items) > self.max_models:
                 self._items.popitem(last=False)
         return value
+
+    def _make_room(self, device: torch.device, size: int) -> None:
+        free, _ = torch.cuda.mem_get_info(device)
+        while free < size * 1.25 and self._items:
+            with self._lock:
+                self._items.popitem(last=False)
+            release_memory()
+            free, _ = torch.cuda.mem_get_info(device)
 
     def clear(self) -> None:
         with self._lock:
@@ -99,6 +118,13 @@ def model_key(
     kind: str, path: Path, device: torch.device, dtype: torch.dtype, *options: Hashable
 ) -> tuple[Hashable, ...]:
     return (kind, file_fingerprint(path), str(device), str(dtype), *options)
+
+
+def key_size(key: tuple[Hashable, ...], dtype: torch.dtype) -> int:
+    """Roughly the memory the model of ``key`` will take: its file size, scaled to ``dtype``
+    (published files are mostly fp16; fp32 doubles them)."""
+    size = getattr(key[1], "size", 0)
+    return size * 2 if dtype == torch.float32 else size
 
 
 def model_cache(env: Environment) -> ModelCache:

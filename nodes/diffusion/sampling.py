@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nodes.diffusion.patches import unet_patched
 from nodes.diffusion.schedulers import SchedulerRecipe
 from nodes.diffusion.values import Conditioning, ControlHint, Latent, UNetModel
 from nodes.models.families import latent_to_rgb
@@ -93,33 +94,34 @@ def sample(
     step_kwargs = _step_kwargs(scheduler, generator)
 
     total = len(timesteps)
-    for index, t in enumerate(timesteps):
-        if check_cancelled is not None:
-            check_cancelled()
-        model_input = torch.cat([latents] * 2) if do_cfg else latents
-        model_input = scheduler.scale_model_input(model_input, t)
-        residuals = _control_residuals(controls, model_input, t, embeds, index, total)
-        noise_pred = module(
-            model_input,
-            t,
-            encoder_hidden_states=embeds,
-            added_cond_kwargs=added,
-            return_dict=False,
-            **residuals,
-        )[0]
-        if do_cfg:
-            uncond, cond = noise_pred.chunk(2)
-            noise_pred = uncond + settings.cfg * (cond - uncond)
-        sigma = _current_sigma(scheduler)
-        out = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=True)
-        previous, latents = latents, out.prev_sample
-        if progress is not None:
-            x0 = getattr(out, "pred_original_sample", None)
-            progress(
-                index + 1,
-                total,
-                _preview(unet, x0, previous, noise_pred, sigma, latents),
-            )
+    with unet_patched(unet):  # LoRAs: once per run, undone after
+        for index, t in enumerate(timesteps):
+            if check_cancelled is not None:
+                check_cancelled()
+            model_input = torch.cat([latents] * 2) if do_cfg else latents
+            model_input = scheduler.scale_model_input(model_input, t)
+            residuals = _control_residuals(controls, model_input, t, embeds, index, total)
+            noise_pred = module(
+                model_input,
+                t,
+                encoder_hidden_states=embeds,
+                added_cond_kwargs=added,
+                return_dict=False,
+                **residuals,
+            )[0]
+            if do_cfg:
+                uncond, cond = noise_pred.chunk(2)
+                noise_pred = uncond + settings.cfg * (cond - uncond)
+            sigma = _current_sigma(scheduler)
+            out = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=True)
+            previous, latents = latents, out.prev_sample
+            if progress is not None:
+                x0 = getattr(out, "pred_original_sample", None)
+                progress(
+                    index + 1,
+                    total,
+                    _preview(unet, x0, previous, noise_pred, sigma, latents),
+                )
     return latents
 
 

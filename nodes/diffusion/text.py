@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from nodes.diffusion.patches import clip_patched
 from nodes.diffusion.prompt import parse_weights
 from nodes.diffusion.values import ClipModel, Conditioning
 
@@ -72,7 +73,12 @@ def _frame(tokenizer: Any, chunk: list[tuple[int, float]]) -> tuple[list[int], l
 def encode_text(
     clip: ClipModel, text: str, *, time_ids: tuple[float, ...] | None = None
 ) -> Conditioning:
-    """Encode ``text`` with every encoder of ``clip`` (two for SDXL)."""
+    """Encode ``text`` with every encoder of ``clip`` (two for SDXL), LoRAs applied."""
+    with clip_patched(clip):
+        return _encode(clip, text, time_ids)
+
+
+def _encode(clip: ClipModel, text: str, time_ids: tuple[float, ...] | None) -> Conditioning:
     sdxl = len(clip.encoders) > 1
     tokens = tokenize(clip.tokenizers[0], text)
     weighted = any(w != 1.0 for chunk in tokens.chunks for _, w in chunk)

@@ -13,6 +13,26 @@ if TYPE_CHECKING:
     import torch
 
     from nodes.models.families import Family
+    from nodes.models.lora import LoraLayer
+
+
+@dataclass(frozen=True, eq=False)
+class LoraPatch:
+    """A LoRA on one model at one strength, applied only while that model runs.
+
+    Models are shared (the model cache holds one copy), so a LoRA never changes them for
+    good: a UNET or CLIP value carries its patches, and :mod:`nodes.diffusion.patches`
+    adds them to the weights for the length of a sampling run or a text encoding, then puts
+    the exact weights back.
+    """
+
+    layers: tuple[LoraLayer, ...]
+    """Bound to the target model: each layer's ``module`` is a path in it."""
+    strength: float
+    part: int = 0
+    """Which model of the value: the text encoder's index for CLIP; 0 for the UNet."""
+    source: str = ""
+    """The LoRA file, for messages and reproducibility records."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +46,8 @@ class UNetModel:
     """The checkpoint's scheduler config; prediction type already resolved."""
     source: str
     """Model file, for reproducibility records."""
+    patches: tuple[LoraPatch, ...] = ()
+    """LoRAs applied while sampling, in the order they were added."""
 
     def memory_bytes(self) -> int:
         return 0  # owned by the model cache, not the output cache
@@ -38,6 +60,8 @@ class ClipModel:
     encoders: tuple[Any, ...]
     tokenizers: tuple[Any, ...]
     family: Family
+    patches: tuple[LoraPatch, ...] = ()
+    """LoRAs applied while encoding text (``part`` picks the encoder)."""
 
     def memory_bytes(self) -> int:
         return 0

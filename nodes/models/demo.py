@@ -4,8 +4,8 @@ For tests, benchmarks and a first run without downloads: the same block structur
 attention layout, text encoders and VAE as the published models, only narrow (32/64
 channels, 2 text-encoder layers of width 32). They are written in both formats users
 have — a diffusers folder and an original-layout single `.safetensors` — plus a ControlNet
-(folder and single file), so every test goes through the real loading code. The images
-they make are noise.
+(folder and single file) and a LoRA (kohya format), so every test goes through the real
+loading code. The images they make are noise.
 
 All weights are drawn from one seed, perturbed so that no two tensors are alike (a
 mis-mapped tensor cannot hide behind a default 0 or 1), and stored as float16.
@@ -13,6 +13,8 @@ mis-mapped tensor cannot hide behind a default 0 or 1), and stored as float16.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,10 @@ class DemoPaths:
     """A ControlNet for this model, as a diffusers folder."""
     controlnet_file: Path
     """The same ControlNet as an original-layout single file (`control_model.` keys)."""
+    lora: Path
+    """A LoRA for this model in kohya's format (`lora_unet_…`, `lora_te_…`; SDXL with
+    LDM-style UNet names and `lora_te1_`/`lora_te2_`), on the attention projections of the
+    UNet and of the text encoder(s)."""
 
 
 def make_demo_model(
@@ -66,6 +72,7 @@ def make_demo_model(
         single_file=out / f"{fam.id}-demo.safetensors",
         controlnet=out / f"{fam.id}-demo-controlnet",
         controlnet_file=out / f"{fam.id}-demo-controlnet.safetensors",
+        lora=out / f"{fam.id}-demo-lora.safetensors",
     )
     with torch.random.fork_rng(devices=[]), quiet_hf(diffusers_notices=True):
         torch.manual_seed(seed)
@@ -73,6 +80,7 @@ def make_demo_model(
         _write_folder(paths.folder, fam, parts, pred)
         _write_single_file(paths.single_file, fam, parts)
         _write_controlnet(paths, parts)
+        _write_lora(paths.lora, fam, parts, seed)
     return paths
 
 
@@ -187,6 +195,11 @@ def _write_folder(folder: Path, fam: Family, parts: _Parts, prediction: str) -> 
     pipe.to(torch.float16)
     pipe.save_pretrained(folder, safe_serialization=True)
     pipe.to(torch.float32)
+    # save_pretrained writes every scheduler default explicitly (timestep_spacing
+    # "leading"...), which changes what from_config gives other schedulers. Published
+    # folders carry the short config, as the single file's shipped config does.
+    config_file = folder / "scheduler" / "scheduler_config.json"
+    config_file.write_text(json.dumps(scheduler_cfg, indent=2) + "\n", encoding="utf-8")
 
 
 def _fp16(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -231,3 +244,91 @@ def _write_controlnet(paths: DemoPaths, parts: _Parts) -> None:
     net.to(torch.float16).save_pretrained(paths.controlnet, safe_serialization=True)
     state = to_ldm.unet_to_ldm(net.state_dict(), net.config.layers_per_block, ldm.CONTROLNET)
     save_file(_fp16(state), str(paths.controlnet_file), metadata={"format": "pt"})
+
+
+# --- LoRA --------------------------------------------------------------------------------
+
+LORA_RANK = 4
+LORA_ALPHA = 2.0
+"""scale = alpha / rank = 1/2: a power of two, so the same LoRA written with the scale folded
+into its up factors (the diffusers convention, no alphas) has exactly the same effect."""
+ATTENTION_PROJECTIONS = r"(attn[12]\.(to_q|to_k|to_v|to_out\.0)|self_attn\.(q|k|v|out)_proj)$"
+"""UNet and CLIP attention projections: what the demo LoRA changes."""
+
+
+def kohya_names(
+    unet: torch.nn.Module, text_encoders: list[torch.nn.Module], family: str | Family
+) -> dict[tuple[int, str], str]:
+    """(model index, module path) → kohya LoRA name, for every module with a weight.
+
+    Model 0 is the UNet, 1 and 2 the text encoders. Kohya's sd-scripts name SD1.x/SD2.x UNet
+    layers after diffusers' modules and SDXL's after the original (LDM) UNet; text encoders
+    after transformers' CLIP (`text_model.…`), under `lora_te_` or SDXL's `lora_te1_`/`lora_te2_`.
+    """
+    fam = get_family(family)
+    weights = {
+        name: module
+        for name, module in unet.named_modules()
+        if getattr(module, "weight", None) is not None and module.weight.ndim in (2, 4)
+    }
+    if fam is SDXL:
+        state = unet.state_dict()
+        ldm_names = to_ldm.unet_to_ldm(state, unet.config.layers_per_block, prefix="")
+        by_key = dict(zip(state, ldm_names, strict=True))
+        unet_names = {n: by_key[n + ".weight"].removesuffix(".weight") for n in weights}
+    else:
+        unet_names = {n: n for n in weights}
+    names = {(0, n): "lora_unet_" + ldm.replace(".", "_") for n, ldm in unet_names.items()}
+    for index, encoder in enumerate(text_encoders):
+        prefix = "lora_te_" if len(text_encoders) == 1 else f"lora_te{index + 1}_"
+        for name, module in encoder.named_modules():
+            if getattr(module, "weight", None) is not None and module.weight.ndim == 2:
+                path = name if name.startswith("text_model.") else "text_model." + name
+                names[(index + 1, name)] = prefix + path.replace(".", "_")
+    return names
+
+
+def kohya_lora(
+    unet: torch.nn.Module,
+    text_encoders: list[torch.nn.Module],
+    family: str | Family,
+    *,
+    seed: int = 0,
+    rank: int = LORA_RANK,
+    alpha: float = LORA_ALPHA,
+    pattern: str = ATTENTION_PROJECTIONS,
+    dtype: torch.dtype | None = None,
+) -> dict[str, torch.Tensor]:
+    """A random LoRA in kohya's layout for the modules whose path matches `pattern`.
+
+    Unlike a freshly trained LoRA (whose up factors start at zero), both factors are random,
+    so the LoRA changes the model. Convolutions get kohya's LoCon factors: a down factor with
+    the layer's kernel and a 1×1 up factor.
+    """
+    import torch
+
+    dtype = dtype or torch.float16
+    generator = torch.Generator().manual_seed(seed + 7919)
+    models = [unet, *text_encoders]
+    state: dict[str, torch.Tensor] = {}
+    regex = re.compile(pattern)
+    for (index, path), name in kohya_names(unet, text_encoders, family).items():
+        if not regex.search(path):
+            continue
+        weight = models[index].get_submodule(path).weight
+        fan_in = weight.shape[1:]
+        down = torch.randn(rank, *fan_in, generator=generator) * 0.2
+        up = torch.randn(weight.shape[0], rank, *([1] * (weight.ndim - 2)), generator=generator)
+        state[name + ".lora_down.weight"] = down.to(dtype)
+        state[name + ".lora_up.weight"] = (up * 0.1).to(dtype)
+        state[name + ".alpha"] = torch.tensor(alpha, dtype=dtype)
+    return state
+
+
+def _write_lora(path: Path, fam: Family, parts: _Parts, seed: int) -> None:
+    from safetensors.torch import save_file
+
+    state = kohya_lora(parts.unet, parts.text_encoders, fam, seed=seed)
+    metadata = {"format": "pt", "ss_network_module": "networks.lora"}
+    metadata |= {"ss_network_dim": str(LORA_RANK), "ss_network_alpha": str(LORA_ALPHA)}
+    save_file(state, str(path), metadata=metadata)

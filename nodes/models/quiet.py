@@ -27,3 +27,18 @@ def quiet_hf(*, diffusers_notices: bool = False) -> Iterator[None]:
         if bars:
             hf_logging.enable_progress_bar()
         diffusers_logging.set_verbosity(level)
+
+
+class _DropTorchvisionNotice:
+    """transformers 5 says, at every start, that image processors fall back to PIL when
+    torchvision is missing. Daguerre uses no image processor: the notice is noise."""
+
+    @staticmethod
+    def filter(record: object) -> bool:
+        return "requires torchvision" not in str(getattr(record, "msg", ""))
+
+
+def drop_known_notices() -> None:
+    import logging
+
+    logging.getLogger("transformers.utils.import_utils").addFilter(_DropTorchvisionNotice())

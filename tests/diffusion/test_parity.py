@@ -325,3 +325,23 @@ def test_sdxl_matches_sdxl_pipeline(demo_sdxl, executor, workflow) -> None:
     ).images
     assert ours.shape == theirs.shape == (1, 64, 64, 3)
     assert np.abs(ours - theirs).max() <= TOLERANCE
+
+
+def test_sd2_v_prediction_matches_pipeline(demo_sd21, executor, workflow) -> None:
+    graph = workflow("txt2img", tiny(demo_sd21.single_file, **{"scheduler.name": "dpmpp_2m"}))
+    ours, outcome = _ours(executor, graph)
+    unet = outcome.values["checkpoint"][0]
+    assert unet.family.id == "sd2"
+    assert unet.scheduler_config["prediction_type"] == "v_prediction"
+    pipe = _sd_pipeline(outcome.values["checkpoint"], SchedulerRecipe("dpmpp_2m"), 1234)
+    theirs = pipe(
+        PROMPT,
+        negative_prompt=NEGATIVE,
+        height=64,
+        width=64,
+        num_inference_steps=4,
+        guidance_scale=7.0,
+        generator=torch.Generator("cpu").manual_seed(1234),
+        output_type="np",
+    ).images
+    assert np.abs(ours - theirs).max() <= TOLERANCE

@@ -1,0 +1,104 @@
+"""User settings shared by the app and the command line (a JSON file in Daguerre's home).
+
+Unknown keys are kept, so a newer Daguerre's settings survive an older one. A missing or
+unreadable file means defaults — settings never stop Daguerre from starting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from nodes.paths import default_output_dir, home_dir, models_dirs_from_env
+
+log = logging.getLogger("daguerre.settings")
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+@dataclass
+class Settings:
+    models_dirs: list[str] = field(default_factory=list)
+    """Models folders, searched in order (after DAGUERRE_MODELS)."""
+    output_dir: str = ""
+    """Where images are saved; empty means the default (Pictures/Daguerre)."""
+    device: str = "auto"
+    precision: str = "auto"
+    previews: bool = True
+    preview_rate: float = 10.0
+    """Previews per second at most (the last step always gets one)."""
+    theme: str = "dark"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def path() -> Path:
+        return home_dir() / "settings.json"
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        file = path or cls.path()
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable settings %s: %s", file, exc)
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        settings = cls()
+        known = {f.name for f in fields(cls)} - {"extra"}
+        for key, value in data.items():
+            if key in known and _fits(getattr(settings, key), value):
+                setattr(settings, key, value)
+            elif key not in known:
+                settings.extra[key] = value
+        if settings.device not in DEVICES:
+            settings.device = "auto"
+        if settings.precision not in PRECISIONS:
+            settings.precision = "auto"
+        return settings
+
+    def save(self, path: Path | None = None) -> Path:
+        from nodes.workflow.io import write_atomic
+
+        file = path or self.path()
+        data = asdict(self)
+        extra = data.pop("extra")
+        data.update({k: v for k, v in extra.items() if k not in data})
+        write_atomic(file, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+        return file
+
+    def model_dirs(self, given: list[Path] | None = None) -> list[Path]:
+        """Where to look for models: ``given`` (--models), DAGUERRE_MODELS, the settings'
+        folders, then ``<home>/models`` (where the demo model goes)."""
+        if given:
+            return list(given)
+        dirs = models_dirs_from_env() + [Path(p).expanduser() for p in self.models_dirs]
+        dirs.append(home_dir() / "models")
+        seen: set[str] = set()
+        unique = []
+        for d in dirs:
+            key = os.path.normcase(str(d))
+            if key not in seen:
+                seen.add(key)
+                unique.append(d)
+        return unique
+
+    def outputs(self) -> Path:
+        return Path(self.output_dir).expanduser() if self.output_dir else default_output_dir()
+
+
+def _fits(default: Any, value: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, list):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, type(default))
