@@ -6,12 +6,14 @@ through the executor with a fresh output cache each time (so text encode, sample
 decode and save all execute; models stay loaded, as in the app), once with previews off
 and once with previews on. The baseline does the same work by hand: tokenize and
 encode both prompts, the denoising loop, VAE decode, PNG save. The variants are
-interleaved and each figure is the median of several repetitions.
+interleaved (rotating which goes first, after a garbage collection) and each figure is
+the median of several repetitions.
 Target (issue 3): ratio ≤ 1.02 and ratio_with_previews ≤ 1.02.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import tempfile
 import time
@@ -34,7 +36,7 @@ from nodes.workflow import load_file
 
 STEPS, SIZE, CFG, SEED = 20, 64, 7.0, 7
 PROMPT, NEGATIVE = "a lighthouse on a cliff at sunset", "blurry"
-REPEATS = 7
+REPEATS = 11
 
 
 def hand_written(unet, clip, vae, out: Path) -> np.ndarray:
@@ -106,14 +108,22 @@ def main() -> None:
     hand_written(unet, clip, vae, work)
 
     times: dict[str, list[float]] = {"off": [], "on": [], "baseline": []}
-    for _ in range(REPEATS):
-        seconds, image_off = ours(False)
-        times["off"].append(seconds)
-        seconds, _ = ours(True)
-        times["on"].append(seconds)
+
+    def baseline() -> tuple[float, np.ndarray]:
         start = time.perf_counter()
-        reference = hand_written(unet, clip, vae, work)
-        times["baseline"].append(time.perf_counter() - start)
+        image = hand_written(unet, clip, vae, work)
+        return time.perf_counter() - start, image
+
+    variants = {"off": lambda: ours(False), "on": lambda: ours(True), "baseline": baseline}
+    images: dict[str, np.ndarray] = {}
+    for repeat in range(REPEATS):
+        order = list(variants)
+        order = order[repeat % 3 :] + order[: repeat % 3]  # no variant always goes first
+        for name in order:
+            gc.collect()  # every variant starts from the same garbage-free heap
+            seconds, images[name] = variants[name]()
+            times[name].append(seconds)
+    image_off, reference = images["off"], images["baseline"]
     assert np.abs(image_off - reference).max() <= 1e-5, "not the same image as the baseline"
 
     median = {k: statistics.median(v) for k, v in times.items()}

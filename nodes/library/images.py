@@ -74,7 +74,7 @@ class SaveImage(Node):
             folder.mkdir(parents=True, exist_ok=True)
             for pixels in to_uint8(image):
                 path = next_numbered(folder, prefix, ".png")
-                write_atomic(path, encode_png(pixels, texts))
+                write_atomic(path, encode_png(pixels, texts), durable=False)
                 files.append(str(path))
                 shown.append(pixels)
         except OSError as exc:

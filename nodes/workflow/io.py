@@ -113,8 +113,13 @@ def save_file(graph: Graph | dict[str, Any], path: str | os.PathLike[str]) -> Pa
     return target
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temp file in the same folder, then rename."""
+def write_atomic(target: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``target`` through a temp file in the same folder, then rename.
+
+    ``durable`` also fsyncs the file and the folder, so the new content survives a power
+    cut — wanted for documents saved over their previous version; a brand-new output
+    image only needs the rename's all-or-nothing (no half-written file under its name).
+    """
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
     fd, temp_name = _create_temp(folder, target.name)
@@ -124,12 +129,15 @@ def write_atomic(target: Path, data: bytes) -> None:
                 os.chmod(temp_name, stat.S_IMODE(os.stat(target).st_mode))
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temp_name, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
+    if not durable:
+        return
     with contextlib.suppress(OSError):  # persist the rename itself (POSIX)
         dir_fd = os.open(folder, os.O_RDONLY)
         try:
