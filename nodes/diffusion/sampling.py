@@ -94,6 +94,7 @@ def sample(
     step_kwargs = _step_kwargs(scheduler, generator)
 
     total = len(timesteps)
+    sigma_space = in_sigma_space(scheduler)
     with unet_patched(unet):  # LoRAs: once per run, undone after
         for index, t in enumerate(timesteps):
             if check_cancelled is not None:
@@ -116,12 +117,10 @@ def sample(
             out = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=True)
             previous, latents = latents, out.prev_sample
             if progress is not None:
-                x0 = getattr(out, "pred_original_sample", None)
-                progress(
-                    index + 1,
-                    total,
-                    _preview(unet, x0, previous, noise_pred, sigma, latents),
+                preview = _preview(
+                    unet, scheduler, out, previous, noise_pred, t, sigma, sigma_space
                 )
+                progress(index + 1, total, preview)
     return latents
 
 
@@ -289,24 +288,67 @@ def _current_sigma(scheduler: Any) -> torch.Tensor | None:
     return sigmas[index]
 
 
+def in_sigma_space(scheduler: Any) -> bool:
+    """Whether latents are x0 + σ·ε (Euler, Heun, LMS, DPM2...) rather than √ā·x0 + √(1−ā)·ε
+    (DDIM, PNDM, DPM++ multistep, UniPC...): the former scale the noise by σ_max."""
+    init = scheduler.init_noise_sigma
+    return float(init) != 1.0
+
+
+def estimate_x0(
+    prediction: str,
+    scheduler: Any,
+    sample: torch.Tensor,
+    model_output: torch.Tensor,
+    t: torch.Tensor,
+    sigma: torch.Tensor | None,
+    sigma_space: bool,
+) -> torch.Tensor | None:
+    """The clean latent the model predicts, for schedulers whose step does not return it."""
+    x, out = sample.float(), model_output.float()
+    if sigma_space:
+        if sigma is None:
+            return None
+        s = sigma.to(x.device, torch.float32)
+        if prediction == "epsilon":
+            return x - s * out
+        if prediction == "v_prediction":
+            return out * (-s / (s**2 + 1) ** 0.5) + x / (s**2 + 1)
+        return None
+    alphas = getattr(scheduler, "alphas_cumprod", None)
+    if alphas is None:
+        return None
+    a = alphas.to(x.device, torch.float32)[t.to(x.device).long()]
+    if prediction == "epsilon":
+        return (x - (1 - a).sqrt() * out) / a.sqrt()
+    if prediction == "v_prediction":
+        return a.sqrt() * x - (1 - a).sqrt() * out
+    if prediction == "sample":
+        return out
+    return None
+
+
 def _preview(
     unet: UNetModel,
-    x0: torch.Tensor | None,
-    latents: torch.Tensor,
+    scheduler: Any,
+    step_output: Any,
+    previous: torch.Tensor,
     noise_pred: torch.Tensor,
+    t: torch.Tensor,
     sigma: torch.Tensor | None,
-    fallback: torch.Tensor,
+    sigma_space: bool,
 ) -> Callable[[], np.ndarray | None]:
-    """A closure computing the preview only when the context asks for one."""
+    """A closure computing the preview only when the context asks for one (throttled)."""
 
     def make() -> np.ndarray | None:
-        estimate = x0
+        estimate = getattr(step_output, "pred_original_sample", None)
         if estimate is None:
             prediction = unet.scheduler_config.get("prediction_type", "epsilon")
-            if sigma is not None and prediction == "epsilon":
-                estimate = latents - sigma.to(latents.device) * noise_pred
-            else:
-                estimate = fallback
+            estimate = estimate_x0(
+                prediction, scheduler, previous, noise_pred, t, sigma, sigma_space
+            )
+        if estimate is None:
+            estimate = step_output.prev_sample
         first = estimate[0].detach().to("cpu", torch.float32).numpy()
         return latent_to_rgb(first, unet.family)
 

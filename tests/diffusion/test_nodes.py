@@ -326,3 +326,41 @@ def test_model_cache_is_lru_and_reuses(monkeypatch: pytest.MonkeyPatch) -> None:
     cache.get("b", loader("b"))
     cache.get("a", loader("a"))
     assert loads == ["a", "b", "c", "b", "big", "a"]
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+@pytest.mark.parametrize("name", ["ddim", "euler"])
+def test_preview_x0_estimate_matches_the_schedulers_own(name: str, prediction: str) -> None:
+    """Our x0 estimate (used for schedulers that don't return one) agrees with the
+    schedulers that do, in both latent spaces."""
+    from nodes.diffusion.sampling import _current_sigma, estimate_x0, in_sigma_space
+    from nodes.diffusion.schedulers import SchedulerRecipe
+    from nodes.models.families import SD1
+
+    config = SD1.base_config("scheduler") | {"prediction_type": prediction}
+    scheduler = SchedulerRecipe(name).build(config)
+    scheduler.set_timesteps(10)
+    generator = torch.Generator().manual_seed(0)
+    sample = torch.randn(1, 4, 8, 8, generator=generator) * scheduler.init_noise_sigma
+    output = torch.randn(1, 4, 8, 8, generator=generator)
+    t = scheduler.timesteps[3]
+    if name == "euler":
+        scheduler._step_index = 3
+    sigma = _current_sigma(scheduler)
+    ours = estimate_x0(prediction, scheduler, sample, output, t, sigma, in_sigma_space(scheduler))
+    theirs = scheduler.step(output, t, sample, return_dict=True).pred_original_sample
+    assert ours is not None
+    assert torch.allclose(ours, theirs, atol=1e-4)
+
+
+def test_standalone_vae_loader_decodes_like_the_checkpoint(workflow, executor, demo_sd15) -> None:
+    graph = workflow("txt2img", tiny(demo_sd15.single_file))
+    own = executor.run(graph, capture=("decode",)).values["decode"][0]
+    graph.add_node(
+        "loaders.vae", id="vae", params={"path": str(demo_sd15.folder / "vae"), "family": "sd1"}
+    )
+    graph.connect("vae", "vae", "decode", "vae")
+    outcome = executor.run(graph, capture=("decode",))
+    assert outcome.status is RunStatus.DONE, outcome.problems
+    assert {n for n, r in outcome.nodes.items() if not r.cached} == {"vae", "decode", "save"}
+    assert torch.equal(outcome.values["decode"][0], own)
