@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.daguerre-installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench screenshot clean
 
 install: $(STAMP)
 
@@ -29,6 +29,15 @@ lint: install
 
 bench: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The app under Xvfb after a demo run (needs: apt-get install xvfb libxcb-cursor0
+# libxcb-icccm4 libxcb-keysyms1); falls back to Qt's offscreen platform without it.
+screenshot: install
+	@if command -v xvfb-run >/dev/null; then \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m desktop.screenshot docs/screenshot.png; \
+	else \
+		QT_QPA_PLATFORM=offscreen $(PY) -m desktop.screenshot docs/screenshot.png; \
+	fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

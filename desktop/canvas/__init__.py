@@ -1,0 +1,17 @@
+"""The node canvas: a QGraphicsView editor over the document's graph.
+
+``CanvasView`` is the widget the main window embeds; everything else here serves it:
+``scene`` mirrors the graph as items, ``node_item``/``ports``/``links``/``groups`` are those
+items, ``params`` the inline editors, ``search`` the node search popup, ``minimap`` the
+overview and ``style`` the colors and sizes.
+"""
+
+from __future__ import annotations
+
+from desktop.canvas.compat import keep_singletons_alive
+
+keep_singletons_alive()  # before any painting: see compat.py (PySide6 6.12 on Python 3.11)
+
+from desktop.canvas.view import NODE_TYPE_MIME, CanvasView  # noqa: E402
+
+__all__ = ["NODE_TYPE_MIME", "CanvasView"]

@@ -1,0 +1,106 @@
+"""A small overview of the whole graph in the canvas's corner; click or drag to navigate.
+
+It paints node rectangles itself (title color, no widgets) rather than rendering the scene
+a second time, so it costs next to nothing even for big graphs. Repaints are coalesced.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QWidget
+
+from desktop.canvas import style
+
+if TYPE_CHECKING:
+    from desktop.canvas.view import CanvasView
+
+
+class Minimap(QWidget):
+    SIZE = (220, 150)
+
+    def __init__(self, view: CanvasView) -> None:
+        super().__init__(view)
+        self.view = view
+        self.resize(*self.SIZE)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Overview: click or drag to move the view")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(80)
+        self._timer.timeout.connect(self.update)
+        self._world = QRectF()
+
+    def schedule_update(self) -> None:
+        if self.isVisible() and not self._timer.isActive():
+            self._timer.start()
+
+    def place(self) -> None:
+        """Keep to the view's bottom-right corner."""
+        margin = 12
+        self.move(
+            self.view.width() - self.width() - margin, self.view.height() - self.height() - margin
+        )
+
+    def _mapping(self) -> tuple[QRectF, float, QPointF]:
+        scene = self.view.canvas_scene
+        visible = self.view.visible_scene_rect()
+        # the graph's extent only (not the visible area), so the mapping holds still while
+        # the user drags the view rectangle around
+        world = scene.nodes_bounding_rect()
+        world = (visible if world.isNull() else world).adjusted(-60, -60, 60, 60)
+        inner = QRectF(self.rect()).adjusted(6, 6, -6, -6)
+        scale = min(inner.width() / max(world.width(), 1), inner.height() / max(world.height(), 1))
+        offset = QPointF(
+            inner.left() + (inner.width() - world.width() * scale) / 2 - world.left() * scale,
+            inner.top() + (inner.height() - world.height() * scale) / 2 - world.top() * scale,
+        )
+        return world, scale, offset
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor("#3b3e45"), 1))
+        painter.setBrush(QColor(24, 25, 28, 225))
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        _world, scale, offset = self._mapping()
+
+        def to_map(rect: QRectF) -> QRectF:
+            return QRectF(
+                rect.left() * scale + offset.x(),
+                rect.top() * scale + offset.y(),
+                max(rect.width() * scale, 2),
+                max(rect.height() * scale, 2),
+            )
+
+        scene = self.view.canvas_scene
+        painter.setPen(Qt.PenStyle.NoPen)
+        for group in scene.groups.values():
+            color = group.frame_color()
+            color.setAlpha(60)
+            painter.setBrush(color)
+            painter.drawRect(to_map(group.sceneBoundingRect()))
+        for item in scene.nodes.values():
+            rect = to_map(QRectF(item.pos(), item.body_rect().size()))
+            painter.setBrush(style.NODE_SELECTED if item.isSelected() else item.title_color())
+            painter.drawRect(rect)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(255, 255, 255, 170), 1))
+        painter.drawRect(to_map(self.view.visible_scene_rect()))
+
+    def _jump(self, pos: QPointF) -> None:
+        _world, scale, offset = self._mapping()
+        self.view.centerOn((pos - offset) / scale)
+        self.update()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() is Qt.MouseButton.LeftButton:
+            self._jump(event.position())
+            event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._jump(event.position())
+            event.accept()

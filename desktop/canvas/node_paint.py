@@ -1,0 +1,344 @@
+"""Painting of node items, kept apart from their behaviour (:mod:`desktop.canvas.node_item`).
+
+Zoomed out (``lod`` below :data:`style.LOD_DETAIL`) a node is two rectangles — the title
+color band and the body — and an outline when selected or failing: no text, no paths,
+so a 300-node graph pans smoothly. Zoomed in it gets the full drawing: shadow, rounded
+body, title bar with collapse chevron and run state badge (progress ring while running),
+port and param labels, token counts, problem highlights and the preview image.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
+
+from desktop.canvas import style
+from desktop.canvas.params import is_full_width, number_text, param_label
+from desktop.run_state import NodeState
+from nodes.api import Param
+from nodes.ports import PortType
+
+if TYPE_CHECKING:
+    from desktop.canvas.node_item import NodeItem
+
+
+def paint_node(item: NodeItem, painter: QPainter, lod: float) -> None:
+    """Paint ``item``: a cheap proxy below :data:`style.LOD_DETAIL`, else everything."""
+    body = item.body_rect()
+    title = item.title_color()
+    if lod < style.LOD_DETAIL:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(style.UNKNOWN_BODY if item.cls is None else style.NODE_BODY)
+        painter.drawRect(body)
+        painter.setBrush(title)
+        painter.drawRect(QRectF(0, 0, item.width, min(item.height, style.TITLE_H)))
+        outline = _outline(item)
+        if outline is not None:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(outline[0], 4 / max(lod, 0.05)))
+            painter.drawRect(body)
+        return
+    fonts = fonts_()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    r = style.RADIUS
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(style.NODE_SHADOW)
+    painter.drawRoundedRect(body.translated(0, 3), r, r)
+    painter.setBrush(style.UNKNOWN_BODY if item.cls is None else style.NODE_BODY)
+    painter.drawRoundedRect(body, r, r)
+    bar = QPainterPath()
+    bar.addRoundedRect(QRectF(0, 0, item.width, style.TITLE_H), r, r)
+    if not item.collapsed:
+        bar.addRect(QRectF(0, style.TITLE_H - r, item.width, r))
+    painter.setBrush(title)
+    painter.drawPath(bar.simplified())
+    _paint_title(item, painter, fonts)
+    if not item.collapsed:
+        _paint_rows(item, painter, fonts)
+        if item._preview is not None and not item._preview_rect.isEmpty():
+            painter.drawPixmap(item._preview_rect.topLeft(), _scaled_preview(item))
+    outline = _outline(item)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if outline is not None:
+        painter.setPen(QPen(outline[0], outline[1]))
+    else:
+        painter.setPen(QPen(style.NODE_BORDER, 1))
+    painter.drawRoundedRect(body.adjusted(0.5, 0.5, -0.5, -0.5), r, r)
+
+
+def _outline(item: NodeItem) -> tuple[QColor, float] | None:
+    if item.isSelected():
+        return style.NODE_SELECTED, 2.0
+    if item.problems or item.status.state is NodeState.FAILED:
+        return style.ERROR, 2.0
+    if item.status.state is NodeState.RUNNING:
+        return style.ACCENT, 2.0
+    return None
+
+
+def _paint_title(item: NodeItem, painter: QPainter, fonts: dict) -> None:
+    # collapse chevron
+    cx, cy = style.PAD + 4, style.TITLE_H / 2
+    chevron = QPainterPath()
+    if item.collapsed:
+        chevron.moveTo(cx - 2, cy - 4)
+        chevron.lineTo(cx + 3, cy)
+        chevron.lineTo(cx - 2, cy + 4)
+    else:
+        chevron.moveTo(cx - 4, cy - 2)
+        chevron.lineTo(cx, cy + 3)
+        chevron.lineTo(cx + 4, cy - 2)
+    painter.setPen(QPen(QColor(255, 255, 255, 150), 1.5))
+    painter.drawPath(chevron)
+    badge_w = _paint_status(item, painter, fonts)
+    painter.setFont(fonts["title"])
+    painter.setPen(style.TEXT if item.cls is not None else QColor("#ffd7d4"))
+    text_rect = QRectF(style.PAD + 14, 0, item.width - 2 * style.PAD - 14 - badge_w, style.TITLE_H)
+    text = QFontMetricsF(fonts["title"]).elidedText(
+        item.title, Qt.TextElideMode.ElideRight, text_rect.width()
+    )
+    painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+
+
+def _paint_status(item: NodeItem, painter: QPainter, fonts: dict) -> float:
+    """The run state badge at the title's right; returns the width it took."""
+    state = item.status.state
+    right = item.width - style.PAD
+    cy = style.TITLE_H / 2
+    if item.bypass:
+        text, color = "bypassed", QColor("#c9a8ff")
+    elif state is NodeState.QUEUED:
+        text, color = "queued", style.TEXT_DIM
+    elif state is NodeState.RUNNING:
+        total = item.status.total
+        text = f"{item.status.step}/{total}" if total else "running"
+        color = style.TEXT
+        ring = QRectF(right - 14, cy - 7, 14, 14)
+        painter.setPen(QPen(QColor(255, 255, 255, 45), 2.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(ring)
+        fraction = item.status.step / total if total else 0.25
+        painter.setPen(
+            QPen(style.ACCENT.lighter(130), 2.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        )
+        painter.drawArc(ring, 90 * 16, int(-360 * 16 * fraction))
+        right -= 20
+    elif state is NodeState.CACHED:
+        text, color = "cached", QColor("#9fc6a4")
+    elif state is NodeState.DONE:
+        text, color = f"✓ {_seconds(item.status.seconds)}", QColor("#a8e0b0")
+    elif state is NodeState.FAILED:
+        text, color = "failed", QColor("#ffb3ad")
+    else:
+        return 0.0
+    painter.setFont(fonts["small"])
+    painter.setPen(color)
+    width = QFontMetricsF(fonts["small"]).horizontalAdvance(text) + 2
+    painter.drawText(
+        QRectF(right - width, 0, width, style.TITLE_H),
+        Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+        text,
+    )
+    return (item.width - style.PAD - right) + width + 6
+
+
+def _paint_rows(item: NodeItem, painter: QPainter, fonts: dict) -> None:
+    painter.setFont(fonts["label"])
+    y = style.TITLE_H + 6
+    for i, port in enumerate(item.inputs):
+        _label(
+            item,
+            painter,
+            QRectF(style.PAD + 2, y + i * style.ROW_H, item.width / 2, style.ROW_H),
+            port.label,
+            port.name,
+            left=True,
+        )
+    for i, port in enumerate(item.outputs):
+        rect = QRectF(
+            item.width / 2, y + i * style.ROW_H, item.width / 2 - style.PAD - 2, style.ROW_H
+        )
+        _label(item, painter, rect, port.label, port.name, left=False)
+    for param, top, rect in item._rows:
+        label = param_label(param)
+        linked = param.name in item.linked_params
+        if not is_full_width(param):
+            label_rect = QRectF(style.PAD + 2, top, rect.left() - style.PAD - 6, style.PARAM_ROW_H)
+            _label(item, painter, label_rect, label, param.name, left=True)
+            if param.seed:
+                painter.setPen(style.TEXT_DIM)
+                painter.drawText(
+                    label_rect.translated(0, style.PARAM_ROW_H),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    "after run",
+                )
+        if linked:
+            painter.setPen(style.TEXT_DIM)
+            text_rect = rect if not is_full_width(param) else rect.adjusted(14, 0, 0, 0)
+            painter.drawText(
+                text_rect.adjusted(4, 0, 0, 0)
+                if not is_full_width(param)
+                else QRectF(text_rect.left(), top, text_rect.width(), 22),
+                Qt.AlignmentFlag.AlignVCenter,
+                f"{label} ← linked" if is_full_width(param) else "← linked",
+            )
+        else:
+            if item._editors is None:
+                _paint_static_field(item, painter, param, rect)
+            if is_full_width(param):
+                _paint_tokens(item, painter, fonts, param, rect)
+        if param.name in item.problems:
+            painter.setPen(QPen(style.ERROR, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(-2, -2, 2, 2), 5, 5)
+            painter.setFont(fonts["label"])
+    if item.cls is None:
+        _paint_unknown(item, painter, fonts)
+
+
+def _paint_static_field(item: NodeItem, painter: QPainter, param: Param, rect: QRectF) -> None:
+    """A look-alike of the param's widget, shown until the real one is built."""
+    value = item._values.get(param.name, param.default)
+    if param.type is PortType.BOOL:
+        box = QRectF(rect.left() + 2, rect.center().y() - 7, 14, 14)
+        _field(painter, box, style.ACCENT if value is True else style.FIELD_BG, 3)
+        return
+    if is_full_width(param):
+        _field(painter, rect)
+        painter.setPen(style.TEXT)
+        flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+        painter.drawText(rect.adjusted(5, 4, -5, -4), flags, str(value))
+        return
+    text = number_text(value, param) if param.type in (PortType.INT, PortType.FLOAT) else str(value)
+    color = style.TEXT
+    if param.file_kind:
+        side = rect.height()
+        button = QRectF(rect.right() - side, rect.top(), side, side)
+        _field(painter, button, _BUTTON)
+        painter.setPen(style.TEXT)
+        painter.drawText(button, Qt.AlignmentFlag.AlignCenter, "…")
+        rect = rect.adjusted(0, 0, -(side + 3), 0)
+        if not text:
+            text, color = "choose a file…", style.TEXT_DIM
+    _field(painter, rect)
+    inner = rect.adjusted(5, 0, -5, 0)
+    if param.choices or param.file_kind:
+        inner.setRight(inner.right() - 12)
+        _arrow(painter, QPointF(rect.right() - 10, rect.center().y()))
+    painter.setPen(color)
+    elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(inner.width()))
+    painter.drawText(inner, Qt.AlignmentFlag.AlignVCenter, elided)
+    if param.seed:
+        below = rect.translated(0, style.PARAM_ROW_H)
+        _field(painter, below)
+        _arrow(painter, QPointF(below.right() - 10, below.center().y()))
+        painter.setPen(style.TEXT)
+        mode = item.seed_modes().get(param.name, "")
+        painter.drawText(below.adjusted(5, 0, -5, 0), Qt.AlignmentFlag.AlignVCenter, mode)
+
+
+def _field(
+    painter: QPainter, rect: QRectF, fill: QColor = style.FIELD_BG, radius: float = 4
+) -> None:
+    painter.setPen(QPen(_FIELD_BORDER, 1))
+    painter.setBrush(fill)
+    painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+
+
+def _arrow(painter: QPainter, center: QPointF) -> None:
+    arrow = QPainterPath()
+    arrow.moveTo(center.x() - 4, center.y() - 2)
+    arrow.lineTo(center.x() + 4, center.y() - 2)
+    arrow.lineTo(center.x(), center.y() + 3)
+    arrow.closeSubpath()
+    painter.fillPath(arrow, style.TEXT_DIM)
+
+
+_BUTTON = QColor("#35383e")
+_FIELD_BORDER = QColor("#3a3d44")
+
+
+def _label(
+    item: NodeItem, painter: QPainter, rect: QRectF, text: str, field: str, left: bool
+) -> None:
+    painter.setPen(style.ERROR.lighter(130) if field in item.problems else style.TEXT_DIM)
+    align = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
+    elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
+    painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, elided)
+
+
+def _paint_tokens(
+    item: NodeItem, painter: QPainter, fonts: dict, param: Param, rect: QRectF
+) -> None:
+    if param.type is not PortType.STRING:
+        return
+    count, exact = item.tokens.get(param.name, (0, False))
+    text = f"{count} tokens" if exact else f"~{count} tokens"
+    painter.setFont(fonts["small"])
+    painter.setPen(style.WARN if count > style.TOKEN_LIMIT else style.TEXT_DIM)
+    if count > style.TOKEN_LIMIT:
+        text += f" · over {style.TOKEN_LIMIT}: encoded in chunks"
+    painter.drawText(
+        QRectF(rect.left(), rect.bottom() + 2, rect.width(), style.TOKEN_ROW_H),
+        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+        text,
+    )
+    painter.setFont(fonts["label"])
+
+
+def _paint_unknown(item: NodeItem, painter: QPainter, fonts: dict) -> None:
+    y = item._ports_bottom
+    painter.setPen(QColor("#ffb3ad"))
+    painter.drawText(
+        QRectF(style.PAD, y, item.width - 2 * style.PAD, style.ROW_H),
+        Qt.AlignmentFlag.AlignVCenter,
+        f"Unknown node type “{item.type_id}”",
+    )
+    y += style.ROW_H
+    painter.setPen(style.TEXT_DIM)
+    for name, value in item._values.items():
+        text = painter.fontMetrics().elidedText(
+            f"{name}: {value!r}", Qt.TextElideMode.ElideRight, int(item.width - 2 * style.PAD)
+        )
+        painter.drawText(
+            QRectF(style.PAD, y, item.width - 2 * style.PAD, style.PARAM_ROW_H),
+            Qt.AlignmentFlag.AlignVCenter,
+            text,
+        )
+        y += style.PARAM_ROW_H
+
+
+def _scaled_preview(item: NodeItem) -> QPixmap:
+    assert item._preview is not None
+    size = item._preview_rect.size().toSize()
+    if item._preview_scaled is None or item._preview_scaled.size() != size:
+        item._preview_scaled = item._preview.scaled(
+            size,
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    return item._preview_scaled
+
+
+def _seconds(seconds: float) -> str:
+    if seconds < 0.01:
+        return "<0.01 s"
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+
+
+_FONTS: dict[str, Any] = {}
+
+
+def fonts_() -> dict[str, Any]:
+    """Fonts made once (a QFont needs the application to exist, so not at import)."""
+    if not _FONTS:
+        _FONTS["title"] = style.ui_font(9.5, bold=True)
+        _FONTS["label"] = style.ui_font(8.5)
+        _FONTS["small"] = style.ui_font(8)
+    return _FONTS

@@ -1,0 +1,274 @@
+"""The node search popup: type to filter node types, arrows to choose, Enter to add.
+
+Ranking (:func:`rank_node_types`) scores each type's title, type id, category and
+description. An exact match beats a prefix, a prefix beats a word start, a word start beats
+a substring, and a substring beats a scattered subsequence ("ksamp" finds "Sampler",
+"txtenc" finds "Text Encode"). Descriptions only count for plain substrings: a subsequence
+of a long docstring matches almost anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.canvas import style
+from nodes.api import Node
+from nodes.registry import Registry
+
+_WORD_START = re.compile(r"(?:^|[\s._\-/])(\w)")
+
+
+def fuzzy_score(query: str, text: str) -> float | None:
+    """How well ``query`` matches ``text`` (higher is better), or None for no match."""
+    q = query.strip().lower()
+    t = text.lower()
+    if not q:
+        return 0.0
+    if not t:
+        return None
+    if t == q:
+        return 1000.0
+    if t.startswith(q):
+        return 800.0 - min(len(t) - len(q), 100)
+    words = [m.start(1) for m in _WORD_START.finditer(t)]
+    index = t.find(q)
+    if index >= 0:
+        if index in words:
+            return 600.0 - index
+        return 400.0 - index
+    # subsequence: reward consecutive runs and matches at word starts
+    score, pos, run = 0.0, 0, 0
+    starts = set(words)
+    for ch in q:
+        if ch.isspace():
+            continue
+        found = t.find(ch, pos)
+        if found < 0:
+            return None
+        run = run + 1 if found == pos and pos else 0
+        score += 4 + 6 * run + (8 if found in starts else 0) - min(found - pos, 10) * 0.5
+        pos = found + 1
+    return min(score, 300.0) - len(t) * 0.1
+
+
+def type_score(cls: type[Node], query: str) -> float | None:
+    """The best weighted score of a node type's fields for ``query``."""
+    if not query.strip():
+        return 0.0
+    best: float | None = None
+    for text, weight in ((cls.title, 1.0), (cls.type_id, 0.9), (cls.category, 0.7)):
+        score = fuzzy_score(query, text)
+        if score is not None and (best is None or score * weight > best):
+            best = score * weight
+    description = cls.description().lower()
+    q = query.strip().lower()
+    if q and q in description:
+        score = 250.0 if re.search(rf"\b{re.escape(q)}", description) else 150.0
+        if best is None or score > best:
+            best = score
+    return best
+
+
+def rank_node_types(
+    registry: Registry,
+    query: str,
+    accept: Callable[[type[Node]], bool] | None = None,
+) -> list[type[Node]]:
+    """Node types matching ``query``, best first (all, by category and title, when empty)."""
+    scored: list[tuple[float, str, str, type[Node]]] = []
+    for cls in registry:
+        if accept is not None and not accept(cls):
+            continue
+        score = type_score(cls, query)
+        if score is not None:
+            scored.append((-score, cls.category, cls.title, cls))
+    scored.sort(key=lambda entry: entry[:3])
+    return [entry[3] for entry in scored]
+
+
+_CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _ResultDelegate(QStyledItemDelegate):
+    """A result row: the title, and its category dimmed on the right."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().paint(painter, option, index)
+        category = index.data(_CATEGORY_ROLE)
+        if not category:
+            return
+        painter.save()
+        selected = option.state & QStyle.StateFlag.State_Selected  # type: ignore[attr-defined]
+        painter.setPen(QColor(255, 255, 255, 170) if selected else style.TEXT_DIM)
+        rect = option.rect.adjusted(0, 0, -8, 0)  # type: ignore[attr-defined]
+        painter.drawText(
+            rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, category
+        )
+        painter.restore()
+
+
+class NodeSearchPopup(QFrame):
+    """A search field and a result list floating over the canvas (a child of the view)."""
+
+    chosen = Signal(str)
+    """The type id the user picked."""
+    closed = Signal()
+
+    MAX_RESULTS = 60
+
+    def __init__(self, registry: Registry, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.accept_filter: Callable[[type[Node]], bool] | None = None
+        self.setObjectName("nodeSearch")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        self.setPalette(style.widget_palette())
+        self.setStyleSheet(
+            "#nodeSearch { background: #2b2d31; border: 1px solid #4a4d55; border-radius: 6px; }"
+            "QLineEdit { background: #1f2023; color: #dcdee3; border: 1px solid #3a3d44;"
+            " border-radius: 4px; padding: 4px 6px; }"
+            "QListWidget { background: #2b2d31; color: #dcdee3; border: none; outline: 0; }"
+            "QListWidget::item { padding: 3px 6px; border-radius: 3px; }"
+            "QListWidget::item:selected { background: #3b6fb6; color: white; }"
+            "QLabel { color: #8d919a; }"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        self.hint = QLabel()
+        self.hint.hide()
+        self.field = QLineEdit()
+        self.field.setPlaceholderText("Search nodes…")
+        self.results = QListWidget()
+        self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.results.setUniformItemSizes(True)
+        self.results.setItemDelegate(_ResultDelegate(self.results))
+        layout.addWidget(self.hint)
+        layout.addWidget(self.field)
+        layout.addWidget(self.results)
+        self.resize(320, 340)
+        self.field.textChanged.connect(self._refresh)
+        self.field.installEventFilter(self)
+        self.results.itemClicked.connect(self._choose_item)
+        self.hide()
+
+    # ------------------------------------------------------------ open / close
+    def open_at(
+        self,
+        pos: QPoint,
+        accept: Callable[[type[Node]], bool] | None = None,
+        hint: str = "",
+    ) -> None:
+        """Show at ``pos`` (parent coordinates), kept inside the parent, with focus."""
+        self.accept_filter = accept
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+        self.field.blockSignals(True)
+        self.field.clear()
+        self.field.blockSignals(False)
+        self._refresh("")  # all results: the tallest the popup gets, so clamp with it
+        parent = self.parentWidget()
+        x, y = pos.x(), pos.y()
+        if parent is not None:
+            x = max(4, min(x, parent.width() - self.width() - 4))
+            y = max(4, min(y, parent.height() - self.height() - 4))
+        self.move(x, y)
+        self.show()
+        self.raise_()
+        self.field.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def close_popup(self) -> None:
+        if self.isVisible():
+            self.hide()
+            self.closed.emit()
+
+    # ------------------------------------------------------------ results
+    def _refresh(self, text: str) -> None:
+        self.results.clear()
+        for cls in rank_node_types(self.registry, text, self.accept_filter)[: self.MAX_RESULTS]:
+            item = QListWidgetItem(cls.title)
+            item.setData(Qt.ItemDataRole.UserRole, cls.type_id)
+            item.setData(_CATEGORY_ROLE, cls.category)
+            item.setToolTip(f"{cls.type_id}\n\n{cls.description()}")
+            self.results.addItem(item)
+        if self.results.count():
+            self.results.setCurrentRow(0)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """As tall as the results need (at most 12 rows), so short lists stay compact."""
+        rows = max(1, min(self.results.count(), 12))
+        row_height = self.results.sizeHintForRow(0) if self.results.count() else 22
+        list_height = rows * row_height + 6
+        self.results.setFixedHeight(list_height)
+        chrome = self.field.sizeHint().height() + 16
+        if not self.hint.isHidden():
+            chrome += self.hint.sizeHint().height() + 4
+        self.resize(self.width(), chrome + list_height)
+
+    def current_type(self) -> str | None:
+        item = self.results.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _choose_item(self, item: QListWidgetItem) -> None:
+        self._choose(item.data(Qt.ItemDataRole.UserRole))
+
+    def _choose(self, type_id: str | None) -> None:
+        if type_id is None:
+            return
+        self.hide()
+        self.chosen.emit(type_id)
+
+    # ------------------------------------------------------------ keys
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.field and event.type() is QEvent.Type.ShortcutOverride:
+            # Tab and Esc are window shortcuts elsewhere (search, cancel run): here they
+            # belong to the popup
+            assert isinstance(event, QKeyEvent)
+            if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Escape):
+                event.accept()
+                return True
+        if watched is self.field and event.type() is QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            count = self.results.count()
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up) and count:
+                step = 1 if key == Qt.Key.Key_Down else -1
+                self.results.setCurrentRow((self.results.currentRow() + step) % count)
+                return True
+            if key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp) and count:
+                step = 8 if key == Qt.Key.Key_PageDown else -8
+                self.results.setCurrentRow(max(0, min(count - 1, self.results.currentRow() + step)))
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._choose(self.current_type())
+                return True
+            if key == Qt.Key.Key_Escape:
+                self.close_popup()
+                return True
+            if key == Qt.Key.Key_Tab:
+                return True
+        if watched is self.field and event.type() is QEvent.Type.FocusOut:
+            # close when focus moved elsewhere in the app (not when the window lost it)
+            focused = QApplication.focusWidget()
+            if focused is not None and focused is not self and not self.isAncestorOf(focused):
+                self.close_popup()
+        return super().eventFilter(watched, event)

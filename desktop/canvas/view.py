@@ -1,0 +1,593 @@
+"""The canvas view: navigation, selection, keyboard, drops, and the canvas's public API.
+
+Navigation: the wheel zooms around the cursor (clamped); the middle button, or left drag
+while Space is held, pans; arrow keys pan. Left drag on empty canvas draws a rubber band;
+Ctrl toggles items into the selection and Shift adds them. Tab or a double-click on empty
+canvas opens the node search. Below :data:`style.LOD_DETAIL` zoom, nodes draw a cheap
+proxy and their widgets are hidden.
+
+Shortcuts the main window owns (Ctrl+C/V/D/G/B, "." ...) call the methods here; the view
+also handles Del, F2, Tab, arrows and Space itself, but only while no widget inside a node
+is being edited.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QCursor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QResizeEvent,
+    QShowEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QGraphicsProxyWidget,
+    QGraphicsView,
+    QMenu,
+    QToolTip,
+    QWidget,
+)
+
+from desktop.canvas import style
+from desktop.canvas.groups import GroupItem, frame_around
+from desktop.canvas.links import PendingLink, compatible_port
+from desktop.canvas.minimap import Minimap
+from desktop.canvas.params import DEFAULT_SEED_MODE
+from desktop.canvas.scene import CanvasScene
+from desktop.canvas.search import NodeSearchPopup
+from desktop.document import Document
+from desktop.run_state import RunState
+from nodes.graph import GraphError
+from nodes.settings import Settings
+
+NODE_TYPE_MIME = "application/x-daguerre-node-type"
+"""Drag payload of the node library: the type id as UTF-8 text."""
+REALIZE_BUDGET_S = 0.008
+"""Most time one event-loop turn spends building widgets of nodes that came into view."""
+
+
+class CanvasView(QGraphicsView):
+    """The node editor widget (see the module docstring)."""
+
+    selectionChanged = Signal(list)
+    """The selected node ids."""
+    filesDropped = Signal(list, QPointF)
+    """(local file paths, scene position): the window decides what to open."""
+    statusMessage = Signal(str)
+    """A short message for the status bar (a refused link or value)."""
+
+    def __init__(
+        self,
+        document: Document,
+        run_state: RunState,
+        settings: Settings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.run_state = run_state
+        self.settings = settings
+        self.canvas_scene = CanvasScene(document, run_state, settings, self)
+        self.setScene(self.canvas_scene)
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing
+            | QPainter.RenderHint.TextAntialiasing
+            | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._search = NodeSearchPopup(document.registry, self)
+        self._search.chosen.connect(self._search_chosen)
+        self._search_pos = QPointF()
+        self._pending: PendingLink | None = None
+        self.minimap = Minimap(self)
+        self.minimap.hide()  # the window's View › Minimap action (unchecked) shows it
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._last_mouse: QPoint | None = None
+        self._placed = False
+        self._realize_timer = QTimer(self)
+        self._realize_timer.setSingleShot(True)
+        self._realize_timer.setInterval(0)
+        self._realize_timer.timeout.connect(self._realize_visible)
+        self.canvas_scene.selectionChanged.connect(self._selection_changed)
+        self.canvas_scene.searchRequested.connect(self._link_dropped)
+        self.canvas_scene.message.connect(self._show_message)
+        self.canvas_scene.contentChanged.connect(self._content_changed)
+        document.reloaded.connect(self._reloaded)
+
+    # ================================================================ public API
+    def selected_nodes(self) -> list[str]:
+        return self.canvas_scene.selected_node_ids()
+
+    def select_nodes(self, ids: list[str], center: bool = False) -> None:
+        scene = self.canvas_scene
+        scene.blockSignals(True)
+        try:
+            scene.clearSelection()
+            for node_id in ids:
+                item = scene.nodes.get(node_id)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            scene.blockSignals(False)
+        self._selection_changed()
+        if center and ids:
+            rect = scene.nodes_bounding_rect(ids)
+            if not rect.isNull():
+                self.centerOn(rect.center())
+
+    def fit_view(self) -> None:
+        rect = self.canvas_scene.nodes_bounding_rect()
+        if rect.isNull():
+            self.setTransform(self.transform().fromScale(1, 1))
+            self.centerOn(0, 0)
+        else:
+            self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+            zoom = self.zoom()
+            clamped = max(style.ZOOM_MIN, min(1.0, zoom))
+            if clamped != zoom:
+                self.scale(clamped / zoom, clamped / zoom)
+                self.centerOn(rect.center())
+        self._zoom_changed()
+
+    def open_search(
+        self, scene_pos: QPointF | None = None, pending: PendingLink | None = None
+    ) -> None:
+        """Show the node search; the chosen type is added at ``scene_pos`` (the mouse)."""
+        pos = scene_pos if scene_pos is not None else self.scene_mouse_pos()
+        self._search_pos = QPointF(pos)
+        self._pending = pending
+        accept = None
+        hint = ""
+        if pending is not None:
+
+            def accept(cls: Any, p: PendingLink = pending) -> bool:
+                return compatible_port(cls, p) is not None
+
+            side = "an input" if pending.is_output else "an output"
+            hint = f"Nodes with {side} for {pending.port_type.value}"
+        self._search.open_at(self.mapFromScene(pos), accept, hint)
+
+    @property
+    def search_popup(self) -> NodeSearchPopup:
+        return self._search
+
+    def delete_selection(self) -> None:
+        scene = self.canvas_scene
+        node_ids = scene.selected_node_ids()
+        gone = set(node_ids)
+        links = [
+            link
+            for link in scene.selected_links()
+            if link.source not in gone and link.target not in gone
+        ]
+        if node_ids and links:
+            stack = self.document.undo_stack
+            stack.beginMacro("Delete")
+            try:
+                self.document.disconnect(links)
+                self.document.remove(node_ids)
+            finally:
+                stack.endMacro()
+        elif node_ids:
+            self.document.remove(node_ids)
+        elif links:
+            self.document.disconnect(links)
+
+    def copy_selection(self) -> dict | None:
+        ids = self.selected_nodes()
+        return self.document.copy_nodes(ids) if ids else None
+
+    def paste(self, document: dict) -> None:
+        pos = self.scene_mouse_pos()
+        ids = self.document.paste(document, at=(pos.x(), pos.y()))
+        self.select_nodes(ids)
+
+    def duplicate_selection(self) -> None:
+        ids = self.selected_nodes()
+        if ids:
+            pasted = self.document.paste(self.document.copy_nodes(ids), offset=(40.0, 40.0))
+            self.select_nodes(pasted)
+
+    def toggle_bypass_selection(self) -> None:
+        ids = self.selected_nodes()
+        if ids:
+            graph = self.document.graph
+            value = not all(graph.nodes[i].bypass for i in ids)
+            self.document.set_node_attr(ids, "bypass", value, "Bypass")
+
+    def group_selection(self) -> None:
+        ids = self.selected_nodes()
+        if ids:
+            rect = self.canvas_scene.nodes_bounding_rect(ids)
+            self.document.add_group("Group", frame_around(rect))
+
+    def rename_selection(self) -> None:
+        ids = self.selected_nodes()
+        if ids:
+            self.canvas_scene.nodes[ids[0]].start_rename()
+
+    def set_snap_to_grid(self, on: bool) -> None:
+        self.canvas_scene.snap = on
+
+    def set_minimap_visible(self, on: bool) -> None:
+        self.minimap.setVisible(on)
+        if on:
+            self.minimap.place()
+            self.minimap.raise_()
+            self.minimap.update()
+
+    def center_on_node(self, node_id: str) -> None:
+        item = self.canvas_scene.nodes.get(node_id)
+        if item is not None:
+            self.centerOn(item.sceneBoundingRect().center())
+            self.minimap.schedule_update()
+
+    def scene_mouse_pos(self) -> QPointF:
+        """The mouse in scene coordinates; the view's center when it is outside."""
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        if not self.viewport().rect().contains(pos):
+            pos = self._last_mouse if self._last_mouse is not None else None
+        if pos is None or not self.viewport().rect().contains(pos):
+            pos = self.viewport().rect().center()
+        return self.mapToScene(pos)
+
+    def seed_controls(self) -> dict[tuple[str, str], str]:
+        """``{(node id, seed param): mode}`` for every seed param (fixed by default)."""
+        out: dict[tuple[str, str], str] = {}
+        for node_id, item in self.canvas_scene.nodes.items():
+            for name, mode in item.seed_modes().items():
+                out[(node_id, name)] = mode or DEFAULT_SEED_MODE
+        return out
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def visible_scene_rect(self) -> QRectF:
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    # ================================================================ internals
+    def _selection_changed(self) -> None:
+        self.selectionChanged.emit(self.selected_nodes())
+        self.minimap.schedule_update()
+
+    def _content_changed(self) -> None:
+        self.minimap.schedule_update()
+        self._schedule_realize()
+
+    def _schedule_realize(self) -> None:
+        if not self._realize_timer.isActive():
+            self._realize_timer.start()
+
+    def _realize_visible(self) -> None:
+        """Build the widgets of nodes that came into view, a few milliseconds at a time so
+        that zooming into a big graph never stalls the event loop."""
+        if self.zoom() < style.LOD_DETAIL or not self.isVisible():
+            return
+        visible = self.visible_scene_rect()
+        deadline = time.perf_counter() + REALIZE_BUDGET_S
+        for item in list(self.canvas_scene.nodes.values()):
+            if (
+                item.needs_widgets
+                and not item.collapsed
+                and visible.intersects(item.sceneBoundingRect())
+            ):
+                item.ensure_widgets()
+                if time.perf_counter() > deadline:
+                    self._realize_timer.start()  # go on after other events
+                    return
+
+    def _zoom_changed(self) -> None:
+        self.canvas_scene.set_detail(self.zoom() >= style.LOD_DETAIL)
+        self._schedule_realize()
+        self.minimap.schedule_update()
+
+    def _remember_view(self) -> None:
+        """Keep zoom and center in the document's view state (saved with the file).
+
+        Only the user's own navigation (wheel, pan, arrows) is remembered: fitting or
+        restoring on open leaves the document exactly as the file had it.
+        """
+        center = self.mapToScene(self.viewport().rect().center())
+        self.document.graph.view.update(
+            {"zoom": round(self.zoom(), 4), "center": [round(center.x(), 1), round(center.y(), 1)]}
+        )
+
+    def _restore_view(self) -> None:
+        view = self.document.graph.view
+        zoom, center = view.get("zoom"), view.get("center")
+        if isinstance(zoom, int | float) and isinstance(center, list) and len(center) == 2:
+            zoom = max(style.ZOOM_MIN, min(style.ZOOM_MAX, float(zoom)))
+            self.setTransform(self.transform().fromScale(zoom, zoom))
+            self.centerOn(QPointF(float(center[0]), float(center[1])))
+            self._zoom_changed()
+        else:
+            self.fit_view()
+
+    def _reloaded(self) -> None:
+        self._search.close_popup()
+        if self.isVisible():
+            self._restore_view()
+        else:
+            self._placed = False
+
+    def _editing(self) -> bool:
+        """Whether keys belong to a widget: a node's editor or the search field."""
+        if self._search.isVisible() and self._search.isAncestorOf(QApplication.focusWidget()):
+            return True
+        return isinstance(self.canvas_scene.focusItem(), QGraphicsProxyWidget)
+
+    def _show_message(self, text: str, scene_pos: QPointF) -> None:
+        self.statusMessage.emit(text)
+        QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos)), text, self)
+
+    def _link_dropped(self, scene_pos: QPointF, pending: PendingLink) -> None:
+        self.open_search(scene_pos, pending)
+
+    def _search_chosen(self, type_id: str) -> None:
+        pos, pending = self._search_pos, self._pending
+        self._pending = None
+        cls = self.document.registry.get(type_id)
+        if cls is None:
+            return
+        x, y = pos.x(), pos.y() - style.TITLE_H
+        if pending is not None and not pending.is_output:
+            x -= style.NODE_WIDTH  # it feeds an input: put it to the left of the drop
+        if self.canvas_scene.snap:
+            x, y = round(x / style.GRID) * style.GRID, round(y / style.GRID) * style.GRID
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Add {cls.title}")
+        try:
+            node_id = self.document.add_node(type_id, (x, y))
+            port = compatible_port(cls, pending) if pending is not None else None
+            if pending is not None and port is not None:
+                try:
+                    if pending.is_output:
+                        self.document.connect(pending.node_id, pending.port, node_id, port)
+                    else:
+                        self.document.connect(node_id, port, pending.node_id, pending.port)
+                except GraphError as exc:
+                    self._show_message(exc.message, pos)
+        finally:
+            stack.endMacro()
+        self.select_nodes([node_id])
+        self.setFocus()
+
+    # ================================================================ events
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._placed:
+            self._placed = True
+            QTimer.singleShot(0, self._restore_view)
+        self.minimap.place()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.minimap.place()
+        self._schedule_realize()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self.minimap.schedule_update()
+        self._schedule_realize()
+
+    def event(self, event: QEvent) -> bool:
+        # While a widget in a node is edited, plain keys (Tab, Del, Esc...) are its own:
+        # claim them before the window's shortcuts do.
+        if (
+            event.type() is QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._editing()
+            and not event.modifiers()
+            & (
+                Qt.KeyboardModifier.ControlModifier
+                | Qt.KeyboardModifier.AltModifier
+                | Qt.KeyboardModifier.MetaModifier
+            )
+        ):
+            event.accept()
+            return True
+        # Tab would move keyboard focus; on the canvas it opens the node search
+        if (
+            event.type() is QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Tab
+            and not self._editing()
+        ):
+            self.open_search()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._editing():
+            super().keyPressEvent(event)
+            return
+        key = event.key()
+        pan = 240 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 60
+        arrows = {
+            Qt.Key.Key_Left: (-pan, 0),
+            Qt.Key.Key_Right: (pan, 0),
+            Qt.Key.Key_Up: (0, -pan),
+            Qt.Key.Key_Down: (0, pan),
+        }
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selection()
+        elif key == Qt.Key.Key_F2:
+            self.rename_selection()
+        elif key in arrows:
+            dx, dy = arrows[Qt.Key(key)]
+            self._scroll_by(dx, dy)
+            self._remember_view()
+        elif key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif key == Qt.Key.Key_Period:
+            self.fit_view()
+        elif key == Qt.Key.Key_Escape and self.canvas_scene.link_drag.active:
+            self.canvas_scene.link_drag.cancel()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            if self._pan_from is None:
+                self.viewport().unsetCursor()
+        super().keyReleaseEvent(event)
+
+    def _scroll_by(self, dx: float, dy: float) -> None:
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + int(dx))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + int(dy))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self._search.isVisible():
+            self._search.close_popup()
+        button = event.button()
+        if button is Qt.MouseButton.MiddleButton or (
+            button is Qt.MouseButton.LeftButton and self._space
+        ):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(_shift_as_ctrl(event))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._last_mouse = event.position().toPoint()
+        if self._pan_from is not None:
+            delta = event.position().toPoint() - self._pan_from
+            self._pan_from = event.position().toPoint()
+            self._scroll_by(-delta.x(), -delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
+            self._pan_from = None
+            if self._space:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
+            self._remember_view()
+            event.accept()
+            return
+        super().mouseReleaseEvent(_shift_as_ctrl(event))
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        item = self.itemAt(event.position().toPoint())
+        scene_pos = self.mapToScene(event.position().toPoint())
+        on_group_body = isinstance(item, GroupItem) and (
+            item.mapFromScene(scene_pos).y() > style.GROUP_TITLE_H
+        )
+        if event.button() is Qt.MouseButton.LeftButton and (item is None or on_group_body):
+            self.open_search(scene_pos)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        item = self.itemAt(event.position().toPoint())
+        if isinstance(item, QGraphicsProxyWidget) and item.hasFocus():
+            super().wheelEvent(event)  # a focused widget (prompt, spin box) scrolls/steps
+            if event.isAccepted():
+                return
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if not delta:
+            return
+        zoom = self.zoom()
+        target = max(style.ZOOM_MIN, min(style.ZOOM_MAX, zoom * 1.0015**delta))
+        if target != zoom:
+            self.scale(target / zoom, target / zoom)
+            self._zoom_changed()
+            self._remember_view()
+        event.accept()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if self.itemAt(event.pos()) is not None:
+            super().contextMenuEvent(event)
+            return
+        scene_pos = self.mapToScene(event.pos())
+        menu = QMenu(self)
+        menu.addAction("Add node…\tTab", lambda: self.open_search(scene_pos))
+        menu.addAction("Fit view\t.", self.fit_view)
+        menu.exec(event.globalPos())
+
+    # ---------------------------------------------------------------- drops
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasFormat(NODE_TYPE_MIME) or mime.hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasFormat(NODE_TYPE_MIME) or mime.hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        pos = self.mapToScene(event.position().toPoint())
+        if mime.hasFormat(NODE_TYPE_MIME):
+            type_id = bytes(mime.data(NODE_TYPE_MIME).data()).decode("utf-8").strip()
+            if type_id in self.document.registry:
+                node_id = self.document.add_node(type_id, (pos.x(), pos.y()))
+                self.select_nodes([node_id])
+            event.acceptProposedAction()
+        elif mime.hasUrls():
+            paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+            if paths:
+                self.filesDropped.emit(paths, pos)
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+
+def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
+    """Shift-click adds to the selection: Qt's items and rubber band do that with Ctrl."""
+    if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        return event
+    modifiers = (event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier) | (
+        Qt.KeyboardModifier.ControlModifier
+    )
+    return QMouseEvent(
+        event.type(),
+        event.position(),
+        event.globalPosition(),
+        event.button(),
+        event.buttons(),
+        modifiers,
+    )
+
+
+__all__ = ["NODE_TYPE_MIME", "CanvasView"]

@@ -1,0 +1,277 @@
+"""Qt widgets for editing values inside nodes, each fixing one problem of the stock ones.
+
+- :class:`NumberSpinBox`: Python numbers of any size (seeds reach 2**64, beyond
+  ``QSpinBox``'s int32), click-drag sideways to change.
+- :class:`NoWheelComboBox`, :class:`PromptEdit`: the wheel edits only a focused widget, so
+  scrolling over a node zooms the canvas instead of changing its values.
+- :class:`WideCheckBox`: toggles on a click anywhere in its row.
+- :class:`InlineEditor`: the title editor (Enter or focus loss commits, Esc cancels).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QFocusEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QResizeEvent,
+    QValidator,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from desktop.canvas import style
+
+
+def step_decimals(step: float | None, integer: bool) -> int:
+    """Decimals a FLOAT param shows: as many as its step has (0.01 → 2)."""
+    if integer:
+        return 0
+    return max(0, -math.floor(math.log10(step or 0.01) + 1e-9))
+
+
+def format_number(value: Any, integer: bool, decimals: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if integer:
+        return str(int(value))
+    text = f"{value:.{max(decimals, 1)}f}"
+    if float(text) != value:  # more precision than the step shows: keep it visible
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text
+
+
+class _WheelOnFocus:
+    """Mixin: the wheel edits only a focused widget; otherwise the canvas zooms."""
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self.hasFocus():  # type: ignore[attr-defined]
+            super().wheelEvent(event)  # type: ignore[misc]
+        else:
+            event.ignore()
+
+
+class NoWheelComboBox(_WheelOnFocus, QComboBox):
+    pass
+
+
+class WideCheckBox(QCheckBox):
+    """A check box without text that toggles on a click anywhere in its row."""
+
+    def hitButton(self, pos: QPoint) -> bool:
+        return self.rect().contains(pos)
+
+
+class NumberSpinBox(_WheelOnFocus, QAbstractSpinBox):
+    """A spin box over Python numbers (seeds reach 2**64, beyond QSpinBox's int32).
+
+    Click-drag horizontally on it to change the value (one step per few pixels); type a
+    value; arrow keys and (when focused) the wheel step it.
+    """
+
+    edited = Signal(object)
+    """A value the user set (typing, stepping, dragging)."""
+
+    DRAG_PIXELS = 4
+
+    def __init__(
+        self,
+        integer: bool,
+        minimum: float | None,
+        maximum: float | None,
+        step: float | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.integer = integer
+        self.minimum = minimum
+        self.maximum = maximum
+        self.step = step if step else (1 if integer else 0.01)
+        if integer:
+            self.step = max(1, int(self.step))
+        self.decimals = step_decimals(self.step, integer)
+        self._value: Any = 0
+        self._drag_x: float | None = None
+        self._drag_start: Any = None
+        self._dragging = False
+        self.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
+        self.setKeyboardTracking(True)
+        self.setAccelerated(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.lineEdit().textEdited.connect(self._typed)
+        self.editingFinished.connect(self._finished)
+        self.lineEdit().installEventFilter(self)
+        self.lineEdit().setCursor(Qt.CursorShape.SizeHorCursor)
+        self.setToolTip("Drag sideways or type to change")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # Qt's stylesheet style gives a button-less spin box's edit field a 1 px width:
+        # lay it out here instead
+        self.lineEdit().setGeometry(self.rect().adjusted(5, 1, -3, -1))
+
+    # value ------------------------------------------------------------
+    def value(self) -> Any:
+        return self._value
+
+    def setValue(self, value: Any) -> None:
+        """Show ``value`` (no ``edited`` signal)."""
+        self._value = value
+        text = self.textFromValue(value)
+        if self.lineEdit().text() != text:
+            self.lineEdit().setText(text)
+
+    def textFromValue(self, value: Any) -> str:
+        return format_number(value, self.integer, self.decimals)
+
+    def parse(self, text: str) -> Any:
+        text = text.strip().replace(",", ".")
+        try:
+            return int(text, 10) if self.integer else float(text)
+        except ValueError:
+            return None
+
+    def in_range(self, value: Any) -> bool:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return False
+        if self.minimum is not None and value < self.minimum:
+            return False
+        return self.maximum is None or value <= self.maximum
+
+    def clamp(self, value: Any) -> Any:
+        if self.minimum is not None and value < self.minimum:
+            value = self.minimum
+        if self.maximum is not None and value > self.maximum:
+            value = self.maximum
+        return int(value) if self.integer else float(value)
+
+    # QAbstractSpinBox -------------------------------------------------
+    def validate(self, text: str, pos: int) -> QValidator.State:
+        stripped = text.strip()
+        if stripped in ("", "-", "+", ".", "-.", "+."):
+            return QValidator.State.Intermediate
+        value = self.parse(stripped)
+        if value is None:
+            return QValidator.State.Invalid
+        return (
+            QValidator.State.Acceptable if self.in_range(value) else (QValidator.State.Intermediate)
+        )
+
+    def fixup(self, text: str) -> str:
+        return self.textFromValue(self._value)
+
+    def stepBy(self, steps: int) -> None:
+        base = self._value if isinstance(self._value, int | float) else 0
+        self._set_by_user(self.clamp(base + steps * self.step))
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        value = self._value if isinstance(self._value, int | float) else 0
+        if self.maximum is None or value < self.maximum:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        if self.minimum is None or value > self.minimum:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
+
+    # user edits ---------------------------------------------------------
+    def _set_by_user(self, value: Any) -> None:
+        if self.integer is False and isinstance(value, float):
+            value = round(value, max(self.decimals, 6))
+        self.setValue(value)
+        self.edited.emit(value)
+
+    def _typed(self, text: str) -> None:
+        value = self.parse(text)
+        if self.in_range(value):
+            self._value = value
+            self.edited.emit(value)
+
+    def _finished(self) -> None:
+        self.setValue(self._value)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind is QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+            if event.button() is Qt.MouseButton.LeftButton:
+                self._drag_x = event.globalPosition().x()
+                self._drag_start = self._value
+                self._dragging = False
+        elif kind is QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
+            if self._drag_x is not None and event.buttons() & Qt.MouseButton.LeftButton:
+                dx = event.globalPosition().x() - self._drag_x
+                if not self._dragging and abs(dx) > self.DRAG_PIXELS:
+                    self._dragging = True
+                if self._dragging:
+                    start = self._drag_start if isinstance(self._drag_start, int | float) else 0
+                    steps = int(dx / self.DRAG_PIXELS)
+                    value = self.clamp(start + steps * self.step)
+                    if value != self._value:
+                        self._set_by_user(value)
+                    return True
+        elif kind is QEvent.Type.MouseButtonRelease:
+            was_dragging = self._dragging
+            self._drag_x, self._dragging = None, False
+            if was_dragging:
+                self.lineEdit().deselect()
+                return True
+        return super().eventFilter(watched, event)
+
+
+class PromptEdit(QPlainTextEdit):
+    """A multi-line prompt; Tab moves focus instead of inserting a tab."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
+class InlineEditor(QLineEdit):
+    """A one-line editor over a title: Enter or focus loss commits, Esc cancels."""
+
+    done = Signal(object)
+    """The new text, or None when cancelled."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._closed = False
+        self.selectAll()
+        self.setFont(style.ui_font(9.5, bold=True))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._close(self.text())
+        elif event.key() == Qt.Key.Key_Escape:
+            self._close(None)
+        else:
+            super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self._close(self.text())
+
+    def _close(self, text: str | None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # the proxy holding this editor is deleted by the receiver: leave our handler first
+        QTimer.singleShot(0, lambda: self.done.emit(text))

@@ -1,0 +1,241 @@
+"""The open workflow: the engine's graph document plus undo history, file and dirty state.
+
+All edits go through methods here, which push undo commands; the canvas and panels
+observe ``graph``'s signals. Loading a file replaces the graph's contents in place (the
+same ``Graph`` object for the life of the window), so observers never need re-wiring.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QUndoStack
+
+from desktop.commands import (
+    AddGroup,
+    AddNode,
+    Connect,
+    Disconnect,
+    MoveItems,
+    RemoveNodes,
+    SetGroupAttr,
+    SetNodeAttr,
+    SetParam,
+)
+from nodes.graph import Graph, GraphError, Group, Link, NodeData, copy_json
+from nodes.registry import Registry
+from nodes.workflow import from_dict, load_file, save_file, to_dict
+
+CLIPBOARD_MIME = "application/x-daguerre-workflow+json"
+
+
+class Document(QObject):
+    """One workflow being edited."""
+
+    dirtyChanged = Signal(bool)
+    pathChanged = Signal(object)
+    reloaded = Signal()
+    """Emitted after the whole content was replaced (new, open)."""
+
+    def __init__(self, registry: Registry, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.graph = Graph(registry)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.path: Path | None = None
+        self._drag_counter = 0
+
+    # ------------------------------------------------------------------ state
+    @Slot(bool)
+    def _clean_changed(self, clean: bool) -> None:
+        self.dirtyChanged.emit(not clean)
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def display_name(self) -> str:
+        return self.path.name if self.path else "Untitled"
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self.graph)
+
+    # ------------------------------------------------------------------ files
+    def load(self, path: Path) -> None:
+        """Open a workflow file (raises WorkflowError; the current content stays then)."""
+        graph = load_file(path, self.registry)
+        self._replace(graph)
+        self._set_path(path)
+
+    def load_dict(self, document: dict[str, Any], path: Path | None = None) -> None:
+        self._replace(from_dict(copy_json(document), self.registry))
+        self._set_path(path)
+
+    def new(self) -> None:
+        self._replace(Graph(self.registry))
+        self._set_path(None)
+
+    def save(self, path: Path | None = None) -> Path:
+        target = path or self.path
+        if target is None:
+            raise ValueError("no file name yet: use Save As")
+        save_file(self.graph, target)
+        self._set_path(target)
+        self.undo_stack.setClean()
+        return target
+
+    def _replace(self, graph: Graph) -> None:
+        """Swap in ``graph``'s contents, emitting the document's usual signals."""
+        self.graph.clear()
+        for group in graph.groups.values():
+            self.graph.insert_group(group)
+        for data in graph.nodes.values():
+            self.graph.insert_node(data)
+        for link in graph.links:
+            self.graph.insert_link(link)
+        self.graph.view = graph.view
+        self.graph.metadata = graph.metadata
+        self.graph.extra = graph.extra
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.reloaded.emit()
+
+    def _set_path(self, path: Path | None) -> None:
+        self.path = path
+        self.pathChanged.emit(path)
+
+    # ------------------------------------------------------------------ edits
+    def add_node(
+        self, type_id: str, position: tuple[float, float], params: dict[str, Any] | None = None
+    ) -> str:
+        cls = self.registry.get(type_id)
+        if cls is None:
+            raise GraphError(f"unknown node type {type_id!r}")
+        values = cls.default_params()
+        values.update(params or {})
+        data = NodeData(
+            self.graph.new_id(type_id),
+            type_id,
+            cls.version,
+            values,
+            (float(position[0]), float(position[1])),
+        )
+        self.undo_stack.push(AddNode(self.graph, data, f"Add {cls.title}"))
+        return data.id
+
+    def remove(self, node_ids: list[str], group_ids: list[str] = ()) -> None:
+        if node_ids or group_ids:
+            self.undo_stack.push(RemoveNodes(self.graph, list(node_ids), list(group_ids)))
+
+    def connect(self, source: str, output: str, target: str, input: str) -> Link:
+        """Connect two ports; raises GraphError (nothing pushed) if the link is refused."""
+        probe = self.graph.copy()
+        link = probe.connect(source, output, target, input)  # checks types and cycles
+        self.undo_stack.push(Connect(self.graph, link))
+        return link
+
+    def disconnect(self, links: list[Link]) -> None:
+        if links:
+            self.undo_stack.push(Disconnect(self.graph, list(links)))
+
+    def set_param(self, node_id: str, name: str, value: Any, *, merge: bool = False) -> None:
+        """Set a param (checked: raises GraphError). ``merge`` joins the previous edit."""
+        cls = self.graph.node_class(node_id)
+        if cls is None:
+            raise GraphError("unknown node type", node_id)
+        probe = self.graph.nodes[node_id].params.get(name)
+        self.graph._checked_value(cls, node_id, name, value)  # raise before pushing
+        if probe == value and type(probe) is type(value):
+            return
+        self.undo_stack.push(SetParam(self.graph, node_id, name, value, merge))
+
+    def set_node_attr(self, node_ids: list[str], attr: str, value: Any, text: str = "") -> None:
+        if node_ids:
+            self.undo_stack.push(SetNodeAttr(self.graph, list(node_ids), attr, value, text))
+
+    def new_drag(self) -> int:
+        """An id for one mouse drag, so its moves merge into one undo step."""
+        self._drag_counter += 1
+        return self._drag_counter
+
+    def move(
+        self,
+        nodes: dict[str, tuple[float, float]],
+        groups: dict[str, tuple[float, float, float, float]] | None = None,
+        drag_id: int = 0,
+    ) -> None:
+        if nodes or groups:
+            self.undo_stack.push(MoveItems(self.graph, nodes, groups, drag_id))
+
+    def add_group(self, title: str, rect: tuple[float, float, float, float]) -> str:
+        group = Group(self.graph.new_id("group"), title, rect)
+        self.undo_stack.push(AddGroup(self.graph, group))
+        return group.id
+
+    def set_group_attr(self, group_id: str, attr: str, value: Any) -> None:
+        self.undo_stack.push(SetGroupAttr(self.graph, group_id, attr, value))
+
+    # ------------------------------------------------------------------ clipboard
+    def copy_nodes(self, node_ids: list[str]) -> dict[str, Any]:
+        """A workflow document holding ``node_ids`` and the links among them."""
+        chosen = set(node_ids)
+        part = Graph(self.registry)
+        for node_id in node_ids:
+            part.insert_node(self.graph.nodes[node_id].copy())
+        for link in self.graph.links:
+            if link.source in chosen and link.target in chosen:
+                part.insert_link(link)
+        return to_dict(part)
+
+    def paste(
+        self,
+        document: dict[str, Any],
+        offset: tuple[float, float] = (30.0, 30.0),
+        at: tuple[float, float] | None = None,
+    ) -> list[str]:
+        """Add the nodes of a workflow document with fresh ids; internal links are kept.
+        ``at`` places the pasted nodes' top-left corner there instead of offsetting."""
+        source = from_dict(copy_json(document), self.registry)
+        if not source.nodes:
+            return []
+        xs = [n.position[0] for n in source.nodes.values()]
+        ys = [n.position[1] for n in source.nodes.values()]
+        dx, dy = (at[0] - min(xs), at[1] - min(ys)) if at else offset
+        renamed: dict[str, str] = {}
+        taken = set(self.graph.nodes)
+        self.undo_stack.beginMacro("Paste")
+        try:
+            for data in source.nodes.values():
+                new_id = _fresh_id(data.id, taken)
+                taken.add(new_id)
+                renamed[data.id] = new_id
+                copy = data.copy()
+                copy.id = new_id
+                copy.position = (data.position[0] + dx, data.position[1] + dy)
+                self.undo_stack.push(AddNode(self.graph, copy, "Paste"))
+            for link in source.links:
+                moved = Link(renamed[link.source], link.output, renamed[link.target], link.input)
+                self.undo_stack.push(_InsertLink(self.graph, moved))
+        finally:
+            self.undo_stack.endMacro()
+        return list(renamed.values())
+
+
+class _InsertLink(Connect):
+    """A pasted link, inserted as the file had it (types are checked by validation)."""
+
+    def redo(self) -> None:
+        self.graph.insert_link(self.link)
+
+
+def _fresh_id(wanted: str, taken: set[str]) -> str:
+    if wanted not in taken:
+        return wanted
+    base = wanted.rstrip("0123456789").rstrip("_") or "node"
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"

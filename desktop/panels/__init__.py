@@ -1,0 +1,18 @@
+"""The window's dock panels. Each is a plain QWidget that knows nothing of the others;
+the window wraps each in a QDockWidget and connects their signals."""
+
+from __future__ import annotations
+
+from desktop.panels.image import ImagePanel
+from desktop.panels.library import NODE_TYPE_MIME, LibraryPanel, node_mime_data
+from desktop.panels.problems import ProblemsPanel
+from desktop.panels.run import RunPanel
+
+__all__ = [
+    "NODE_TYPE_MIME",
+    "ImagePanel",
+    "LibraryPanel",
+    "ProblemsPanel",
+    "RunPanel",
+    "node_mime_data",
+]

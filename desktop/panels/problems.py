@@ -1,0 +1,214 @@
+"""The problems panel: validation problems and node failures, and a log of runs.
+
+Problems come from :attr:`RunState.problems` (node id, field, message). Clicking one emits
+``nodeActivated`` with its node id so the window can select that node; problems that
+belong to no node are listed as graph-wide. The log records when runs were queued,
+started and how they ended.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QTabWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import theme
+from desktop.panels.common import PlaceholderTree, format_seconds
+from desktop.run_state import RunInfo, RunState
+from nodes.events import Problem
+
+MAX_LOG_ROWS = 1000
+NODE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class Level(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+def _level_color(level: Level) -> QColor | None:
+    c = theme.colors()
+    return {
+        Level.SUCCESS: QColor(c.success),
+        Level.WARNING: QColor(c.warning),
+        Level.ERROR: QColor(c.error),
+    }.get(level)
+
+
+class _ProblemTree(PlaceholderTree):
+    """Enter/Return on a row activates it, like a click (no double signal on double-click)."""
+
+    keyActivated = Signal(QTreeWidgetItem)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        item = self.currentItem()
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and item is not None:
+            self.keyActivated.emit(item)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class ProblemsPanel(QWidget):
+    """Problems (click one to select its node) and a log of run events."""
+
+    nodeActivated = Signal(str)
+    """The node id of a problem the user clicked."""
+
+    def __init__(self, run_state: RunState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("problemsPanel")
+        self.run_state = run_state
+        self._title_of: Callable[[str], str | None] = lambda _node_id: None
+        self._statuses: dict[int, str] = {}
+
+        self.problems = _ProblemTree("No problems.", self)
+        self.problems.setObjectName("problemList")
+        self.problems.setColumnCount(3)
+        self.problems.setHeaderLabels(["Node", "Field", "Message"])
+        self.problems.setRootIsDecorated(False)
+        self.problems.setWordWrap(True)
+        self.problems.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.problems.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.problems.itemClicked.connect(self._activate)
+        self.problems.keyActivated.connect(self._activate)
+
+        self.log_view = PlaceholderTree("Run events appear here.", self)
+        self.log_view.setObjectName("runLog")
+        self.log_view.setColumnCount(2)
+        self.log_view.setHeaderHidden(True)
+        self.log_view.setRootIsDecorated(False)
+        self.log_view.setUniformRowHeights(True)
+        self.log_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.log_view.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.problems, "Problems")
+        self.tabs.addTab(self.log_view, "Log")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tabs)
+
+        run_state.problemsChanged.connect(self.refresh)
+        run_state.runsChanged.connect(self._runs_changed)
+        run_state.runFinished.connect(self._run_finished)
+        self.refresh()
+
+    # ------------------------------------------------------------ public
+    def set_node_titles(self, title_of: Callable[[str], str | None]) -> None:
+        """How to name a node id ("Sampler"); the window passes its graph's titles."""
+        self._title_of = title_of
+        self.refresh()
+
+    def problem_count(self) -> int:
+        return self.problems.topLevelItemCount()
+
+    def problem_item(self, row: int) -> QTreeWidgetItem | None:
+        return self.problems.topLevelItem(row)
+
+    def refresh(self) -> None:
+        """Relist the run state's problems; switch to them when there are new ones."""
+        had = self.problems.topLevelItemCount()
+        self.problems.clear()
+        for problem in self.run_state.problems:
+            self.problems.addTopLevelItem(self._problem_item(problem))
+        count = len(self.run_state.problems)
+        self.tabs.setTabText(0, f"Problems ({count})" if count else "Problems")
+        if count and not had:
+            self.tabs.setCurrentWidget(self.problems)
+
+    def log(self, message: str, level: Level | str = Level.INFO) -> None:
+        """Add a line to the log (the window may log its own events: saved, opened…)."""
+        level = Level(level)
+        item = QTreeWidgetItem([time.strftime("%H:%M:%S"), message])
+        item.setForeground(0, QBrush(QColor(theme.colors().muted)))
+        item.setToolTip(1, message)
+        color = _level_color(level)
+        if color is not None:
+            item.setForeground(1, QBrush(color))
+        item.setData(0, Qt.ItemDataRole.UserRole, level.value)
+        self.log_view.addTopLevelItem(item)
+        while self.log_view.topLevelItemCount() > MAX_LOG_ROWS:
+            self.log_view.takeTopLevelItem(0)
+        self.log_view.scrollToItem(item)
+
+    def log_lines(self) -> list[str]:
+        return [
+            self.log_view.topLevelItem(i).text(1) for i in range(self.log_view.topLevelItemCount())
+        ]
+
+    def clear_log(self) -> None:
+        self.log_view.clear()
+
+    # ------------------------------------------------------------ internals
+    def _problem_item(self, problem: Problem) -> QTreeWidgetItem:
+        if problem.node_id is None:
+            node = "Graph"
+        else:
+            title = self._title_of(problem.node_id)
+            node = f"{title} ({problem.node_id})" if title else problem.node_id
+        item = QTreeWidgetItem([node, problem.field or "", problem.message])
+        item.setData(0, NODE_ROLE, problem.node_id)
+        item.setToolTip(2, problem.message)
+        item.setForeground(2, QBrush(QColor(theme.colors().error)))
+        if problem.node_id is None:
+            font = QFont(self.font())
+            font.setItalic(True)
+            item.setFont(0, font)
+            item.setForeground(0, QBrush(QColor(theme.colors().muted)))
+            item.setToolTip(0, "A problem with the graph as a whole")
+        return item
+
+    def _activate(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        node_id = item.data(0, NODE_ROLE)
+        if node_id:
+            self.nodeActivated.emit(str(node_id))
+
+    def _runs_changed(self) -> None:
+        for run in self.run_state.runs.values():
+            before = self._statuses.get(run.run_id)
+            if before == run.status:
+                continue
+            self._statuses[run.run_id] = run.status
+            name = self._name(run)
+            if run.status == "queued":
+                self.log(f"{name} queued")
+            elif run.status == "running":
+                nodes = len(run.plan)
+                self.log(f"{name} started ({nodes} node{'s' if nodes != 1 else ''})")
+
+    def _run_finished(self, run: RunInfo) -> None:
+        self._statuses[run.run_id] = run.status
+        name = self._name(run)
+        seconds = format_seconds(run.seconds)
+        if run.status == "done":
+            self.log(f"{name} finished in {seconds}", Level.SUCCESS)
+        elif run.status == "cancelled":
+            self.log(f"{name} cancelled after {seconds}", Level.WARNING)
+        elif not run.plan and self.run_state.problems:
+            count = len(self.run_state.problems)
+            self.log(f"{name} not started: {count} problem{'s' if count != 1 else ''}", Level.ERROR)
+        else:
+            error = f": {run.error}" if run.error else ""
+            self.log(f"{name} failed after {seconds}{error}", Level.ERROR)
+
+    @staticmethod
+    def _name(run: RunInfo) -> str:
+        return f"Run #{run.run_id}" + (f" ({run.label})" if run.label else "")

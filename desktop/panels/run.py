@@ -1,0 +1,363 @@
+"""The run panel: the current run's progress and ETA, the queue, and the last run's timings.
+
+It reads :class:`~desktop.run_state.RunState` (``runsChanged`` for the queue and progress,
+``runFinished`` for the timings) and talks to the bridge only to cancel. The batch count
+and the Run button live in the window's toolbar.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRectF, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QPainter, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import theme
+from desktop.bridge import EngineBridge
+from desktop.panels.common import PlaceholderTree, format_eta, format_seconds
+from desktop.run_state import NodeState, RunInfo, RunState
+
+MAX_QUEUE_ROWS = 200
+"""Older runs drop off the list (RunState keeps them)."""
+FRACTION_ROLE = Qt.ItemDataRole.UserRole + 1
+
+STATUS_TEXT = {
+    "queued": "Queued",
+    "running": "Running",
+    "done": "Done",
+    "cancelled": "Cancelled",
+    "failed": "Failed",
+}
+
+
+def status_color(status: str) -> QColor:
+    c = theme.colors()
+    return QColor(
+        {
+            "queued": c.muted,
+            "running": c.accent,
+            "done": c.success,
+            "cancelled": c.warning,
+            "failed": c.error,
+        }.get(status, c.text)
+    )
+
+
+class _BarDelegate(QStyledItemDelegate):
+    """Paints a bar as long as the row's share of the slowest node's time."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        super().paint(painter, option, index)
+        fraction = index.data(FRACTION_ROLE)
+        if not isinstance(fraction, float) or fraction < 0.01:
+            return
+        rect = QRectF(option.rect).adjusted(4, 0, -4, 0)
+        height = 6.0
+        rect = QRectF(
+            rect.left(),
+            rect.center().y() - height / 2,
+            max(2.0, rect.width() * min(fraction, 1.0)),
+            height,
+        )
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(theme.colors().accent))
+        painter.drawRoundedRect(rect, 3, 3)
+        painter.restore()
+
+
+def _section(title: str, widget: QWidget, parent: QWidget, extra: QWidget | None = None) -> QWidget:
+    box = QWidget(parent)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 6, 0, 0)
+    layout.setSpacing(4)
+    head = QHBoxLayout()
+    label = QLabel(title, box)
+    label.setProperty("role", "heading")
+    head.addWidget(label)
+    head.addStretch(1)
+    if extra is not None:
+        head.addWidget(extra)
+    layout.addLayout(head)
+    layout.addWidget(widget, 1)
+    return box
+
+
+class RunPanel(QWidget):
+    """Progress of the current run, the queue of runs, per-node timings, Cancel."""
+
+    def __init__(
+        self, bridge: EngineBridge, run_state: RunState, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("runPanel")
+        self.bridge = bridge
+        self.run_state = run_state
+        self._title_of: Callable[[str], str | None] = lambda _node_id: None
+        self._items: dict[int, QTreeWidgetItem] = {}
+
+        self.heading = QLabel("No run in progress", self)
+        self.heading.setProperty("role", "heading")
+        self.eta_label = QLabel("", self)
+        self.eta_label.setProperty("role", "muted")
+        self.eta_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("runProgress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Idle")
+        self.detail = QLabel("", self)
+        self.detail.setProperty("role", "muted")
+
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setProperty("role", "danger")
+        self.cancel_button.setToolTip("Stop the current run (Esc)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.clear_button = QPushButton("Clear Queue", self)
+        self.clear_button.setToolTip("Drop the runs that have not started")
+        self.clear_button.clicked.connect(self.clear_queue)
+
+        self.queue = PlaceholderTree("No runs yet. Press Run (Ctrl+Enter).", self)
+        self.queue.setObjectName("runQueue")
+        self.queue.setColumnCount(4)
+        self.queue.setHeaderLabels(["#", "Run", "Status", "Time"])
+        self.queue.setRootIsDecorated(False)
+        self.queue.setUniformRowHeights(True)
+        self.queue.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.queue.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.queue.customContextMenuRequested.connect(self._queue_menu)
+        self._fit_columns(self.queue, stretch=1)
+
+        self.timings = PlaceholderTree("Timings of the last run appear here.", self)
+        self.timings.setObjectName("runTimings")
+        self.timings.setColumnCount(3)
+        self.timings.setHeaderLabels(["Node", "", "Time"])
+        self.timings.setRootIsDecorated(False)
+        self.timings.setUniformRowHeights(True)
+        self.timings.setItemDelegateForColumn(1, _BarDelegate(self.timings))
+        self.timings.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self._fit_columns(self.timings, stretch=0)
+        self.timings.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.timings.header().resizeSection(1, 90)
+        self.timings_label = QLabel("", self)
+        self.timings_label.setProperty("role", "muted")
+
+        top = QVBoxLayout()
+        top.setSpacing(6)
+        head = QHBoxLayout()
+        head.addWidget(self.heading, 1)
+        head.addWidget(self.eta_label)
+        top.addLayout(head)
+        top.addWidget(self.progress)
+        row = QHBoxLayout()
+        row.addWidget(self.detail, 1)
+        row.addWidget(self.clear_button)
+        row.addWidget(self.cancel_button)
+        top.addLayout(row)
+
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(_section("Queue", self.queue, splitter))
+        splitter.addWidget(_section("Last Run", self.timings, splitter, self.timings_label))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(8)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(500)
+        self._ticker.timeout.connect(self.refresh)
+
+        run_state.runsChanged.connect(self.refresh)
+        run_state.runFinished.connect(self.show_timings)
+        self.refresh()
+
+    @staticmethod
+    def _fit_columns(tree: PlaceholderTree, stretch: int) -> None:
+        header = tree.header()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(24)
+        for column in range(tree.columnCount()):
+            mode = (
+                QHeaderView.ResizeMode.Stretch
+                if column == stretch
+                else QHeaderView.ResizeMode.ResizeToContents
+            )
+            header.setSectionResizeMode(column, mode)
+
+    # ------------------------------------------------------------ public
+    def set_node_titles(self, title_of: Callable[[str], str | None]) -> None:
+        """How to name a node id ("Sampler"); the window passes its graph's titles."""
+        self._title_of = title_of
+        self.refresh()
+
+    def node_label(self, node_id: str) -> str:
+        title = self._title_of(node_id)
+        if title:
+            return f"{title} ({node_id})"
+        return f"Node {node_id}" if node_id.isdigit() else node_id
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Queue and timings side by side in a wide, short dock; stacked in a tall one."""
+        super().resizeEvent(event)
+        wide = self.width() > 640 and self.width() > 1.5 * self.height()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != orientation:
+            self.splitter.setOrientation(orientation)
+
+    def cancel(self) -> None:
+        self.bridge.cancel()
+
+    def clear_queue(self) -> None:
+        self.bridge.clear_queue()
+
+    def refresh(self) -> None:
+        """Bring the queue list and the progress up to date with the run state."""
+        self._refresh_queue()
+        self._refresh_progress()
+
+    def show_timings(self, run: RunInfo) -> None:
+        """List the per-node timings of ``run`` (a run that ran no node keeps the last)."""
+        if not run.timings:
+            return
+        self.timings.clear()
+        longest = max((s for s, cached in run.timings.values() if not cached), default=0.0)
+        for node_id, (seconds, cached) in run.timings.items():
+            item = QTreeWidgetItem(
+                [self.node_label(node_id), "", "cached" if cached else format_seconds(seconds)]
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole, node_id)
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(2, f"{seconds:.3f} s" + (" (cached: not run again)" if cached else ""))
+            if cached:
+                muted = QBrush(QColor(theme.colors().muted))
+                for column in range(3):
+                    item.setForeground(column, muted)
+            elif longest > 0:
+                item.setData(1, FRACTION_ROLE, seconds / longest)
+            self.timings.addTopLevelItem(item)
+        status = STATUS_TEXT.get(run.status, run.status).lower()
+        self.timings_label.setText(f"#{run.run_id} {status} in {format_seconds(run.seconds)}")
+
+    # ------------------------------------------------------------ internals
+    def _refresh_queue(self) -> None:
+        runs = sorted(self.run_state.runs.values(), key=lambda r: r.run_id)[-MAX_QUEUE_ROWS:]
+        keep = {run.run_id for run in runs}
+        for run_id in [r for r in self._items if r not in keep]:
+            item = self._items.pop(run_id)
+            self.queue.takeTopLevelItem(self.queue.indexOfTopLevelItem(item))
+        now = time.monotonic()
+        for run in runs:
+            item = self._items.get(run.run_id)
+            if item is None:
+                item = QTreeWidgetItem(self.queue)
+                item.setData(0, Qt.ItemDataRole.UserRole, run.run_id)
+                item.setTextAlignment(
+                    0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                )
+                item.setTextAlignment(
+                    3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                )
+                self._items[run.run_id] = item
+                self.queue.scrollToItem(item)
+            if run.status == "running" and run.started:
+                seconds = format_seconds(now - run.started)
+            elif run.status in ("done", "cancelled", "failed") and (run.seconds or run.plan):
+                seconds = format_seconds(run.seconds)
+            else:
+                seconds = ""
+            texts = (
+                str(run.run_id),
+                run.label or "Run",
+                STATUS_TEXT.get(run.status, run.status),
+                seconds,
+            )
+            for column, text in enumerate(texts):
+                if item.text(column) != text:
+                    item.setText(column, text)
+            item.setForeground(2, QBrush(status_color(run.status)))
+            item.setToolTip(2, run.error or "")
+        queued = any(r.status == "queued" for r in self.run_state.runs.values())
+        self.clear_button.setEnabled(queued)
+        self.cancel_button.setEnabled(self.run_state.current is not None)
+
+    def _refresh_progress(self) -> None:
+        current = self.run_state.current
+        run = self.run_state.runs.get(current) if current is not None else None
+        if run is None:
+            self._ticker.stop()
+            waiting = sum(r.status == "queued" for r in self.run_state.runs.values())
+            self.heading.setText("Starting…" if waiting else "No run in progress")
+            self.eta_label.setText(f"{waiting} queued" if waiting else "")
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("Waiting" if waiting else "Idle")
+            self.detail.setText("")
+            return
+        if not self._ticker.isActive():
+            self._ticker.start()
+        running = next(
+            (
+                node_id
+                for node_id in run.plan
+                if self.run_state.status(node_id).state is NodeState.RUNNING
+            ),
+            None,
+        )
+        name = f"Run #{run.run_id}" + (f" · {run.label}" if run.label else "")
+        status = self.run_state.status(running) if running is not None else None
+        if status is not None and status.total > 0:
+            self.progress.setRange(0, status.total)
+            self.progress.setValue(min(status.step, status.total))
+            self.progress.setFormat(f"{status.step}/{status.total}")
+        else:  # a node without steps: show how far through the plan the run is
+            total = max(len(run.plan), 1)
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(run.done_nodes, total))
+            self.progress.setFormat(f"node {min(run.done_nodes + 1, total)}/{total}")
+        self.heading.setText(name)
+        eta = self.run_state.eta_seconds()
+        self.eta_label.setText(f"ETA {format_eta(eta)}" if eta is not None else "")
+        parts = []
+        if running is not None:
+            parts.append(self.node_label(running))
+        if run.plan:
+            parts.append(f"node {min(run.done_nodes + 1, len(run.plan))} of {len(run.plan)}")
+        if run.started:
+            parts.append(f"{format_seconds(time.monotonic() - run.started)} elapsed")
+        self.detail.setText(" · ".join(parts))
+
+    def _queue_menu(self, pos: QPoint) -> None:
+        item = self.queue.itemAt(pos)
+        if item is None:
+            return
+        run_id = item.data(0, Qt.ItemDataRole.UserRole)
+        run = self.run_state.runs.get(run_id)
+        if run is None or run.status not in ("queued", "running"):
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Cancel Run #{run_id}", lambda: self.bridge.cancel(run_id))
+        menu.exec(self.queue.viewport().mapToGlobal(pos))

@@ -1,0 +1,44 @@
+"""Fixtures for the desktop tests: the built-in node types, a document, and a RunState fed
+by a real :class:`EngineBridge` (its worker thread is shut down after each test)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.bridge import EngineBridge
+from desktop.document import Document
+from desktop.run_state import RunState
+from nodes.context import Environment
+from nodes.library import load_builtin_nodes
+from nodes.registry import Registry
+from nodes.settings import Settings
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return load_builtin_nodes(Registry())
+
+
+@pytest.fixture
+def document(qapp, registry: Registry) -> Document:
+    return Document(registry)
+
+
+@pytest.fixture
+def bridge(qapp, registry: Registry, tmp_path: Path) -> Iterator[EngineBridge]:
+    bridge = EngineBridge(registry, Environment(output_dir=tmp_path / "output"))
+    yield bridge
+    bridge.shutdown()
+
+
+@pytest.fixture
+def run_state(bridge: EngineBridge) -> RunState:
+    return RunState(bridge)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings()

@@ -1,0 +1,42 @@
+"""desktop/ never imports torch, diffusers or transformers (DESIGN §1)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+FORBIDDEN = (
+    "torch",
+    "diffusers",
+    "transformers",
+    "nodes.diffusion",
+    "nodes.models",
+    "safetensors",
+    "cv2",
+)
+DESKTOP = Path(__file__).resolve().parents[2] / "desktop"
+
+
+def test_desktop_imports_no_model_libraries() -> None:
+    offenders = []
+    for file in sorted(DESKTOP.rglob("*.py")):
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if any(name == f or name.startswith(f + ".") for f in FORBIDDEN):
+                    offenders.append(f"{file.relative_to(DESKTOP.parent)}:{node.lineno} {name}")
+    assert offenders == []
+
+
+def test_launcher_sends_subcommands_to_the_cli(capsys) -> None:
+    from desktop.launcher import cli_commands, main
+
+    assert {"run", "validate", "nodes", "models", "make-demo-model"} <= cli_commands()
+    assert main(["nodes"]) == 0
+    assert "sampling.sampler" in capsys.readouterr().out
+    assert main(["no-such-file-or-command"]) == 2  # a usage error, not a window
