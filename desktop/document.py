@@ -70,6 +70,11 @@ class Document(QObject):
         self._replace(graph)
         self._set_path(path)
 
+    def load_graph(self, graph: Graph, path: Path | None = None) -> None:
+        """Show ``graph`` (e.g. an imported ComfyUI workflow); ``path`` None = Untitled."""
+        self._replace(graph)
+        self._set_path(path)
+
     def load_dict(self, document: dict[str, Any], path: Path | None = None) -> None:
         self._replace(from_dict(copy_json(document), self.registry))
         self._set_path(path)

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPointF, QProcess, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -35,15 +42,27 @@ from desktop.run_state import RunState
 from desktop.running import queue_runs
 from desktop.session import Session
 from desktop.shortcuts import SHORTCUTS, ShortcutsDialog
+from nodes.comfy import open_file as open_workflow
 from nodes.context import Environment
 from nodes.paths import FileFinder, list_model_files, resources_dir
 from nodes.registry import Registry
 from nodes.settings import Settings
 from nodes.workflow import WorkflowError, dumps
 from nodes.workflow.io import parse_json
+from nodes.workflow.png import read_png_texts
+from nodes.workflow.templates import list_templates
 
 AUTOSAVE_MS = 5000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+def carries_workflow(path: Path) -> bool:
+    """Whether a PNG holds a Daguerre or ComfyUI workflow in its text chunks."""
+    try:
+        texts = read_png_texts(path)
+    except (OSError, ValueError):
+        return False
+    return any(key in texts for key in ("daguerre.workflow", "workflow", "prompt"))
 
 
 def environment_for(settings: Settings, env: Environment | None = None) -> Environment:
@@ -225,7 +244,19 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         get = self.actions_by_name.__getitem__
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([get("new"), get("open")])
+        file_menu.addAction(get("new"))
+        self.template_menu = file_menu.addMenu("New From &Template")
+        for template in list_templates():
+            action = self.template_menu.addAction(template.title)
+            action.setToolTip(template.description)
+            action.setStatusTip(template.description)
+            if template.thumbnail is not None and Path(template.thumbnail).is_file():
+                action.setIcon(QIcon(str(template.thumbnail)))
+            action.triggered.connect(
+                lambda _checked=False, p=template.path: self.open_template(Path(p))
+            )
+        self.template_menu.setToolTipsVisible(True)
+        file_menu.addAction(get("open"))
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addActions([get("save"), get("save_as")])
@@ -332,21 +363,45 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open workflow", str(self._last_folder()), "Workflows (*.json);;All files (*)"
+            self,
+            "Open workflow",
+            str(self._last_folder()),
+            "Workflows and images (*.json *.png);;Daguerre or ComfyUI workflows (*.json);;"
+            "Images with a workflow (*.png);;All files (*)",
         )
         if path:
             self.open_file(Path(path))
 
     def open_file(self, path: Path) -> bool:
+        """Open a Daguerre workflow, a ComfyUI workflow (UI or API JSON) or a PNG that
+        carries either. Only Daguerre JSON files keep their path: anything imported is
+        Untitled, so Save never overwrites the image or the ComfyUI file."""
         try:
-            self.document.load(path)
+            opened = open_workflow(path, self.registry)
         except WorkflowError as exc:
             QMessageBox.warning(self, "Cannot open", f"{path.name} could not be opened:\n{exc}")
             return False
+        native = opened.kind == "daguerre"
+        self.document.load_graph(opened.graph, path if native else None)
+        if not native:
+            self.document.undo_stack.resetClean()  # imported: not saved as Daguerre yet
         self.session.add_recent(path)
         self.canvas.fit_view()
-        self.statusBar().showMessage(f"Opened {path}", 4000)
+        notes = opened.graph.metadata.get("import_notes") or []
+        kind = {"daguerre": "workflow", "daguerre-png": "workflow from image"}.get(
+            opened.kind, f"ComfyUI workflow ({opened.kind.replace('comfyui-', '')})"
+        )
+        suffix = f" — {len(notes)} note(s), see the Problems panel" if notes else ""
+        self.statusBar().showMessage(f"Opened {kind} {path.name}{suffix}", 6000)
+        for note in notes:
+            self.problems.log(str(note), "warning")
         return True
+
+    def open_template(self, path: Path) -> None:
+        if self.maybe_save():
+            self.document.load(path)
+            self.document._set_path(None)
+            self.canvas.fit_view()
 
     def save(self) -> bool:
         if self.document.path is None:
@@ -416,9 +471,13 @@ class MainWindow(QMainWindow):
             self.session.autosave(self.document.to_dict(), self.document.path)
 
     def _files_dropped(self, paths: list[str], scene_pos: QPointF) -> None:
+        """A workflow (or a PNG that carries one) opens; any other image becomes a Load
+        Image node where it was dropped."""
         for raw in paths:
             path = Path(raw)
-            if path.suffix.lower() == ".json":
+            if path.suffix.lower() == ".json" or (
+                path.suffix.lower() == ".png" and carries_workflow(path)
+            ):
                 if self.maybe_save():
                     self.open_file(path)
                 return

@@ -199,6 +199,8 @@ class Node:
     """A sink (save, preview, display): a run without named targets runs these."""
     executable: ClassVar[bool] = True
     """False for annotations (notes): never planned, never run."""
+    listed: ClassVar[bool] = True
+    """False keeps the type out of the node library and search (files may still hold it)."""
     upgraders: ClassVar[Mapping[str, Upgrader]] = {}
     """Keyed by the saved version they upgrade *from*; applied in a chain on load."""
 
@@ -215,7 +217,8 @@ class Node:
         """Cross-param rules beyond each param's own range: (field, message) per problem.
 
         Called by validation with the node's (individually valid) param values, so that
-        e.g. "width must be a multiple of 8" is reported before anything runs.
+        e.g. "width must be a multiple of 8" is reported before anything runs. Params fed
+        by links are absent from ``params`` (their values are known only at run time).
         """
         return []
 
@@ -249,6 +252,7 @@ class Node:
             "description": cls.description(),
             "is_output": cls.is_output,
             "executable": cls.executable,
+            "listed": cls.listed,
             "inputs": [i.schema() for i in cls.inputs],
             "params": [p.schema() for p in cls.params],
             "outputs": [o.schema() for o in cls.outputs],

@@ -1,5 +1,8 @@
 """The ``daguerre`` command line: run, validate, list nodes and models, make a demo model.
 
+``run``, ``validate``, ``info`` and ``export`` read any workflow file: a Daguerre workflow,
+a ComfyUI workflow (UI or API JSON), or a PNG that carries one of them.
+
 Exit codes: 0 success; 1 invalid workflow or failed run; 2 usage error; 130 cancelled
 (Ctrl+C). ``run --json`` prints one JSON summary on stdout; progress goes to stderr.
 """
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import nodes
+from nodes.comfy import ensure_registered, open_any
 from nodes.context import Environment
 from nodes.events import (
     Event,
@@ -39,9 +43,20 @@ from nodes.registry import REGISTRY, Registry
 from nodes.runner import Runner
 from nodes.settings import DEVICES, PRECISIONS, Settings
 from nodes.validation import validate
-from nodes.workflow import WorkflowError, load_file, to_dict
+from nodes.workflow import WorkflowError, to_dict
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+COMMANDS = (
+    "run",
+    "validate",
+    "info",
+    "export",
+    "templates",
+    "nodes",
+    "models",
+    "make-demo-model",
+)
+"""The subcommands, for launchers that route ``daguerre COMMAND`` here."""
 
 
 class UsageError(Exception):
@@ -57,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="validate and run a workflow headless")
-    run.add_argument("workflow", type=Path, help="workflow file")
+    run.add_argument(
+        "workflow", type=Path, help="workflow file: Daguerre or ComfyUI JSON, or a PNG"
+    )
     run.add_argument(
         "--set",
         dest="sets",
@@ -84,6 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("validate", help="check a workflow; exit 1 with one line per problem")
     check.add_argument("workflow", type=Path)
     _common(check)
+
+    info = sub.add_parser(
+        "info", help="what a workflow file or PNG holds: its record and workflow summary"
+    )
+    info.add_argument("workflow", type=Path)
+    info.add_argument("--json", action="store_true", help="print it as JSON")
+
+    export = sub.add_parser("export", help="convert a workflow to ComfyUI API or Daguerre JSON")
+    export.add_argument("workflow", type=Path)
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--comfy-api", action="store_true", help="ComfyUI API JSON (what its /prompt runs)"
+    )
+    target.add_argument("--daguerre", action="store_true", help="a Daguerre workflow file")
+    export.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+
+    templates = sub.add_parser("templates", help="list the shipped workflow templates")
+    templates.add_argument("--json", action="store_true")
 
     listing = sub.add_parser("nodes", help="list the registered node types")
     listing.add_argument("--json", action="store_true", help="full schemas as JSON")
@@ -122,12 +157,18 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or EXIT_OK
         return EXIT_USAGE
-    reg = load_builtin_nodes(registry if registry is not None else REGISTRY)
+    reg = ensure_registered(load_builtin_nodes(registry if registry is not None else REGISTRY))
     try:
         if args.command == "run":
             return cmd_run(args, reg)
         if args.command == "validate":
             return cmd_validate(args, reg)
+        if args.command == "info":
+            return cmd_info(args, reg)
+        if args.command == "export":
+            return cmd_export(args, reg)
+        if args.command == "templates":
+            return cmd_templates(args)
         if args.command == "nodes":
             return cmd_nodes(args, reg)
         if args.command == "models":
@@ -151,8 +192,9 @@ def cmd_nodes(args: argparse.Namespace, registry: Registry) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     category = None
-    width = max((len(cls.type_id) for cls in registry), default=0) + 2
-    for cls in registry:
+    listed = [cls for cls in registry if cls.listed]
+    width = max((len(cls.type_id) for cls in listed), default=0) + 2
+    for cls in listed:
         if cls.category != category:
             category = cls.category
             print(f"\n{category}")
@@ -168,6 +210,7 @@ def cmd_validate(args: argparse.Namespace, registry: Registry) -> int:
     except WorkflowError as exc:
         print(exc)
         return EXIT_FAILED
+    _print_notes(graph, sys.stderr)
     problems = validate(graph, _finder(args))
     for problem in problems:
         print(problem)
@@ -180,6 +223,128 @@ def cmd_validate(args: argparse.Namespace, registry: Registry) -> int:
 def _finder(args: argparse.Namespace) -> FileFinder:
     dirs = Settings.load().model_dirs(list(args.models))
     return FileFinder(dirs, base_dir=args.workflow.resolve().parent)
+
+
+def load_file(path: Path, registry: Registry) -> Graph:
+    """The workflow in any file ``run`` and ``validate`` accept (see :func:`open_any`)."""
+    return open_any(path, registry)
+
+
+def _print_notes(graph: Graph, stream: TextIO) -> None:
+    """What an import from ComfyUI approximated or left out, one line each."""
+    for note in graph.metadata.get("import_notes", []) or []:
+        print(f"note: {note}", file=stream)
+
+
+# --------------------------------------------------------------------------- info, export
+def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
+    from nodes.comfy import open_file
+
+    try:
+        opened = open_file(args.workflow, registry)
+    except WorkflowError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    graph = opened.graph
+    summary = {
+        "file": str(args.workflow),
+        "kind": opened.kind,
+        "record": opened.record,
+        "workflow": _workflow_summary(graph),
+    }
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    print(f"{args.workflow}: {opened.kind}")
+    if opened.record is not None:
+        print("\nreproducibility record:")
+        for line in json.dumps(opened.record, indent=2, ensure_ascii=False).splitlines():
+            print(f"  {line}")
+    work = summary["workflow"]
+    print(f"\nworkflow: {work['title'] or '(untitled)'}")
+    print(f"  {len(work['nodes'])} nodes, {work['links']} links, outputs: ", end="")
+    print(", ".join(work["outputs"]) or "none")
+    for node in work["nodes"]:
+        flag = " (bypassed)" if node["bypass"] else ""
+        print(f"  {node['id']:<16}{node['type']:<32}{node['title']}{flag}")
+    if work["unsupported"]:
+        print("  not supported: " + ", ".join(work["unsupported"]))
+    for note in work["notes"]:
+        print(f"  note: {note}")
+    return EXIT_OK
+
+
+def _workflow_summary(graph: Graph) -> dict[str, Any]:
+    from nodes.comfy import placeholder_types
+
+    outputs = []
+    for data in graph.nodes.values():
+        cls = graph.registry.get(data.type)
+        if cls is not None and cls.is_output and not data.bypass:
+            outputs.append(data.id)
+    return {
+        "title": graph.metadata.get("title"),
+        "description": graph.metadata.get("description"),
+        "nodes": [
+            {
+                "id": data.id,
+                "type": data.type,
+                "title": graph.display_title(data.id),
+                "bypass": data.bypass,
+            }
+            for data in graph.nodes.values()
+        ],
+        "links": len(graph.links),
+        "outputs": outputs,
+        "unsupported": placeholder_types(graph),
+        "notes": list(graph.metadata.get("import_notes", []) or []),
+    }
+
+
+def cmd_export(args: argparse.Namespace, registry: Registry) -> int:
+    from nodes.comfy import export_api
+    from nodes.workflow import dumps
+    from nodes.workflow.io import write_atomic
+
+    try:
+        graph = open_any(args.workflow, registry)
+        warnings: list[str] = []
+        if args.comfy_api:
+            text = json.dumps(export_api(graph, warnings), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = dumps(graph)
+    except WorkflowError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        write_atomic(args.output, text.encode("utf-8"))
+    except OSError as exc:
+        print(f"cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    from nodes.workflow.templates import list_templates
+
+    found = list_templates()
+    if args.json:
+        payload = [t.to_json() for t in found]
+        json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    width = max((len(t.name) for t in found), default=0) + 2
+    for template in found:
+        print(f"{template.name:<{width}}{template.title}")
+        print(f"{'':<{width}}{template.description}")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- models
@@ -253,6 +418,8 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     except WorkflowError as exc:
         print(exc, file=sys.stderr)
         return _finish_early(args, [Problem(None, None, str(exc))])
+    if not args.quiet:
+        _print_notes(graph, sys.stderr)
     problems: list[Problem] = []
     fixed = _parse_assignments(graph, args.sets, problems, sweep=False)
     sweeps = _parse_assignments(graph, args.sweeps, problems, sweep=True)

@@ -8,10 +8,6 @@ overview and ``style`` the colors and sizes.
 
 from __future__ import annotations
 
-from desktop.canvas.compat import keep_singletons_alive
-
-keep_singletons_alive()  # before any painting: see compat.py (PySide6 6.12 on Python 3.11)
-
-from desktop.canvas.view import NODE_TYPE_MIME, CanvasView  # noqa: E402
+from desktop.canvas.view import NODE_TYPE_MIME, CanvasView
 
 __all__ = ["NODE_TYPE_MIME", "CanvasView"]

@@ -94,7 +94,7 @@ def rank_node_types(
     """Node types matching ``query``, best first (all, by category and title, when empty)."""
     scored: list[tuple[float, str, str, type[Node]]] = []
     for cls in registry:
-        if accept is not None and not accept(cls):
+        if not cls.listed or (accept is not None and not accept(cls)):
             continue
         score = type_score(cls, query)
         if score is not None:

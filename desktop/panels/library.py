@@ -191,6 +191,8 @@ class LibraryPanel(QWidget):
             Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
         )
         for cls in self.registry:
+            if not cls.listed:
+                continue
             category = self._categories.get(cls.category)
             if category is None:
                 category = QTreeWidgetItem(self.tree, [cls.category.replace("_", " ").title()])

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from nodes.diffusion.patches import unet_patched
-from nodes.diffusion.schedulers import SchedulerRecipe
+from nodes.diffusion.schedulers import COMFYUI, SchedulerRecipe
 from nodes.diffusion.values import Conditioning, ControlHint, Latent, UNetModel
 from nodes.models.families import latent_to_rgb
 
@@ -44,6 +44,23 @@ class SamplerSettings:
     steps: int
     cfg: float
     denoise: float = 1.0
+    start_step: int = 0
+    """ComfyUI's KSamplerAdvanced ``start_at_step`` (comfyui convention only)."""
+    end_step: int = 10000
+    """``end_at_step``: stop after this step; at or above ``steps`` runs to the end."""
+    add_noise: bool = True
+    leftover_noise: bool = False
+    """Return the latent still noisy at the last step's σ (for a second sampler)."""
+
+    @property
+    def advanced(self) -> bool:
+        """Whether a KSamplerAdvanced-only setting differs from its default."""
+        return (
+            self.start_step != 0
+            or self.end_step < self.steps
+            or not self.add_noise
+            or self.leftover_noise
+        )
 
 
 def sample(
@@ -61,32 +78,46 @@ def sample(
     module = unet.module
     device, dtype = module.device, module.dtype
     _check_compatible(unet, positive, negative, latent)
-    scheduler = recipe.build(unet.scheduler_config, settings.seed)
-    generator = torch.Generator("cpu").manual_seed(settings.seed)
     batch = latent.samples.shape[0]
+    finish: Callable[[torch.Tensor], torch.Tensor] | None = None
 
-    scheduler.set_timesteps(settings.steps, device=device)
-    timesteps = scheduler.timesteps
-    if latent.empty and settings.denoise >= 1.0:
-        noise = torch.randn(latent.samples.shape, generator=generator, dtype=dtype).to(device)
-        latents = noise * scheduler.init_noise_sigma
+    if recipe.convention == COMFYUI:
+        start = _comfy_start(unet, recipe, latent, settings, device, dtype)
+        if start is None:  # no step left: ComfyUI returns the latent as it came
+            return latent.samples.to(device=device, dtype=dtype)
+        scheduler, timesteps, latents, generator, finish = start
+        do_cfg = negative is not None and not math.isclose(settings.cfg, 1.0)
     else:
-        init_steps = min(int(settings.steps * settings.denoise), settings.steps)
-        t_start = max(settings.steps - init_steps, 0)
-        timesteps = scheduler.timesteps[t_start * scheduler.order :]
-        if hasattr(scheduler, "set_begin_index"):
-            scheduler.set_begin_index(t_start * scheduler.order)
-        if len(timesteps) == 0:
+        if settings.advanced:
             raise SamplingError(
-                f"denoise {settings.denoise} leaves no step of {settings.steps}: raise "
-                "denoise or steps",
-                "denoise",
+                "start_step, end_step, add_noise and leftover_noise need the comfyui "
+                "convention on the Scheduler node",
+                "start_step",
             )
-        latents = _initial_latent(latent, generator, device, dtype)
-        noise = torch.randn(latents.shape, generator=generator, dtype=dtype).to(device)
-        latents = scheduler.add_noise(latents, noise, timesteps[:1].repeat(batch))
+        scheduler = recipe.build(unet.scheduler_config, settings.seed)
+        generator = torch.Generator("cpu").manual_seed(settings.seed)
+        scheduler.set_timesteps(settings.steps, device=device)
+        timesteps = scheduler.timesteps
+        if latent.empty and settings.denoise >= 1.0:
+            noise = torch.randn(latent.samples.shape, generator=generator, dtype=dtype).to(device)
+            latents = noise * scheduler.init_noise_sigma
+        else:
+            init_steps = min(int(settings.steps * settings.denoise), settings.steps)
+            t_start = max(settings.steps - init_steps, 0)
+            timesteps = scheduler.timesteps[t_start * scheduler.order :]
+            if hasattr(scheduler, "set_begin_index"):
+                scheduler.set_begin_index(t_start * scheduler.order)
+            if len(timesteps) == 0:
+                raise SamplingError(
+                    f"denoise {settings.denoise} leaves no step of {settings.steps}: raise "
+                    "denoise or steps",
+                    "denoise",
+                )
+            latents = _initial_latent(latent, generator, device, dtype)
+            noise = torch.randn(latents.shape, generator=generator, dtype=dtype).to(device)
+            latents = scheduler.add_noise(latents, noise, timesteps[:1].repeat(batch))
+        do_cfg = settings.cfg > 1.0 and negative is not None
 
-    do_cfg = settings.cfg > 1.0 and negative is not None
     halves = [negative, positive] if do_cfg else [positive]
     embeds = _embeddings(halves, batch, device, dtype)  # type: ignore[arg-type]
     added = _added_conditions(unet, halves, batch, device, dtype)  # type: ignore[arg-type]
@@ -121,7 +152,7 @@ def sample(
                     unet, scheduler, out, previous, noise_pred, t, sigma, sigma_space
                 )
                 progress(index + 1, total, preview)
-    return latents
+    return finish(latents) if finish is not None else latents
 
 
 def _check_compatible(
@@ -145,6 +176,89 @@ def _check_compatible(
             f"latent has {latent.samples.shape[1]} channels, the UNet expects {config.in_channels}",
             "latent",
         )
+
+
+_VP_SCHEDULERS = frozenset({"DPMSolverMultistepScheduler"})
+"""Schedulers whose latents are x/√(1+σ²) (variance preserving), not x = x0 + σ·ε."""
+
+
+def _comfy_start(
+    unet: UNetModel,
+    recipe: SchedulerRecipe,
+    latent: Latent,
+    settings: SamplerSettings,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Generator, Callable] | None:
+    """Scheduler, loop timesteps, first latents, step generator and the output conversion
+    of a run that follows ComfyUI's KSampler (None when no step is left to run).
+
+    ComfyUI's sigmas are installed into the diffusers scheduler, and its timesteps are
+    replaced by the integer ones ComfyUI gives the UNet; stepping from index 0 keeps the
+    scheduler from looking timesteps up (integer timesteps may repeat).
+    """
+    from nodes.comfy.schedules import ModelSampling, ksampler_sigmas
+
+    ms = ModelSampling.from_config(unet.scheduler_config)
+    schedule = "normal" if recipe.sigmas == "default" else recipe.sigmas
+    sigmas = ksampler_sigmas(
+        schedule,
+        ms,
+        settings.steps,
+        settings.denoise,
+        start_step=settings.start_step,
+        last_step=settings.end_step,
+        force_full_denoise=not settings.leftover_noise,
+    )
+    if len(sigmas) < 2:
+        return None
+    last_nonzero = bool(sigmas[-1] > 0)
+    extra = {}
+    if recipe.scheduler_class().__name__ == "DPMSolverMultistepScheduler" and last_nonzero:
+        extra = {"lower_order_final": False, "final_sigmas_type": "sigma_min"}
+    built = SchedulerRecipe(
+        recipe.name, recipe.sigmas, {**recipe.options, **extra}, recipe.convention
+    )
+    scheduler = built.build(unet.scheduler_config, settings.seed)
+    steps = len(sigmas) - 1
+    scheduler.set_timesteps(steps, device=device)
+    ts = ms.timestep(sigmas[:-1]).to(torch.float32)
+    if type(scheduler).__name__ == "HeunDiscreteScheduler":
+        scheduler.sigmas = torch.cat([sigmas[:1], sigmas[1:-1].repeat_interleave(2), sigmas[-1:]])
+        timesteps = torch.cat([ts[:1], ts[1:].repeat_interleave(2)])
+        if last_nonzero:  # ComfyUI's Heun takes its second-order step there too
+            timesteps = torch.cat([timesteps, ms.timestep(sigmas[-1:]).to(torch.float32)])
+    else:
+        scheduler.sigmas = sigmas.clone()
+        timesteps = ts
+    scheduler.timesteps = timesteps.to(device)
+    scheduler.set_begin_index(0)
+
+    shape = latent.samples.shape
+    if settings.add_noise:
+        cpu = torch.Generator("cpu").manual_seed(settings.seed)
+        noise = torch.randn(shape, generator=cpu, dtype=torch.float32)
+    else:
+        noise = torch.zeros(shape, dtype=torch.float32)
+    first, sigma_max = float(sigmas[0]), float(ms.sigma_max)
+    max_denoise = math.isclose(sigma_max, first, rel_tol=1e-05) or first > sigma_max
+    s0 = sigmas[0]
+    latents = noise * (torch.sqrt(1.0 + s0**2.0) if max_denoise else s0)
+    latents += latent.samples.to(dtype=torch.float32, device="cpu")
+    variance_preserving = type(scheduler).__name__ in _VP_SCHEDULERS
+    if variance_preserving:
+        latents = latents / (1.0 + s0**2) ** 0.5
+    latents = latents.to(device=device, dtype=dtype)
+    # ComfyUI's ancestral noise: a generator of its own on the latent's device (seed + 1
+    # on the CPU, the seed itself elsewhere).
+    offset = 1 if latents.device.type == "cpu" else 0
+    generator = torch.Generator(latents.device).manual_seed((settings.seed + offset) % 2**64)
+    s_last = sigmas[-1]
+
+    def finish(result: torch.Tensor) -> torch.Tensor:
+        return result * (1.0 + s_last**2) ** 0.5 if variance_preserving else result
+
+    return scheduler, scheduler.timesteps, latents, generator, finish
 
 
 def _initial_latent(

@@ -39,6 +39,33 @@ SCHEDULER_NAMES: tuple[str, ...] = tuple(SCHEDULERS)
 SIGMA_CHOICES: tuple[str, ...] = ("default", "karras", "exponential")
 _SIGMA_FLAGS = {"karras": "use_karras_sigmas", "exponential": "use_exponential_sigmas"}
 
+DIFFUSERS, COMFYUI = "diffusers", "comfyui"
+CONVENTIONS: tuple[str, ...] = (DIFFUSERS, COMFYUI)
+"""How a run samples. ``diffusers`` (the default) matches diffusers' pipelines bit for bit.
+``comfyui`` matches ComfyUI's KSampler: its sigma schedules (computed by
+:mod:`nodes.comfy.schedules`), initial noise scaled by √(1+σ_max²), integer timesteps fed to
+the UNet, its denoise and start/end step rules, the encoded latent's mode rather than a
+sample, and ancestral noise from its own seeded generator."""
+COMFY_SIGMAS: tuple[str, ...] = (
+    "normal",
+    "karras",
+    "exponential",
+    "simple",
+    "sgm_uniform",
+    "ddim_uniform",
+    "beta",
+    "linear_quadratic",
+    "kl_optimal",
+)
+"""ComfyUI's sigma schedules (its ``scheduler`` menu), usable with the ``comfyui``
+convention; there ``default`` means ``normal``, ComfyUI's default."""
+ALL_SIGMAS: tuple[str, ...] = SIGMA_CHOICES + tuple(
+    s for s in COMFY_SIGMAS if s not in SIGMA_CHOICES
+)
+COMFY_SAMPLERS: tuple[str, ...] = ("euler", "euler_ancestral", "heun", "lms", "dpmpp_2m")
+"""Samplers whose diffusers scheduler can run on ComfyUI's sigmas (σ-space k-diffusion
+ports, and DPM++ 2M whose data-prediction update is the same in VP space)."""
+
 
 class SchedulerError(ValueError):
     """A recipe the chosen scheduler cannot honour; ``field`` names the param."""
@@ -55,6 +82,8 @@ class SchedulerRecipe:
     name: str
     sigmas: str = "default"
     options: dict[str, Any] = field(default_factory=dict)
+    convention: str = DIFFUSERS
+    """``diffusers`` or ``comfyui`` (see :data:`CONVENTIONS`)."""
 
     def scheduler_class(self) -> type:
         import diffusers
@@ -69,7 +98,11 @@ class SchedulerRecipe:
         cls = self.scheduler_class()
         accepted = inspect.signature(cls.__init__).parameters
         result = dict(SCHEDULERS[self.name][1])
-        if self.sigmas != "default":
+        if self.convention == COMFYUI:
+            problem = recipe_problem(self.name, self.sigmas, self.convention)
+            if problem is not None:
+                raise SchedulerError(problem[1], problem[0])
+        elif self.sigmas != "default":
             flag = _SIGMA_FLAGS.get(self.sigmas)
             if flag is None:
                 raise SchedulerError(f"unknown sigma schedule {self.sigmas!r}", "sigmas")
@@ -87,6 +120,30 @@ class SchedulerRecipe:
     def build(self, config: dict[str, Any], seed: int | None = None) -> Any:
         """A fresh scheduler for ``config`` (the model's scheduler config)."""
         return self.scheduler_class().from_config(config, **self.overrides(seed))
+
+
+def recipe_problem(name: str, sigmas: str, convention: str) -> tuple[str, str] | None:
+    """(field, message) if ``name`` with ``sigmas`` cannot run under ``convention``."""
+    if convention == COMFYUI:
+        if sigmas not in COMFY_SIGMAS and sigmas != "default":
+            return "sigmas", f"{sigmas!r} is not a ComfyUI schedule"
+        if name not in COMFY_SAMPLERS:
+            return (
+                "name",
+                f"{name} cannot sample on ComfyUI's sigmas; with the comfyui convention "
+                f"use one of {', '.join(COMFY_SAMPLERS)}",
+            )
+        return None
+    if convention != DIFFUSERS:
+        return "convention", f"unknown convention {convention!r}"
+    if sigmas not in SIGMA_CHOICES:
+        return (
+            "sigmas",
+            f"{sigmas} is one of ComfyUI's schedules: set convention to comfyui to use it",
+        )
+    if not supports_sigmas(name, sigmas):
+        return "sigmas", f"{name} has no {sigmas} sigmas; use default"
+    return None
 
 
 def supports_sigmas(name: str, sigmas: str) -> bool:

@@ -22,4 +22,6 @@ def load_builtin_nodes(registry: Registry | None = None) -> Registry:
         for cls in module.NODES:
             if cls.type_id not in target:
                 target.register(cls)
-    return target
+    from nodes.comfy.placeholder import ensure_registered
+
+    return ensure_registered(target)  # so saved graphs with placeholders reopen as such

@@ -113,8 +113,9 @@ class ControlNetApply(Node):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        if params["start"] > params["end"]:
-            return [("start", f"start {params['start']} is after end {params['end']}")]
+        start, end = params.get("start"), params.get("end")
+        if start is not None and end is not None and start > end:
+            return [("start", f"start {start} is after end {end}")]
         return []
 
     def run(

@@ -14,6 +14,9 @@ from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
 from nodes.ports import PortType
 
+ROUNDINGS = ("nearest", "truncate")
+"""How Save Image turns floats into 8-bit values."""
+
 
 class LoadImage(Node):
     """Loads a PNG, JPEG or WebP image. Its alpha channel, if any, becomes a mask
@@ -54,11 +57,25 @@ class SaveImage(Node):
     type_id = "image.save"
     title = "Save Image"
     category = "image"
+    version = "1.1.0"
     is_output = True
     inputs = (Input("image", PortType.IMAGE),)
-    params = (Param("prefix", PortType.STRING, default="daguerre"),)
+    params = (
+        Param("prefix", PortType.STRING, default="daguerre"),
+        Param(
+            "rounding",
+            PortType.STRING,
+            default="nearest",
+            choices=ROUNDINGS,
+            linkable=False,
+            tooltip="How values become 8-bit: nearest (as diffusers) or truncate (as "
+            "ComfyUI's Save Image)",
+        ),
+    )
 
-    def run(self, ctx: NodeContext, *, image: Any, prefix: str) -> tuple[()]:
+    def run(
+        self, ctx: NodeContext, *, image: Any, prefix: str, rounding: str = "nearest"
+    ) -> tuple[()]:
         from nodes.paths import next_numbered
         from nodes.workflow import dumps, to_dict
         from nodes.workflow.io import write_atomic
@@ -72,7 +89,7 @@ class SaveImage(Node):
         files, shown = [], []
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            for pixels in to_uint8(image):
+            for pixels in to_uint8(image, truncate=rounding == "truncate"):
                 path = next_numbered(folder, prefix, ".png")
                 write_atomic(path, encode_png(pixels, texts), durable=False)
                 files.append(str(path))
@@ -113,7 +130,7 @@ class Canny(Node):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        if params["low"] > params["high"]:
+        if "low" in params and "high" in params and params["low"] > params["high"]:
             return [("low", f"low threshold {params['low']} is above high {params['high']}")]
         return []
 
@@ -130,11 +147,14 @@ class Canny(Node):
         return (torch.from_numpy(np.stack(edges)),)
 
 
-def to_uint8(image: Any) -> list[Any]:
-    """B×H×W×3 floats in [0, 1] → H×W×3 uint8 arrays, rounded like diffusers' numpy_to_pil."""
+def to_uint8(image: Any, *, truncate: bool = False) -> list[Any]:
+    """B×H×W×3 floats in [0, 1] → H×W×3 uint8 arrays, rounded like diffusers' numpy_to_pil
+    (or, with ``truncate``, cut like ComfyUI's Save Image: ``uint8(clip(255·x))``)."""
     import numpy as np
 
     array = image.detach().cpu().float().numpy()
+    if truncate:
+        return [np.clip(255.0 * a, 0, 255).astype(np.uint8) for a in array]
     return [(np.clip(a, 0.0, 1.0) * 255).round().astype(np.uint8) for a in array]
 
 
@@ -191,6 +211,8 @@ def reproducibility_record(ctx: NodeContext) -> dict[str, Any]:
                 params = graph.nodes[scheduler.source].params
                 entry["scheduler"] = params.get("name")
                 entry["sigmas"] = params.get("sigmas")
+                if params.get("convention", "diffusers") != "diffusers":
+                    entry["convention"] = params["convention"]
             record["samplers"].append(entry)
     return record
 

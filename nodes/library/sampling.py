@@ -7,7 +7,13 @@ from typing import Any
 
 from nodes.api import Input, Node, Output, Param
 from nodes.context import NodeContext
-from nodes.diffusion.schedulers import SCHEDULER_NAMES, SIGMA_CHOICES, supports_sigmas
+from nodes.diffusion.schedulers import (
+    ALL_SIGMAS,
+    CONVENTIONS,
+    DIFFUSERS,
+    SCHEDULER_NAMES,
+    recipe_problem,
+)
 from nodes.library.errors import model_errors
 from nodes.library.primitives import SEED_MAX
 from nodes.ports import PortType
@@ -15,27 +21,40 @@ from nodes.ports import PortType
 
 class Scheduler(Node):
     """Chooses the sampling algorithm (named like ComfyUI's samplers) and its sigma
-    schedule. Built fresh for every run from the model's own scheduler settings."""
+    schedule. Built fresh for every run from the model's own scheduler settings.
+    convention: diffusers gives diffusers' pictures; comfyui gives ComfyUI's (its sigma
+    schedules normal, simple, sgm_uniform, ddim_uniform, beta... and its noise, timestep
+    and denoise rules), for euler, euler_ancestral, heun, lms and dpmpp_2m."""
 
     type_id = "sampling.scheduler"
     title = "Scheduler"
     category = "sampling"
+    version = "1.1.0"
     params = (
         Param("name", PortType.STRING, default="euler", choices=SCHEDULER_NAMES),
-        Param("sigmas", PortType.STRING, default="default", choices=SIGMA_CHOICES),
+        Param("sigmas", PortType.STRING, default="default", choices=ALL_SIGMAS),
+        Param(
+            "convention",
+            PortType.STRING,
+            default=DIFFUSERS,
+            choices=CONVENTIONS,
+            tooltip="diffusers: diffusers' pipelines' pictures; comfyui: ComfyUI's KSampler's",
+        ),
     )
     outputs = (Output("scheduler", PortType.SCHEDULER),)
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        if not supports_sigmas(params["name"], params["sigmas"]):
-            return [("sigmas", f"{params['name']} has no {params['sigmas']} sigmas; use default")]
-        return []
+        if "name" not in params or "sigmas" not in params:
+            return []  # linked: judged when the run builds the scheduler
+        convention = params.get("convention", DIFFUSERS)
+        problem = recipe_problem(params["name"], params["sigmas"], convention)
+        return [problem] if problem is not None else []
 
-    def run(self, ctx: NodeContext, *, name: str, sigmas: str) -> tuple[Any]:
+    def run(self, ctx: NodeContext, *, name: str, sigmas: str, convention: str) -> tuple[Any]:
         from nodes.diffusion.schedulers import SchedulerRecipe
 
-        return (SchedulerRecipe(name, sigmas),)
+        return (SchedulerRecipe(name, sigmas, convention=convention),)
 
 
 class EmptyLatent(Node):
@@ -57,7 +76,7 @@ class EmptyLatent(Node):
         return [
             (name, f"{params[name]} is not a multiple of 8")
             for name in ("width", "height")
-            if params[name] % 8
+            if name in params and params[name] % 8  # a linked size is not in params
         ]
 
     def run(self, ctx: NodeContext, *, width: int, height: int, batch_size: int) -> tuple[Any]:
@@ -78,6 +97,7 @@ class Sampler(Node):
     type_id = "sampling.sampler"
     title = "Sampler"
     category = "sampling"
+    version = "1.1.0"
     inputs = (
         Input("unet", PortType.UNET),
         Input("scheduler", PortType.SCHEDULER),
@@ -90,6 +110,37 @@ class Sampler(Node):
         Param("steps", PortType.INT, default=20, min=1, max=1000),
         Param("cfg", PortType.FLOAT, default=7.0, min=0.0, max=100.0, step=0.1),
         Param("denoise", PortType.FLOAT, default=1.0, min=0.0, max=1.0, step=0.01),
+        Param(
+            "start_step",
+            PortType.INT,
+            default=0,
+            min=0,
+            max=10000,
+            tooltip="Skip the steps before this one (ComfyUI's start_at_step; comfyui convention)",
+        ),
+        Param(
+            "end_step",
+            PortType.INT,
+            default=10000,
+            min=0,
+            max=10000,
+            tooltip="Stop after this step; at or above steps runs to the end (ComfyUI's "
+            "end_at_step; comfyui convention)",
+        ),
+        Param(
+            "add_noise",
+            PortType.BOOL,
+            default=True,
+            tooltip="Add the seed's noise to the latent first (off to continue a "
+            "latent left noisy by another sampler; comfyui convention)",
+        ),
+        Param(
+            "leftover_noise",
+            PortType.BOOL,
+            default=False,
+            tooltip="When stopping early, return the latent still noisy, for a second "
+            "sampler (comfyui convention)",
+        ),
     )
     outputs = (Output("latent", PortType.LATENT),)
 
@@ -106,13 +157,26 @@ class Sampler(Node):
         steps: int,
         cfg: float,
         denoise: float,
+        start_step: int = 0,
+        end_step: int = 10000,
+        add_noise: bool = True,
+        leftover_noise: bool = False,
     ) -> tuple[Any]:
         import torch
 
         from nodes.diffusion.sampling import SamplerSettings, sample
         from nodes.diffusion.values import Latent
 
-        settings = SamplerSettings(seed=seed, steps=steps, cfg=cfg, denoise=denoise)
+        settings = SamplerSettings(
+            seed=seed,
+            steps=steps,
+            cfg=cfg,
+            denoise=denoise,
+            start_step=start_step,
+            end_step=end_step,
+            add_noise=add_noise,
+            leftover_noise=leftover_noise,
+        )
         with model_errors(), torch.inference_mode():
             samples = sample(
                 unet,

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from nodes.api import Node, parse_version
-from nodes.graph import Graph, GraphError, Group, Link, NodeData
+from nodes.graph import Graph, GraphError, Group, Link, NodeData, copy_json
 from nodes.registry import Registry
 from nodes.workflow.errors import WorkflowError, child
 from nodes.workflow.migrations import migrate
@@ -109,7 +109,17 @@ def from_dict(doc: Any, registry: Registry | None = None) -> Graph:
 
 
 def to_dict(graph: Graph) -> dict[str, Any]:
-    """The version-1 document of ``graph``; keys in a fixed order so saves are stable."""
+    """The version-1 document of ``graph``: an independent copy (a snapshot later edits of
+    the graph cannot reach), keys in a fixed order so saves are stable."""
+    try:
+        return _to_dict(graph)
+    except RecursionError:
+        raise WorkflowError(
+            "cannot be saved as JSON: a value is nested too deeply or contains itself"
+        ) from None
+
+
+def _to_dict(graph: Graph) -> dict[str, Any]:
     nodes: dict[str, Any] = {}
     for data in graph.nodes.values():
         node: dict[str, Any] = {"type": data.type, "type_version": data.type_version}
@@ -124,8 +134,8 @@ def to_dict(graph: Graph) -> dict[str, Any]:
             node["color"] = data.color
         if data.collapsed:
             node["collapsed"] = True
-        node["params"] = dict(data.params)
-        node.update((k, v) for k, v in data.extra.items() if k not in node)
+        node["params"] = copy_json(data.params)
+        node.update((k, copy_json(v)) for k, v in data.extra.items() if k not in node)
         nodes[data.id] = node
     links = []
     for link in graph.links:
@@ -148,10 +158,10 @@ def to_dict(graph: Graph) -> dict[str, Any]:
         "nodes": nodes,
         "links": links,
         "groups": groups,
-        "view": graph.view,
-        "metadata": graph.metadata,
+        "view": copy_json(graph.view),
+        "metadata": copy_json(graph.metadata),
     }
-    doc.update((k, v) for k, v in graph.extra.items() if k not in doc)
+    doc.update((k, copy_json(v)) for k, v in graph.extra.items() if k not in doc)
     return doc
 
 

@@ -150,3 +150,40 @@ def test_dropping_an_image_adds_a_load_image_node(window, tmp_path: Path) -> Non
     window.canvas.filesDropped.emit([str(picture)], QPointF(10, 10))
     loads = [n for n in window.document.graph.nodes.values() if n.type == "image.load"]
     assert [n.params["path"] for n in loads] == [str(picture)]
+
+
+def test_open_comfyui_json_and_png_by_menu_and_drop(
+    qtbot, window, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    from PySide6.QtCore import QPointF
+
+    from nodes.workflow.png import encode_png
+    from tests.comfy.comfy_docs import sd15_api, sd15_ui
+
+    ui_file = tmp_path / "comfy.json"
+    ui_file.write_text(json.dumps(sd15_ui().doc()))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(ui_file), ""))
+    _press(qtbot, window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    types = {n.type for n in window.document.graph.nodes.values()}
+    assert {"sampling.sampler", "sampling.scheduler", "loaders.checkpoint"} <= types
+    assert window.document.path is None  # imported: Save never overwrites the ComfyUI file
+    assert window.document.dirty
+
+    import numpy as np
+
+    png = tmp_path / "comfy.png"
+    png.write_bytes(encode_png(np.zeros((8, 8, 3), np.uint8), {"prompt": json.dumps(sd15_api())}))
+    window.document.new()
+    window.canvas.filesDropped.emit([str(png)], QPointF(0, 0))
+    assert any(n.type == "sampling.sampler" for n in window.document.graph.nodes.values())
+
+
+def test_new_from_template(window) -> None:
+    titles = [a.text() for a in window.template_menu.actions()]
+    assert "Text to image" in titles and len(titles) >= 7
+    action = next(a for a in window.template_menu.actions() if a.text() == "Image to image")
+    action.trigger()
+    assert "encode" in window.document.graph.nodes
+    assert window.document.path is None  # a template is a starting point, never overwritten

@@ -1,0 +1,41 @@
+"""ComfyUI workflows in Daguerre: open them, run what Daguerre supports, export back.
+
+- :func:`open_any` opens any workflow file — Daguerre JSON, ComfyUI UI- or API-format
+  JSON, or a PNG carrying one of them — for the CLI, File › Open and drops.
+- :func:`import_comfy` (:func:`import_ui`, :func:`import_api`) turns a parsed ComfyUI
+  document into a graph: the core nodes map to Daguerre's (see
+  :mod:`nodes.comfy.nodetypes` for the table), everything else becomes a placeholder node
+  that keeps its data and names its type when validation fails.
+- :func:`export_api` writes a graph of supported nodes as ComfyUI API JSON (what its
+  ``/prompt`` endpoint runs).
+
+ComfyUI's own sampling conventions (sigma schedules, noise scaling, integer timesteps)
+live in the engine as the ``comfyui`` convention of the Scheduler node;
+:mod:`nodes.comfy.schedules` computes its schedules. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from nodes.comfy.convert import detect, import_api, import_comfy, import_ui, placeholder_types
+from nodes.comfy.export import ExportError, export_api
+from nodes.comfy.nodetypes import SUPPORTED
+from nodes.comfy.open import Opened, load_document, open_any, open_file
+from nodes.comfy.placeholder import PLACEHOLDER, Placeholder, ensure_registered
+
+__all__ = [
+    "PLACEHOLDER",
+    "SUPPORTED",
+    "ExportError",
+    "Opened",
+    "Placeholder",
+    "detect",
+    "ensure_registered",
+    "export_api",
+    "import_api",
+    "import_comfy",
+    "import_ui",
+    "load_document",
+    "open_any",
+    "open_file",
+    "placeholder_types",
+]

@@ -1,0 +1,308 @@
+"""From ComfyUI nodes (either file format, normalised) to a Daguerre graph.
+
+Both ComfyUI formats are first read into :class:`ComfyNode` records — a node's class, its
+widget values by name, its input links as (source id, output slot), its layout — by
+:mod:`nodes.comfy.ui` and :mod:`nodes.comfy.api`. :func:`build_graph` then:
+
+1. reads the constant value of every primitive node (PrimitiveNode, PrimitiveInt...), so
+   that a value a Daguerre node needs converted (a sampler name, an enable/disable switch)
+   can be inlined instead of linked;
+2. builds each node through its mapping in :mod:`nodes.comfy.nodetypes` (one ComfyUI node
+   may become several Daguerre nodes: a KSampler is a Scheduler and a Sampler), or as a
+   :mod:`placeholder <nodes.comfy.placeholder>`; Reroutes are resolved away;
+3. connects the links through the endpoints the mappings registered.
+
+Everything lossy or approximate is said in ``graph.metadata["import_notes"]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodes.comfy.placeholder import PLACEHOLDER, ensure_registered
+from nodes.graph import Graph, Link, NodeData, copy_json
+from nodes.registry import Registry
+from nodes.workflow.errors import WorkflowError
+
+Convert = Callable[[Any], dict[str, Any]]
+"""Turns a ComfyUI value into the Daguerre params it sets (for inlined primitives)."""
+
+
+@dataclass
+class ComfyNode:
+    """One ComfyUI node, read from either format."""
+
+    id: str
+    class_type: str
+    path: str
+    """Where it is in the file (JSON path), for error messages."""
+    widgets: Any = None
+    """UI format: the raw ``widgets_values`` (decoded by the node's mapping)."""
+    values: dict[str, Any] = field(default_factory=dict)
+    """API format: the literal inputs by name."""
+    links: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Input name → (source node id, output slot)."""
+    input_types: dict[str, str] = field(default_factory=dict)
+    output_names: list[str] = field(default_factory=list)
+    output_types: list[str] = field(default_factory=list)
+    output_widgets: list[str] = field(default_factory=list)
+    """PrimitiveNode: the widget names its output feeds."""
+    title: str | None = None
+    position: tuple[float, float] | None = None
+    size: tuple[float, float] | None = None
+    color: str | None = None
+    collapsed: bool = False
+    mode: int = 0
+    raw: dict[str, Any] = field(default_factory=dict)
+    api: bool = False
+    reason: str | None = None
+    """Set when the node must become a placeholder whatever its type (a subgraph)."""
+
+
+@dataclass
+class Target:
+    node: str
+    field: str
+    convert: Convert | None = None
+
+
+class Builder:
+    """Collects the Daguerre nodes and the endpoints of one import."""
+
+    def __init__(self, registry: Registry, nodes: list[ComfyNode]) -> None:
+        self.registry = ensure_registered(registry)
+        self.graph = Graph(registry)
+        self.nodes = {n.id: n for n in nodes}
+        self.ids: dict[str, str] = {}
+        self.out: dict[tuple[str, int], tuple[str, str]] = {}
+        self.inp: dict[tuple[str, str], list[Target]] = {}
+        self.inlined: set[tuple[str, str]] = set()
+        self.constants: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.passthrough: dict[tuple[str, int], str] = {}
+        """(node, slot) → the input whose value that output repeats (newer SaveImage)."""
+        self.read_slots: dict[str, set[int]] = {}
+        for other in nodes:
+            for source, slot in other.links.values():
+                self.read_slots.setdefault(source, set()).add(slot)
+
+    # ------------------------------------------------------------ building nodes
+    def add(
+        self,
+        node: ComfyNode,
+        type_id: str,
+        params: dict[str, Any],
+        *,
+        suffix: str | None = None,
+    ) -> NodeData:
+        """A Daguerre node standing for ``node`` (``suffix``: a second one, e.g. scheduler).
+
+        The main node keeps ComfyUI's id (made safe for Daguerre) and the original data in
+        ``extra["comfy"]``; a second node gets ``<id>_<suffix>`` and only its role.
+        """
+        cls = self.registry.get(type_id)
+        assert cls is not None, type_id
+        values = cls.default_params()
+        values.update(params)
+        node_id = self._fresh_id(node.id if suffix is None else f"{node.id}_{suffix}")
+        x, y = node.position or (0.0, 0.0)
+        comfy: dict[str, Any] = {"id": node.id, "class_type": node.class_type}
+        if suffix is None:
+            self.ids[node.id] = node_id
+            comfy["api" if node.api else "ui"] = copy_json(node.raw)
+        else:
+            comfy["role"] = suffix
+        title = node.title
+        if suffix is not None:
+            title = f"{node.title or node.class_type} ({suffix})"
+        data = NodeData(
+            id=node_id,
+            type=type_id,
+            type_version=cls.version,
+            params=values,
+            position=(x, y - 130.0) if suffix is not None else (x, y),
+            size=node.size if suffix is None else None,
+            title=title,
+            bypass=node.mode in (2, 4) and suffix is None,
+            color=node.color,
+            collapsed=node.collapsed,
+            extra={"comfy": comfy},
+        )
+        if node.mode == 2 and suffix is None:
+            self.note(node, "muted in ComfyUI; Daguerre has no mute, so it is bypassed")
+        return self.graph.insert_node(data)
+
+    def _fresh_id(self, hint: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_\-]", "_", hint)[:56] or "node"
+        if base not in self.graph.nodes:
+            return base
+        n = 2
+        while f"{base}_{n}" in self.graph.nodes:
+            n += 1
+        return f"{base}_{n}"
+
+    def outputs(self, node: ComfyNode, data: NodeData, names: list[str]) -> None:
+        for slot, name in enumerate(names):
+            self.out[(node.id, slot)] = (data.id, name)
+
+    def input(
+        self, node: ComfyNode, name: str, data: NodeData, field: str, convert: Convert | None = None
+    ) -> None:
+        self.inp.setdefault((node.id, name), []).append(Target(data.id, field, convert))
+
+    def link(self, source: NodeData, output: str, target: NodeData, input_name: str) -> None:
+        self.graph.insert_link(Link(source.id, output, target.id, input_name))
+
+    def note(self, node: ComfyNode | None, message: str) -> None:
+        where = f"{node.class_type} {node.id}: " if node is not None else ""
+        self.notes.append(where + message)
+
+    def value(self, node: ComfyNode, name: str, values: dict[str, Any]) -> Any:
+        """The value that reaches widget ``name``: from a primitive node if one is linked
+        there (the link is then inlined), else the node's own widget value."""
+        source = self.source_of(node, name)
+        if source is not None:
+            constant = self.constants.get(source[0], _NONE)
+            if constant is not _NONE:
+                self.inlined.add((node.id, name))
+                self.note(node, f"{name} comes from primitive {source[0]}: its value is inlined")
+                return constant
+            self.note(node, f"{name} is linked to node {source[0]}; its widget value is used")
+        return values.get(name)
+
+    def source_of(self, node: ComfyNode, name: str) -> tuple[str, int] | None:
+        link = node.links.get(name)
+        return self.resolve(link) if link is not None else None
+
+    def resolve(self, link: tuple[str, int]) -> tuple[str, int] | None:
+        """Follow Reroutes and pass-through outputs; None for a chain that ends nowhere."""
+        seen = set()
+        while True:
+            source = self.nodes.get(link[0])
+            through = self.passthrough.get(link)
+            if source is None or (source.class_type != "Reroute" and through is None):
+                return link
+            if link in seen:
+                return None
+            seen.add(link)
+            if through is not None:
+                if through not in source.links:
+                    return None
+                link = source.links[through]
+            elif source.links:
+                link = next(iter(source.links.values()))
+            else:
+                return None
+
+    # ------------------------------------------------------------ placeholders
+    def placeholder(self, node: ComfyNode, reason: str) -> NodeData:
+        data = self.add(node, PLACEHOLDER, {"comfy_type": node.class_type, "reason": reason})
+        if data.title is None:
+            data.title = node.class_type
+        names = node.output_names or []
+        slots = set(range(len(names))) | self.read_slots.get(node.id, set())
+        slot_of: dict[str, int] = {}
+        for slot in sorted(slots):
+            name = names[slot] if slot < len(names) and names[slot] else f"output_{slot}"
+            if names.count(name) > 1:
+                name = f"{name}_{slot}"
+            self.out[(node.id, slot)] = (data.id, name)
+            slot_of[name] = slot
+        data.extra["comfy"]["outputs"] = slot_of
+        for name in node.links:
+            self.input(node, name, data, name)
+        return data
+
+
+_NONE = object()
+
+
+def build_graph(
+    nodes: list[ComfyNode], registry: Registry, builders: dict[str, Callable[..., None]]
+) -> tuple[Graph, list[str]]:
+    """The Daguerre graph of ``nodes``; returns it with the import notes."""
+    b = Builder(registry, nodes)
+    for node in nodes:
+        builder = builders.get(node.class_type)
+        if node.reason is None and builder is not None and node.class_type.startswith("Primitive"):
+            builder(b, node, constants_only=True)
+    for node in nodes:
+        if node.class_type == "Reroute":
+            continue
+        builder = builders.get(node.class_type)
+        if node.reason is not None or builder is None:
+            reason = node.reason or "Daguerre has no node of this type"
+            b.placeholder(node, reason)
+            continue
+        builder(b, node)
+    _bypass_placeholders(b)
+    _connect(b)
+    return b.graph, b.notes
+
+
+def _bypass_placeholders(b: Builder) -> None:
+    """Consumers of a bypassed placeholder read its same-typed input's source instead, as
+    ComfyUI's bypass does (UI format: the slot types are known)."""
+    for node in b.nodes.values():
+        our = b.ids.get(node.id)
+        if our is None or node.mode != 4 or b.graph.nodes[our].type != PLACEHOLDER:
+            continue
+        for slot, kind in enumerate(node.output_types):
+            feeder = next(
+                (link for name, link in node.links.items() if node.input_types.get(name) == kind),
+                None,
+            )
+            if feeder is not None and kind:
+                for other in b.nodes.values():
+                    for name, link in list(other.links.items()):
+                        if link == (node.id, slot):
+                            other.links[name] = feeder
+                b.note(node, f"bypassed: its {kind} output passes its {kind} input through")
+
+
+def _connect(b: Builder) -> None:
+    graph = b.graph
+    for node in b.nodes.values():
+        if node.class_type == "Reroute" or node.id not in b.ids:
+            continue
+        for name, link in node.links.items():
+            if (node.id, name) in b.inlined:
+                continue
+            targets = b.inp.get((node.id, name))
+            if not targets:
+                b.note(node, f"input {name!r} is not used by Daguerre; its link is dropped")
+                continue
+            source = b.resolve(link)
+            if source is None:
+                b.note(node, f"input {name!r} comes from an unconnected Reroute")
+                continue
+            if source[0] not in b.nodes:
+                b.note(node, f"input {name!r} is linked to a missing node {source[0]}")
+                continue
+            end = b.out.get(source)
+            if end is None:
+                src = b.nodes[source[0]]
+                raise WorkflowError(
+                    f"node {node.id} ({node.class_type}): input {name!r} is linked to output "
+                    f"{source[1]} of node {src.id} ({src.class_type}), which has no such output",
+                    node.path,
+                )
+            for target in targets:
+                if target.convert is None:
+                    graph.insert_link(Link(end[0], end[1], target.node, target.field))
+                    continue
+                constant = b.constants.get(source[0], _NONE)
+                if constant is _NONE:
+                    b.note(node, f"{name} is fed by node {source[0]}, which Daguerre cannot link")
+                    continue
+                try:
+                    graph.nodes[target.node].params.update(target.convert(constant))
+                except (TypeError, ValueError) as exc:
+                    raise WorkflowError(
+                        f"node {node.id} ({node.class_type}): {name} {constant!r}: {exc}",
+                        node.path,
+                    ) from None
+                b.note(node, f"{name} comes from primitive {source[0]}: its value is inlined")

@@ -1,0 +1,146 @@
+"""Widget values of ComfyUI nodes: the positional ``widgets_values`` lists, decoded by name.
+
+A ComfyUI UI workflow stores each node's widget values as a list in the order of the
+node's widgets — the weak spot ComfyUI users know: a node that gains a widget shifts every
+value after it. We decode a list only against a known layout of that node type, checking
+every value's kind (an int where an int belongs, a sampler name where a sampler name
+belongs...); a list that fits no layout is an error naming the node, never a shifted read.
+
+Frontend-only widgets appear in the list too: ``control_after_generate`` after a seed
+(``fixed``/``increment``/``decrement``/``randomize``) and ``upload`` after an image name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+CONTROL_VALUES = ("fixed", "increment", "decrement", "randomize")
+"""ComfyUI's ``control_after_generate`` modes — the same names as Daguerre's seed controls."""
+
+
+@dataclass(frozen=True, slots=True)
+class Widget:
+    """One widget: its ComfyUI name and the kind of value it holds."""
+
+    name: str
+    kind: str
+    """int | float | text | combo | toggle (enable/disable) | control | bool | any"""
+
+    def fits(self, value: Any) -> bool:
+        kind = self.kind
+        if kind == "int":
+            if isinstance(value, bool):
+                return False
+            return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if kind == "float":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        if kind in ("text", "combo"):
+            return isinstance(value, str)
+        if kind == "toggle":
+            return value in ("enable", "disable")
+        if kind == "control":
+            return value in CONTROL_VALUES
+        if kind == "bool":
+            return isinstance(value, bool)
+        return True
+
+    def describe(self) -> str:
+        return {
+            "int": "an integer",
+            "float": "a number",
+            "text": "text",
+            "combo": "a name",
+            "toggle": "enable or disable",
+            "control": "fixed, increment, decrement or randomize",
+            "bool": "true or false",
+        }.get(self.kind, "a value")
+
+
+Layout = tuple[Widget, ...]
+"""One possible order of a node type's widgets (newest first in each type's list)."""
+
+
+def layout(*spec: str) -> Layout:
+    """``layout("seed:int", "control_after_generate:control", ...)``."""
+    widgets = []
+    for item in spec:
+        name, _, kind = item.partition(":")
+        widgets.append(Widget(name, kind or "any"))
+    return tuple(widgets)
+
+
+class WidgetMismatch(ValueError):
+    """The values fit none of the node type's layouts; the message says what was expected."""
+
+
+def decode(values: Any, layouts: Sequence[Layout]) -> dict[str, Any]:
+    """Widget values by name: from a positional list (checked against ``layouts``) or a dict.
+
+    Raises :class:`WidgetMismatch` with a message for the user when nothing fits.
+    """
+    if not layouts:
+        return {}
+    if values is None:
+        values = []
+    if isinstance(values, dict):
+        return _decode_named(values, layouts)
+    if not isinstance(values, list):
+        raise WidgetMismatch(f"expected a list of widget values, found {type(values).__name__}")
+    for candidate in layouts:
+        if len(candidate) == len(values) and all(
+            w.fits(v) for w, v in zip(candidate, values, strict=True)
+        ):
+            return {w.name: _clean(w, v) for w, v in zip(candidate, values, strict=True)}
+    raise WidgetMismatch(_mismatch_message(values, layouts))
+
+
+def _decode_named(values: dict[str, Any], layouts: Sequence[Layout]) -> dict[str, Any]:
+    newest = layouts[0]
+    for candidate in layouts:
+        names = {w.name for w in candidate if w.kind not in ("control",) and w.name != "upload"}
+        if names <= set(values):
+            bad = [w for w in candidate if w.name in values and not w.fits(values[w.name])]
+            if bad:
+                w = bad[0]
+                raise WidgetMismatch(f"{w.name} is {values[w.name]!r}, expected {w.describe()}")
+            return {w.name: _clean(w, values[w.name]) for w in candidate if w.name in values}
+    missing = [w.name for w in newest if w.name not in values and w.kind != "control"]
+    raise WidgetMismatch(f"widget value(s) {', '.join(missing)} missing")
+
+
+def check_value(widget: Widget, value: Any) -> Any:
+    """One named value (API format): cleaned, or :class:`WidgetMismatch`."""
+    if not widget.fits(value):
+        raise WidgetMismatch(f"{widget.name} is {_short(value)}, expected {widget.describe()}")
+    return _clean(widget, value)
+
+
+def _clean(widget: Widget, value: Any) -> Any:
+    if widget.kind == "int" and isinstance(value, float):
+        return int(value)
+    return value
+
+
+def _mismatch_message(values: list[Any], layouts: Sequence[Layout]) -> str:
+    newest = layouts[0]
+    names = ", ".join(w.name for w in newest)
+    if all(len(c) != len(values) for c in layouts):
+        counts = " or ".join(sorted({str(len(c)) for c in layouts}))
+        return f"has {len(values)} widget values {_short(values)}, expected {counts}: {names}"
+    for candidate in layouts:
+        if len(candidate) != len(values):
+            continue
+        for w, v in zip(candidate, values, strict=True):
+            if not w.fits(v):
+                return (
+                    f"widget {w.name} is {_short(v)}, expected {w.describe()} "
+                    f"(widget values {_short(values)} do not fit {names})"
+                )
+    return f"widget values {_short(values)} do not fit {names}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
