@@ -11,6 +11,10 @@ the whole width with its token count under it); the live preview or last result 
 
 Zoomed out below :data:`style.LOD_DETAIL` the item paints a cheap proxy (title color band
 and body, no text) and the scene hides its widgets.
+
+A reroute (``utility.reroute``) is drawn as a small dot instead, colored by the type
+flowing in; its two ports sit hidden at its center, so links enter and leave the dot, and
+a link dropped on the dot connects to it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsProxyWidget,
@@ -47,7 +51,7 @@ from desktop.canvas.params import (
     param_label,
     row_height,
 )
-from desktop.canvas.ports import PortItem
+from desktop.canvas.ports import PortHighlight, PortItem
 from desktop.imaging import to_pixmap
 from desktop.run_state import NodeState, NodeStatus
 from nodes.api import Node, Param
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
     from desktop.canvas.scene import CanvasScene
 
 _TOKENS = re.compile(r"(\d+)\s+tokens?")
+REROUTE_TYPE = "utility.reroute"
 _GRIP = 12.0
 
 
@@ -71,6 +76,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = data.id
         self.type_id = data.type
         self.cls: type[Node] | None = canvas.document.registry.get(data.type)
+        self.is_reroute = data.type == REROUTE_TYPE and self.cls is not None
         flag = QGraphicsItem.GraphicsItemFlag
         self.setFlags(flag.ItemIsMovable | flag.ItemIsSelectable | flag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -210,7 +216,7 @@ class NodeItem(QGraphicsItem):
         return [*self.inputs, *self.sockets.values(), *self.outputs]
 
     def port_anchor(self, port: PortItem) -> QPointF:
-        if self.collapsed:
+        if self.collapsed and not self.is_reroute:
             x = self.width if port.is_output else 0.0
             return self.mapToScene(QPointF(x, style.TITLE_H / 2))
         return port.scenePos()
@@ -228,6 +234,8 @@ class NodeItem(QGraphicsItem):
 
     def default_width(self) -> float:
         """Nodes with params need room for their widgets; port-only nodes stay narrow."""
+        if self.is_reroute:
+            return style.REROUTE_D
         if self.cls is None or self.cls.params:
             return style.NODE_WIDTH
         return style.NODE_NARROW_WIDTH
@@ -251,6 +259,8 @@ class NodeItem(QGraphicsItem):
         self.bypass = data.bypass
         self.collapsed = data.collapsed
         self.width = max(style.NODE_MIN_WIDTH, data.size[0]) if data.size else self.default_width()
+        if self.is_reroute:
+            self.width = style.REROUTE_D
         self._values = dict(data.params)
         if self.cls is not None:
             for param in self.cls.params:
@@ -284,7 +294,7 @@ class NodeItem(QGraphicsItem):
         elif attr == "collapsed":
             self.collapsed = bool(value)
             self.relayout()
-        elif attr == "size":
+        elif attr == "size" and not self.is_reroute:
             self.width = max(style.NODE_MIN_WIDTH, value[0]) if value else self.default_width()
             self.relayout()
 
@@ -350,6 +360,9 @@ class NodeItem(QGraphicsItem):
     # ================================================================ layout
     def relayout(self) -> None:
         self.prepareGeometryChange()
+        if self.is_reroute:
+            self._relayout_dot()
+            return
         w = self.width
         y = style.TITLE_H + 6
         rows = max(len(self.inputs), len(self.outputs))
@@ -397,7 +410,23 @@ class NodeItem(QGraphicsItem):
         self.canvas.node_geometry_changed(self)
         self.update()
 
+    def _relayout_dot(self) -> None:
+        d = style.REROUTE_D
+        self.width = self.height = d
+        for port in self.ports():
+            port.setPos(d / 2, d / 2)
+            port.setVisible(False)  # the dot takes the mouse: drag moves, drop connects
+        self.canvas.node_geometry_changed(self)
+        self.update()
+
+    def flow_type(self) -> PortType | None:
+        """For a reroute: the type of the link flowing in (None when nothing is linked)."""
+        link = self.canvas.links.get((self.node_id, "value"))
+        return link.port_type if link is not None else None
+
     def boundingRect(self) -> QRectF:
+        if self.is_reroute:
+            return QRectF(0, 0, style.REROUTE_D, style.REROUTE_D)
         return QRectF(-style.PORT_R - 4, -3, self.width + 2 * style.PORT_R + 8, self.height + 8)
 
     def body_rect(self) -> QRectF:
@@ -415,8 +444,26 @@ class NodeItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
+        if self.is_reroute:
+            self._paint_dot(painter)
+            return
         lod = option.levelOfDetailFromTransform(painter.worldTransform())  # type: ignore[attr-defined]
         paint_node(self, painter, lod)
+
+    def _paint_dot(self, painter: QPainter) -> None:
+        kind = self.flow_type()
+        color = style.REROUTE_IDLE if kind is None else style.port_color(kind)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(0, 0, self.width, self.height).adjusted(1.5, 1.5, -1.5, -1.5)
+        if self.isSelected():
+            pen = QPen(style.NODE_SELECTED, 2.0)
+        elif self.problems or any(p.highlight is PortHighlight.COMPATIBLE for p in self.ports()):
+            pen = QPen(style.ERROR if self.problems else style.ACCENT, 2.0)
+        else:
+            pen = QPen(color.darker(170), 1.2)
+        painter.setPen(pen)
+        painter.setBrush(color)
+        painter.drawEllipse(rect)
 
     def _update_tooltip(self) -> None:
         parts = []
@@ -485,7 +532,10 @@ class NodeItem(QGraphicsItem):
     # ================================================================ mouse
     def _in_grip(self, pos: QPointF) -> bool:
         return (
-            not self.collapsed and pos.x() >= self.width - _GRIP and pos.y() >= self.height - _GRIP
+            not self.is_reroute
+            and not self.collapsed
+            and pos.x() >= self.width - _GRIP
+            and pos.y() >= self.height - _GRIP
         )
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
@@ -495,7 +545,7 @@ class NodeItem(QGraphicsItem):
                 self._resizing = True
                 event.accept()
                 return
-            if pos.y() < style.TITLE_H and pos.x() < style.PAD + 12:
+            if not self.is_reroute and pos.y() < style.TITLE_H and pos.x() < style.PAD + 12:
                 event.accept()
                 self.toggle_collapsed()
                 return
@@ -523,7 +573,7 @@ class NodeItem(QGraphicsItem):
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         pos = event.pos()
-        if pos.y() < style.TITLE_H and self.cls is not None:
+        if pos.y() < style.TITLE_H and self.cls is not None and not self.is_reroute:
             event.accept()
             if self.title_text_rect().contains(pos):
                 self.start_rename()

@@ -91,6 +91,8 @@ class PortItem(QGraphicsItem):
         if highlight is not self.highlight:
             self.highlight = highlight
             self.update()
+            if self.node.is_reroute:
+                self.node.update()  # the dot shows its hidden ports' highlight
 
     # ------------------------------------------------------------ paint
     def paint(

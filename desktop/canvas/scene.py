@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleFactory
 from desktop.canvas import style
 from desktop.canvas.groups import GroupItem
 from desktop.canvas.links import LinkDrag, LinkItem
-from desktop.canvas.node_item import NodeItem
+from desktop.canvas.node_item import REROUTE_TYPE, NodeItem
 from desktop.canvas.params import SEED_CONTROL_KEY
 from desktop.canvas.ports import PortItem
 from desktop.document import Document
@@ -146,10 +146,7 @@ class CanvasScene(QGraphicsScene):
             return
         out_port = source.ensure_port(link.output, True)
         in_port = target.ensure_port(link.input, False)
-        port_type = out_port.port_type
-        if port_type is PortType.ANY:
-            port_type = in_port.port_type
-        item = LinkItem(link, port_type)
+        item = LinkItem(link, self._link_type(source, out_port, in_port))
         key = (link.target, link.input)
         old = self.links.pop(key, None)
         if old is not None:
@@ -162,6 +159,8 @@ class CanvasScene(QGraphicsScene):
         out_port.set_linked(True)
         in_port.set_linked(True)
         target.set_param_linked(link.input, True)
+        if target.is_reroute:
+            self._reroute_changed(target)
 
     def _link_removed(self, link: Link) -> None:
         key = (link.target, link.input)
@@ -180,6 +179,8 @@ class CanvasScene(QGraphicsScene):
             if port is not None:
                 port.set_linked(False)
             target.set_param_linked(link.input, False)
+            if target.is_reroute:
+                self._reroute_changed(target)
         source = self.nodes.get(link.source)
         if source is not None:
             port = source.port(link.output, True)
@@ -191,6 +192,54 @@ class CanvasScene(QGraphicsScene):
                     if k in self.links
                 )
                 port.set_linked(still)
+
+    def _link_type(self, source: NodeItem, out_port: PortItem, in_port: PortItem) -> PortType:
+        """A link's color type: its output's, what flows into a reroute, else its input's."""
+        port_type = out_port.port_type
+        if port_type is PortType.ANY and source.is_reroute:
+            port_type = source.flow_type() or PortType.ANY
+        if port_type is PortType.ANY:
+            port_type = in_port.port_type
+        return port_type
+
+    def _reroute_changed(self, item: NodeItem, seen: frozenset[str] = frozenset()) -> None:
+        """What flows into a reroute changed: repaint the dot and recolor links leaving it."""
+        item.update()
+        for key in list(self._node_links.get(item.node_id, ())):
+            link_item = self.links.get(key)
+            if link_item is None or link_item.link.source != item.node_id:
+                continue
+            target = self.nodes.get(link_item.link.target)
+            out_port = item.port(link_item.link.output, True)
+            in_port = target.port(link_item.link.input, False) if target is not None else None
+            if target is None or out_port is None or in_port is None:
+                continue
+            link_item.port_type = self._link_type(item, out_port, in_port)
+            link_item.update()
+            if target.is_reroute and target.node_id not in seen:
+                self._reroute_changed(target, seen | {item.node_id})
+
+    def insert_reroute(self, link: Link, pos: QPointF) -> str:
+        """Put a reroute dot centered at ``pos`` on ``link``: one undo step.
+
+        Raises GraphError (nothing pushed) when the engine would refuse the new links.
+        """
+        probe = self.document.graph.copy()
+        stand_in = probe.add_node(REROUTE_TYPE).id
+        probe.disconnect(link.target, link.input)
+        probe.connect(link.source, link.output, stand_in, "value")
+        probe.connect(stand_in, "value", link.target, link.input)
+        half = style.REROUTE_D / 2
+        stack = self.document.undo_stack
+        stack.beginMacro("Add reroute")
+        try:
+            dot = self.document.add_node(REROUTE_TYPE, (pos.x() - half, pos.y() - half))
+            self.document.disconnect([link])
+            self.document.connect(link.source, link.output, dot, "value")
+            self.document.connect(dot, "value", link.target, link.input)
+        finally:
+            stack.endMacro()
+        return dot
 
     def _group_added(self, group: Group) -> None:
         item = GroupItem(self, group)

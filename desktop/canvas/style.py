@@ -77,6 +77,10 @@ RADIUS = 6.0
 PORT_R = 5.0
 LABEL_FRACTION = 0.40
 """Share of the node width taken by a param's label; the widget gets the rest."""
+REROUTE_D = 14.0
+"""Diameter of a reroute dot (a ``utility.reroute`` node drawn on its link)."""
+REROUTE_IDLE = QColor("#6f737b")
+"""A reroute dot with nothing flowing in."""
 LOD_DETAIL = 0.5
 """Below this zoom nodes draw a cheap proxy: no text, no widgets."""
 ZOOM_MIN = 0.08

@@ -3,8 +3,8 @@
 Navigation: the wheel zooms around the cursor (clamped); the middle button, or left drag
 while Space is held, pans; arrow keys pan. Left drag on empty canvas draws a rubber band;
 Ctrl toggles items into the selection and Shift adds them. Tab or a double-click on empty
-canvas opens the node search. Below :data:`style.LOD_DETAIL` zoom, nodes draw a cheap
-proxy and their widgets are hidden.
+canvas opens the node search; a double-click on a link puts a reroute dot there. Below
+:data:`style.LOD_DETAIL` zoom, nodes draw a cheap proxy and their widgets are hidden.
 
 Shortcuts the main window owns (Ctrl+C/V/D/G/B, "." ...) call the methods here; the view
 also handles Del, F2, Tab, arrows and Space itself, but only while no widget inside a node
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from desktop.canvas import style
 from desktop.canvas.groups import GroupItem, frame_around
-from desktop.canvas.links import PendingLink, compatible_port
+from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
 from desktop.canvas.params import DEFAULT_SEED_MODE
 from desktop.canvas.scene import CanvasScene
@@ -509,6 +509,14 @@ class CanvasView(QGraphicsView):
         )
         if event.button() is Qt.MouseButton.LeftButton and (item is None or on_group_body):
             self.open_search(scene_pos)
+            event.accept()
+            return
+        if event.button() is Qt.MouseButton.LeftButton and isinstance(item, LinkItem):
+            self.canvas_scene.clearSelection()
+            try:
+                self.canvas_scene.insert_reroute(item.link, scene_pos)
+            except GraphError as exc:
+                self._show_message(exc.message, scene_pos)
             event.accept()
             return
         super().mouseDoubleClickEvent(event)

@@ -1,10 +1,10 @@
-"""Utility nodes: notes on the canvas, showing a value, saving text."""
+"""Utility nodes: notes on the canvas, showing a value, reroute dots, saving text."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nodes.api import Input, Node, NodeError, Param
+from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
 from nodes.paths import next_numbered
 from nodes.ports import PortType
@@ -32,6 +32,20 @@ class DisplayNode(Node):
     def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
         ctx.result(text=_display_text(value))
         return ()
+
+
+class RerouteNode(Node):
+    """A dot on a link to route it around other nodes; passes its value through."""
+
+    type_id = "utility.reroute"
+    title = "Reroute"
+    category = "utility"
+    listed = False  # made on the canvas by double-clicking a link, never from the library
+    inputs = (Input("value", PortType.ANY),)
+    outputs = (Output("value", PortType.ANY),)
+
+    def run(self, ctx: NodeContext, *, value: Any) -> tuple[Any]:
+        return (value,)
 
 
 class SaveTextNode(Node):
@@ -63,4 +77,4 @@ def _display_text(value: Any) -> str:
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 
-NODES: tuple[type[Node], ...] = (NoteNode, DisplayNode, SaveTextNode)
+NODES: tuple[type[Node], ...] = (NoteNode, DisplayNode, RerouteNode, SaveTextNode)
