@@ -19,6 +19,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from nodes.models.errors import ModelError
+from nodes.models.quiet import drop_known_notices
+
+drop_known_notices()  # before anything imports transformers
 
 if TYPE_CHECKING:
     from nodes.models.demo import DemoPaths, make_demo_model

@@ -38,7 +38,11 @@ class _DropTorchvisionNotice:
         return "requires torchvision" not in str(getattr(record, "msg", ""))
 
 
+_FILTER = _DropTorchvisionNotice()
+
+
 def drop_known_notices() -> None:
+    """Install the filter (idempotent: adding the same filter object twice is a no-op)."""
     import logging
 
-    logging.getLogger("transformers.utils.import_utils").addFilter(_DropTorchvisionNotice())
+    logging.getLogger("transformers.utils.import_utils").addFilter(_FILTER)
