@@ -27,6 +27,10 @@ def warm_up() -> None:
     of it; doing it while the user looks at a fresh window keeps that hitch out of the
     first run, when a live preview should be moving.
     """
+    from nodes.tokens import load_tokenizer
+
+    load_tokenizer()  # first: the prompt editors' exact token counts wait for it
+
     import diffusers
     import transformers
 

@@ -45,7 +45,7 @@ from desktop.canvas.params import (
     ParamEditor,
     ParamPanel,
     SeedEditor,
-    estimate_tokens,
+    count_tokens,
     is_full_width,
     make_editor,
     param_label,
@@ -265,9 +265,8 @@ class NodeItem(QGraphicsItem):
         if self.cls is not None:
             for param in self.cls.params:
                 if is_full_width(param):
-                    self.tokens[param.name] = (
-                        estimate_tokens(str(self._values.get(param.name, param.default))),
-                        False,
+                    self.tokens[param.name] = count_tokens(
+                        str(self._values.get(param.name, param.default))
                     )
         for name, editor in (self._editors or {}).items():
             editor.set_value(data.params.get(name, editor.param.default))
@@ -488,7 +487,7 @@ class NodeItem(QGraphicsItem):
             self.canvas.show_message(exc.message, self.mapToScene(self.boundingRect().center()))
 
     def _text_changed(self, name: str, text: str) -> None:
-        self.tokens[name] = (estimate_tokens(text), False)
+        self.tokens[name] = count_tokens(text)
         self.update()
 
     def _seed_mode_changed(self, name: str, mode: str) -> None:

@@ -35,6 +35,7 @@ from desktop.canvas.widgets import (
 from nodes.api import Param
 from nodes.paths import MODEL_KIND_FOLDERS, list_model_files
 from nodes.ports import PortType
+from nodes.tokens import exact_count
 
 Commit = Callable[[str, Any, bool], None]
 """``commit(param name, value, merge)``: the node's route to Document.set_param."""
@@ -49,6 +50,15 @@ SEED_CONTROL_KEY = "seed_control"
 _WEIGHT = re.compile(r":\s*-?\d+(?:\.\d+)?\s*\)")
 _PAREN = re.compile(r"(?<!\\)[()]")
 _PIECE = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]", re.IGNORECASE)
+
+
+def count_tokens(text: str) -> tuple[int, bool]:
+    """(count, exact): the engine's exact count once its tokenizer is loaded, else an
+    estimate."""
+    exact = exact_count(text)
+    if exact is not None:
+        return exact, True
+    return estimate_tokens(text), False
 
 
 def estimate_tokens(text: str) -> int:
@@ -376,6 +386,7 @@ __all__ = [
     "InlineEditor",
     "ParamEditor",
     "ParamPanel",
+    "count_tokens",
     "estimate_tokens",
     "make_editor",
     "number_text",

@@ -10,54 +10,13 @@ prompt of at most 75 tokens gives exactly diffusers' ``encode_prompt`` embedding
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from nodes.diffusion.patches import clip_patched
-from nodes.diffusion.prompt import parse_weights
 from nodes.diffusion.values import ClipModel, Conditioning
-
-CHUNK = 75
-LONG_WORD = 8
-"""Words of at least this many tokens may be split across chunks (ComfyUI's rule)."""
-
-
-@dataclass(frozen=True)
-class Tokens:
-    chunks: list[list[tuple[int, float]]]
-    """Each chunk's (token id, weight) pairs, without start/end/padding."""
-    count: int
-
-
-def tokenize(tokenizer: Any, text: str) -> Tokens:
-    words: list[list[tuple[int, float]]] = []
-    for segment, weight in parse_weights(text):
-        for word in segment.replace("\n", " ").split(" "):
-            if word:
-                ids = tokenizer.encode(word, add_special_tokens=False)
-                if ids:
-                    words.append([(token, weight) for token in ids])
-    chunks: list[list[tuple[int, float]]] = [[]]
-    for word in words:
-        rest = word
-        while rest:
-            room = CHUNK - len(chunks[-1])
-            if len(rest) <= room:
-                chunks[-1].extend(rest)
-                rest = []
-            elif len(rest) >= LONG_WORD or not chunks[-1]:
-                chunks[-1].extend(rest[:room])
-                rest = rest[room:]
-                chunks.append([])
-            else:
-                chunks.append([])
-        if len(chunks[-1]) == CHUNK:
-            chunks.append([])
-    if len(chunks) > 1 and not chunks[-1]:
-        chunks.pop()
-    return Tokens(chunks, sum(len(w) for w in words))
+from nodes.tokens import CHUNK, LONG_WORD, Tokens, tokenize  # noqa: F401 - re-exported
 
 
 def _frame(tokenizer: Any, chunk: list[tuple[int, float]]) -> tuple[list[int], list[float]]:

@@ -40,3 +40,16 @@ def test_launcher_sends_subcommands_to_the_cli(capsys) -> None:
     assert main(["nodes"]) == 0
     assert "sampling.sampler" in capsys.readouterr().out
     assert main(["no-such-file-or-command"]) == 2  # a usage error, not a window
+
+
+def test_prompt_token_counts_match_the_encoder() -> None:
+    """The count the prompt editor shows is the count the text encoder encodes."""
+    from desktop.canvas.params import count_tokens
+    from nodes.models.tokenizer import clip_tokenizer
+    from nodes.tokens import exact_count, load_tokenizer, tokenize
+
+    load_tokenizer()
+    for text in ("a photo of a cat", "(red:1.3) fox, \\\\(snow\\\\) " * 12, "", "café naïve"):
+        assert exact_count(text) == tokenize(clip_tokenizer(), text).count
+        assert count_tokens(text) == (exact_count(text), True)
+    assert exact_count("a photo of a cat") == 5

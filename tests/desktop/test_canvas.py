@@ -26,7 +26,7 @@ from pytestqt.qtbot import QtBot
 from desktop.bridge import EngineBridge
 from desktop.canvas import NODE_TYPE_MIME, CanvasView, style
 from desktop.canvas.node_item import NodeItem
-from desktop.canvas.params import estimate_tokens
+from desktop.canvas.params import count_tokens, estimate_tokens
 from desktop.canvas.ports import PortHighlight, PortItem
 from desktop.canvas.search import fuzzy_score, rank_node_types
 from desktop.document import Document
@@ -377,7 +377,8 @@ def test_combo_checkbox_and_prompt_widgets(
     edit = item.editors["text"].widget
     QTest.keyClicks(edit, "a photo of a cat")
     assert document.graph.nodes[encode].params["text"] == "a photo of a cat"
-    assert item.tokens["text"] == (estimate_tokens("a photo of a cat"), False)
+    # exact once the engine's tokenizer is loaded (warm-up), an estimate before that
+    assert item.tokens["text"] == count_tokens("a photo of a cat")
     before = document.undo_stack.count()
     QTest.keyClicks(edit, ", sitting")
     assert document.undo_stack.count() == before  # typing merges
