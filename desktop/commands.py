@@ -7,6 +7,7 @@ box) and one drag of a selection merge into a single undo step.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -97,8 +98,13 @@ class Disconnect(QUndoCommand):
             self.graph.insert_link(link)
 
 
+MERGE_PAUSE = 1.0
+"""Seconds of quiet after which typing or dragging a value starts a new undo step."""
+
+
 class SetParam(QUndoCommand):
-    """Sets a param; a following edit of the same param with ``merge`` joins this step."""
+    """Sets a param; a following edit of the same param with ``merge`` joins this step,
+    unless the user paused for :data:`MERGE_PAUSE` seconds (a new typing session)."""
 
     def __init__(
         self, graph: Graph, node_id: str, name: str, value: Any, merge: bool = False
@@ -110,6 +116,7 @@ class SetParam(QUndoCommand):
         self.old = graph.nodes[node_id].params.get(name)
         self.new = value
         self.merge = merge
+        self.last_edit = time.monotonic()
 
     def id(self) -> int:
         return _SET_PARAM_ID
@@ -119,7 +126,10 @@ class SetParam(QUndoCommand):
             return False
         if (other.node_id, other.name) != (self.node_id, self.name):
             return False
+        if other.last_edit - self.last_edit > MERGE_PAUSE:
+            return False
         self.new = other.new
+        self.last_edit = other.last_edit
         return True
 
     def redo(self) -> None:

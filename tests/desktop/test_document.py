@@ -117,3 +117,22 @@ def test_save_load_round_trip_and_clean_state(doc: Document, tmp_path) -> None:
     other.graph.node_removed.sub(events.append)
     other.new()
     assert events and not other.graph.nodes and other.path is None
+
+
+def test_a_pause_starts_a_new_undo_step(doc: Document, monkeypatch) -> None:
+    from desktop import commands
+
+    clock = [100.0]
+    monkeypatch.setattr(commands.time, "monotonic", lambda: clock[0])
+    n = doc.add_node("primitive.string", (0, 0))
+    for text in ("a", "a c", "a cat"):
+        doc.set_param(n, "value", text, merge=True)
+        clock[0] += 0.2
+    clock[0] += 5.0  # the user stops typing, then comes back
+    for text in ("a cat!", "a cat!!"):
+        doc.set_param(n, "value", text, merge=True)
+        clock[0] += 0.2
+    doc.undo_stack.undo()
+    assert doc.graph.nodes[n].params["value"] == "a cat"
+    doc.undo_stack.undo()
+    assert doc.graph.nodes[n].params["value"] == ""
