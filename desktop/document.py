@@ -68,27 +68,27 @@ class Document(QObject):
         """Open a workflow file (raises WorkflowError; the current content stays then)."""
         graph = load_file(path, self.registry)
         self._replace(graph)
-        self._set_path(path)
+        self.set_path(path)
 
     def load_graph(self, graph: Graph, path: Path | None = None) -> None:
         """Show ``graph`` (e.g. an imported ComfyUI workflow); ``path`` None = Untitled."""
         self._replace(graph)
-        self._set_path(path)
+        self.set_path(path)
 
     def load_dict(self, document: dict[str, Any], path: Path | None = None) -> None:
         self._replace(from_dict(copy_json(document), self.registry))
-        self._set_path(path)
+        self.set_path(path)
 
     def new(self) -> None:
         self._replace(Graph(self.registry))
-        self._set_path(None)
+        self.set_path(None)
 
     def save(self, path: Path | None = None) -> Path:
         target = path or self.path
         if target is None:
             raise ValueError("no file name yet: use Save As")
         save_file(self.graph, target)
-        self._set_path(target)
+        self.set_path(target)
         self.undo_stack.setClean()
         return target
 
@@ -108,7 +108,8 @@ class Document(QObject):
         self.undo_stack.setClean()
         self.reloaded.emit()
 
-    def _set_path(self, path: Path | None) -> None:
+    def set_path(self, path: Path | None) -> None:
+        """Where Save writes (None: Untitled, so Save asks)."""
         self.path = path
         self.pathChanged.emit(path)
 
@@ -148,11 +149,8 @@ class Document(QObject):
 
     def set_param(self, node_id: str, name: str, value: Any, *, merge: bool = False) -> None:
         """Set a param (checked: raises GraphError). ``merge`` joins the previous edit."""
-        cls = self.graph.node_class(node_id)
-        if cls is None:
-            raise GraphError("unknown node type", node_id)
         probe = self.graph.nodes[node_id].params.get(name)
-        self.graph._checked_value(cls, node_id, name, value)  # raise before pushing
+        self.graph.check_param(node_id, name, value)  # raise before pushing
         if probe == value and type(probe) is type(value):
             return
         self.undo_stack.push(SetParam(self.graph, node_id, name, value, merge))

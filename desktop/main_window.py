@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
 
     def load_default(self) -> None:
         self.document.load(resources_dir() / "workflows" / "txt2img.json")
-        self.document._set_path(None)
+        self.document.set_path(None)
         self.canvas.fit_view()
 
     def open_dialog(self) -> None:
@@ -400,7 +400,7 @@ class MainWindow(QMainWindow):
     def open_template(self, path: Path) -> None:
         if self.maybe_save():
             self.document.load(path)
-            self.document._set_path(None)
+            self.document.set_path(None)
             self.canvas.fit_view()
 
     def save(self) -> bool:

@@ -243,6 +243,14 @@ class Graph:
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         self.set_node_attr(node_id, "bypass", bypass)
 
+    def check_param(self, node_id: str, name: str, value: Any) -> Any:
+        """``value`` as ``set_param`` would store it, or a GraphError saying why not."""
+        data = self.node(node_id)
+        cls = self.registry.get(data.type)
+        if cls is None:
+            raise GraphError(f"unknown node type {data.type!r}", node_id)
+        return self._checked_value(cls, node_id, name, value)
+
     @staticmethod
     def _checked_value(node_cls: type[Node], node_id: str, name: str, value: Any) -> Any:
         param = node_cls.param(name)
