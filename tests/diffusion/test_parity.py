@@ -25,6 +25,21 @@ def _ours(executor, graph) -> tuple[np.ndarray, object]:
     return image.numpy(), outcome
 
 
+def _reference(pipe, *, cfg: float = 7.0, seed: int = 1234, **extra) -> np.ndarray:
+    """diffusers' image for the tests' prompt at 64², 4 steps, as floats."""
+    return pipe(
+        PROMPT,
+        negative_prompt=NEGATIVE,
+        height=64,
+        width=64,
+        num_inference_steps=4,
+        guidance_scale=cfg,
+        generator=torch.Generator("cpu").manual_seed(seed),
+        output_type="np",
+        **extra,
+    ).images
+
+
 def _sd_pipeline(checkpoint_values, recipe: SchedulerRecipe, seed: int):
     unet, clip, vae = checkpoint_values
     pipe = StableDiffusionPipeline(
@@ -50,16 +65,7 @@ def test_txt2img_matches_stable_diffusion_pipeline(
     ours, outcome = _ours(executor, graph)
     recipe = SchedulerRecipe(name)
     pipe = _sd_pipeline(outcome.values["checkpoint"], recipe, seed)
-    theirs = pipe(
-        PROMPT,
-        negative_prompt=NEGATIVE,
-        height=64,
-        width=64,
-        num_inference_steps=4,
-        guidance_scale=7.0,
-        generator=torch.Generator("cpu").manual_seed(seed),
-        output_type="np",
-    ).images
+    theirs = _reference(pipe, seed=seed)
     assert ours.shape == theirs.shape == (1, 64, 64, 3)
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
@@ -69,16 +75,7 @@ def test_saved_png_equals_numpy_to_pil(demo_sd15, executor, workflow) -> None:
     _, outcome = _ours(executor, graph)
     (saved,) = outcome.outputs
     pipe = _sd_pipeline(outcome.values["checkpoint"], SchedulerRecipe("euler"), 1234)
-    theirs = pipe(
-        PROMPT,
-        negative_prompt=NEGATIVE,
-        height=64,
-        width=64,
-        num_inference_steps=4,
-        guidance_scale=7.0,
-        generator=torch.Generator("cpu").manual_seed(1234),
-        output_type="np",
-    ).images
+    theirs = _reference(pipe)
     reference = np.asarray(numpy_to_pil(theirs)[0])
     with Image.open(saved) as png:
         assert np.array_equal(np.asarray(png.convert("RGB")), reference)
@@ -92,16 +89,7 @@ def test_sigma_schedules_match(sigmas: str, demo_sd15, executor, workflow) -> No
     )
     ours, outcome = _ours(executor, graph)
     pipe = _sd_pipeline(outcome.values["checkpoint"], SchedulerRecipe("dpmpp_2m", sigmas), 1234)
-    theirs = pipe(
-        PROMPT,
-        negative_prompt=NEGATIVE,
-        height=64,
-        width=64,
-        num_inference_steps=4,
-        guidance_scale=7.0,
-        generator=torch.Generator("cpu").manual_seed(1234),
-        output_type="np",
-    ).images
+    theirs = _reference(pipe)
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
 
@@ -313,16 +301,7 @@ def test_sdxl_matches_sdxl_pipeline(demo_sdxl, executor, workflow) -> None:
         add_watermarker=False,
     )
     pipe.set_progress_bar_config(disable=True)
-    theirs = pipe(
-        PROMPT,
-        negative_prompt=NEGATIVE,
-        height=64,
-        width=64,
-        num_inference_steps=4,
-        guidance_scale=6.0,
-        generator=torch.Generator("cpu").manual_seed(1234),
-        output_type="np",
-    ).images
+    theirs = _reference(pipe, cfg=6.0)
     assert ours.shape == theirs.shape == (1, 64, 64, 3)
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
@@ -334,14 +313,5 @@ def test_sd2_v_prediction_matches_pipeline(demo_sd21, executor, workflow) -> Non
     assert unet.family.id == "sd2"
     assert unet.scheduler_config["prediction_type"] == "v_prediction"
     pipe = _sd_pipeline(outcome.values["checkpoint"], SchedulerRecipe("dpmpp_2m"), 1234)
-    theirs = pipe(
-        PROMPT,
-        negative_prompt=NEGATIVE,
-        height=64,
-        width=64,
-        num_inference_steps=4,
-        guidance_scale=7.0,
-        generator=torch.Generator("cpu").manual_seed(1234),
-        output_type="np",
-    ).images
+    theirs = _reference(pipe)
     assert np.abs(ours - theirs).max() <= TOLERANCE
