@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 
 
 def init_worker_thread() -> None:
@@ -18,6 +20,10 @@ def init_worker_thread() -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+WARM = threading.Event()
+"""Set once :func:`warm_up` has finished."""
 
 
 def warm_up() -> None:
@@ -49,3 +55,9 @@ def warm_up() -> None:
         getattr(diffusers, name)
     for name in ("CLIPTextModel", "CLIPTextModelWithProjection", "CLIPTokenizer"):
         getattr(transformers, name)
+    # The libraries leave millions of long-lived objects; a full garbage collection then
+    # walks them all (~0.3 s, holding the GIL, freezing the GUI mid-run). Freezing moves
+    # everything alive now out of the collector's sight.
+    gc.collect()
+    gc.freeze()
+    WARM.set()
