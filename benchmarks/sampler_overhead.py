@@ -106,6 +106,10 @@ def main() -> None:
     ours(False)  # load the models once, warm up
     unet, clip, vae = ours.models  # type: ignore[attr-defined]
     hand_written(unet, clip, vae, work)
+    # as the app does after its warm-up: long-lived objects out of the collector's sight,
+    # so a full collection doesn't land in one variant's timing and not the other's
+    gc.collect()
+    gc.freeze()
 
     times: dict[str, list[float]] = {"off": [], "on": [], "baseline": []}
 
