@@ -138,8 +138,7 @@ class Document(QObject):
 
     def connect(self, source: str, output: str, target: str, input: str) -> Link:
         """Connect two ports; raises GraphError (nothing pushed) if the link is refused."""
-        probe = self.graph.copy()
-        link = probe.connect(source, output, target, input)  # checks types and cycles
+        link = self.graph.check_link(source, output, target, input)  # raises if refused
         self.undo_stack.push(Connect(self.graph, link))
         return link
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -218,6 +217,3 @@ class RunState(QObject):
     def forget(self, node_id: str) -> None:
         self.nodes.pop(node_id, None)
         self.texts.pop(node_id, None)
-
-    def summary(self) -> dict[str, Any]:
-        return {"runs": len(self.runs), "results": len(self.results)}

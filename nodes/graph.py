@@ -270,6 +270,14 @@ class Graph:
         Refuses unknown nodes or ports, incompatible types and links that would close a
         cycle. ``input`` may name a linkable param, which promotes it to a socket.
         """
+        return self.insert_link(self.check_link(source, output, target, input))
+
+    def check_link(
+        self, source: str, output: str, target: str, input: str, *, without: Link | None = None
+    ) -> Link:
+        """The link :meth:`connect` would add, or the GraphError it would raise; changes
+        nothing. ``without`` judges cycles as if that link were already gone (moving a
+        link's end)."""
         src_cls = self._known_class(source)
         dst_cls = self._known_class(target)
         out = src_cls.output(output)
@@ -287,9 +295,9 @@ class Graph:
             wanted = param.type
         if not can_connect(out.type, wanted):
             raise GraphError(f"cannot connect {out.type.value} to {wanted.value}", target, input)
-        if source == target or self._reaches(target, source):
+        if source == target or self._reaches(target, source, without):
             raise GraphError("this link would create a cycle", target, input)
-        return self.insert_link(Link(source, output, target, input))
+        return Link(source, output, target, input)
 
     def insert_link(self, link: Link) -> Link:
         """Add ``link`` without type checks (files, undo); replaces the input's old link."""
@@ -318,10 +326,12 @@ class Graph:
             raise GraphError(f"unknown node type {data.type!r}", node_id)
         return cls
 
-    def _reaches(self, start: str, goal: str) -> bool:
-        """Whether links lead from ``start`` downstream to ``goal``."""
+    def _reaches(self, start: str, goal: str, without: Link | None = None) -> bool:
+        """Whether links (other than ``without``) lead from ``start`` downstream to ``goal``."""
         downstream: dict[str, list[str]] = {}
         for link in self._links.values():
+            if link == without:
+                continue
             downstream.setdefault(link.source, []).append(link.target)
         stack, seen = [start], {start}
         while stack:

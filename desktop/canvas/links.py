@@ -250,9 +250,7 @@ class LinkDrag:
                 return
             # Moving a link is one undo step: check the new link first so that a refusal
             # leaves no half-done macro behind.
-            probe = document.graph.copy()
-            probe.disconnect(detached.target, detached.input)
-            probe.connect(*ends)
+            document.graph.check_link(*ends, without=detached)
             document.undo_stack.beginMacro("Move link")
             try:
                 document.connect(*ends)

@@ -33,11 +33,9 @@ from nodes.models.detect import (
 )
 from nodes.models.errors import ModelError
 from nodes.models.families import SD1, SD2, SDXL, Family
-from nodes.models.quiet import drop_known_notices, quiet_hf
+from nodes.models.quiet import quiet_hf
 from nodes.models.tensor_file import open_tensor_file
 from nodes.models.tokenizer import clip_tokenizer
-
-drop_known_notices()
 
 if TYPE_CHECKING:
     from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel

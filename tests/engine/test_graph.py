@@ -186,3 +186,18 @@ def test_copy_is_independent(graph: Graph) -> None:
     assert other.nodes["c"].params["value"] == 1
     assert other.metadata["author"]["name"] == "A"
     assert len(other.node_added) == 0
+
+
+def test_check_link_changes_nothing_and_judges_moves(graph: Graph) -> None:
+    graph.add_node("test.const", id="c")
+    for node_id in ("x", "y"):
+        graph.add_node("test.add", id=node_id)
+    graph.connect("c", "value", "x", "a")
+    moving = graph.connect("x", "sum", "y", "a")
+    events: list = []
+    graph.changed.sub(lambda: events.append(1))
+    with pytest.raises(GraphError, match="cycle"):
+        graph.check_link("y", "sum", "x", "b")
+    # with the x→y link gone (its end being moved), y→x closes no cycle
+    link = graph.check_link("y", "sum", "x", "b", without=moving)
+    assert link.source == "y" and events == [] and len(graph.links) == 2
