@@ -46,7 +46,7 @@ from nodes.comfy import open_file as open_workflow
 from nodes.context import Environment
 from nodes.paths import FileFinder, list_model_files, resources_dir
 from nodes.registry import Registry
-from nodes.settings import Settings
+from nodes.settings import Settings, acceleration_from_env
 from nodes.workflow import WorkflowError, dumps
 from nodes.workflow.io import parse_json
 from nodes.workflow.png import read_png_texts
@@ -72,6 +72,7 @@ def environment_for(settings: Settings, env: Environment | None = None) -> Envir
     env.resolve_file = FileFinder(settings.model_dirs())
     env.device = settings.device
     env.precision = settings.precision
+    env.acceleration = acceleration_from_env(settings.acceleration)
     env.previews = settings.previews
     env.preview_interval = 1.0 / max(settings.preview_rate, 0.1)
     return env

@@ -56,9 +56,11 @@ class Environment:
     output_dir: Path = field(default_factory=lambda: Path.cwd() / "output")
     resolve_file: FileResolver = default_resolver
     device: str = "auto"
-    """auto | cpu | cuda | mps — interpreted by the model nodes."""
+    """auto | cpu | cuda | cuda:N | mps — interpreted by the model nodes."""
     precision: str = "auto"
     """auto | fp32 | fp16 | bf16 — interpreted by the model nodes."""
+    acceleration: str = "auto"
+    """auto | off | graphs | compile — how the sampler runs the denoiser on CUDA."""
     previews: bool = True
     preview_interval: float = 0.1
     """Minimum seconds between two previews of one node (the last step always gets one)."""

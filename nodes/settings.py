@@ -18,7 +18,28 @@ from nodes.paths import default_output_dir, home_dir, models_dirs_from_env
 log = logging.getLogger("daguerre.settings")
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+"""The device menu; ``cuda:N`` (a GPU by index) is accepted too, see :func:`valid_device`."""
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+ACCELERATIONS = ("auto", "off", "graphs", "compile")
+"""How the denoiser runs: ``auto`` is ``graphs`` on CUDA and ``off`` elsewhere (see
+docs/acceleration.md)."""
+ACCELERATION_ENV = "DAGUERRE_ACCELERATION"
+"""Overrides the acceleration setting (the CLI's ``--acceleration`` overrides both)."""
+
+
+def valid_device(name: str) -> bool:
+    """Whether ``name`` is a device Daguerre understands: a :data:`DEVICES` entry or
+    ``cuda:N`` for the GPU with index N (several GPUs on one machine)."""
+    if name in DEVICES:
+        return True
+    kind, _, index = name.partition(":")
+    return kind == "cuda" and index.isascii() and index.isdigit() and len(index) <= 3
+
+
+def acceleration_from_env(setting: str) -> str:
+    """The acceleration in force: the environment's override when valid, else ``setting``."""
+    value = os.environ.get(ACCELERATION_ENV, "").strip().lower()
+    return value if value in ACCELERATIONS else setting
 
 
 @dataclass
@@ -28,7 +49,10 @@ class Settings:
     output_dir: str = ""
     """Where images are saved; empty means the default (Pictures/Daguerre)."""
     device: str = "auto"
+    """auto, cpu, cuda, cuda:N or mps."""
     precision: str = "auto"
+    acceleration: str = "auto"
+    """auto, off, graphs or compile (:data:`ACCELERATIONS`)."""
     previews: bool = True
     preview_rate: float = 10.0
     """Previews per second at most (the last step always gets one)."""
@@ -58,8 +82,10 @@ class Settings:
                 setattr(settings, key, value)
             elif key not in known:
                 settings.extra[key] = value
-        if settings.device not in DEVICES:
+        if not valid_device(settings.device):
             settings.device = "auto"
+        if settings.acceleration not in ACCELERATIONS:
+            settings.acceleration = "auto"
         if settings.precision not in PRECISIONS:
             settings.precision = "auto"
         return settings

@@ -11,7 +11,8 @@
 
 ComfyUI's own sampling conventions (sigma schedules, noise scaling, integer timesteps)
 live in the engine as the ``comfyui`` convention of the Scheduler node;
-:mod:`nodes.comfy.schedules` computes its schedules. Nothing here imports torch.
+:mod:`nodes.diffusion.comfy_sigmas` computes its schedules. The engine never imports this
+package: it is an adapter at the edge (the CLI and the app call it).
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def _comfy_start(
     replaced by the integer ones ComfyUI gives the UNet; stepping from index 0 keeps the
     scheduler from looking timesteps up (integer timesteps may repeat).
     """
-    from nodes.comfy.schedules import ModelSampling, ksampler_sigmas
+    from nodes.diffusion.comfy_sigmas import ModelSampling, ksampler_sigmas
 
     ms = ModelSampling.from_config(unet.scheduler_config)
     schedule = "normal" if recipe.sigmas == "default" else recipe.sigmas

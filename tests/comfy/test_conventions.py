@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from nodes.comfy.schedules import ModelSampling, comfy_sigmas, ksampler_sigmas
+from nodes.diffusion.comfy_sigmas import ModelSampling, comfy_sigmas, ksampler_sigmas
 from nodes.diffusion.schedulers import COMFY_SAMPLERS, COMFY_SIGMAS
 from nodes.events import RunStatus
 from nodes.library.sampling import Scheduler
