@@ -44,8 +44,8 @@ CONVENTIONS: tuple[str, ...] = (DIFFUSERS, COMFYUI)
 """How a run samples. ``diffusers`` (the default) matches diffusers' pipelines bit for bit.
 ``comfyui`` matches ComfyUI's KSampler: its sigma schedules (computed by
 :mod:`nodes.diffusion.comfy_sigmas`), initial noise scaled by √(1+σ_max²), integer
-timesteps fed to the UNet, its denoise and start/end step rules, the encoded latent's mode rather than a
-sample, and ancestral noise from its own seeded generator."""
+timesteps fed to the UNet, its denoise and start/end step rules, the encoded latent's mode
+rather than a sample, and ancestral noise from its own seeded generator."""
 COMFY_SIGMAS: tuple[str, ...] = (
     "normal",
     "karras",
