@@ -1,5 +1,6 @@
-"""The ``daguerre`` command line: run (JSON summary, sweeps, overrides, failures, Ctrl+C),
-validate (exit codes, one line per problem), nodes (schemas) and usage errors."""
+"""The ``daguerre`` command line: run (JSON summary, sweeps, overrides, failures, Ctrl+C,
+device and acceleration flags), validate (exit codes, one line per problem), nodes
+(schemas) and usage errors."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ import pytest
 
 from nodes import cli
 from nodes.api import Input, Node, NodeError, Output, Param
-from nodes.context import NodeContext
+from nodes.cli import run as run_command
+from nodes.cli import validate as validate_command
+from nodes.context import Environment, NodeContext
 from nodes.graph import Graph
 from nodes.library import load_builtin_nodes
 from nodes.ports import PortType
 from nodes.registry import Registry
+from nodes.settings import Settings
 from nodes.workflow import save_file
 
 # --------------------------------------------------------------------------- test nodes
@@ -593,6 +597,105 @@ def test_outputs_default_to_daguerre_home(
     assert json.loads(out)["outputs"] == [str(_home / "output" / "rec_5.txt")]
 
 
+# --------------------------------------------------------------------------- device, acceleration
+
+SEEN: list[Environment] = []
+"""The environments :class:`EnvProbe` ran in."""
+
+
+class EnvProbe(Node):
+    """Records the environment it runs in (what the command line built from its flags)."""
+
+    type_id = "cli.env_probe"
+    title = "Env probe"
+    category = "test"
+    is_output = True
+
+    def run(self, ctx: NodeContext) -> tuple[()]:
+        SEEN.append(ctx.env)
+        return ()
+
+
+def probe_env(
+    tmp_path: Path, registry: Registry, capsys: pytest.CaptureFixture[str], *flags: str
+) -> Environment:
+    """The environment of one run of a workflow of one :class:`EnvProbe`, with ``flags``."""
+    if EnvProbe.type_id not in registry:
+        registry.register(EnvProbe)
+    graph = Graph(registry)
+    graph.add_node(EnvProbe.type_id, id="probe")
+    SEEN.clear()
+    code, out, err = run_cli(capsys, registry, "run", "--quiet", write(graph, tmp_path), *flags)
+    assert (code, out, err) == (0, "", "")
+    (env,) = SEEN
+    return env
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "mps", "cuda:0", "cuda:1", "cuda:12"])
+def test_device_accepts_the_menu_and_gpus_by_index(
+    tmp_path: Path, registry: Registry, capsys: pytest.CaptureFixture[str], device: str
+) -> None:
+    assert cli.build_parser().parse_args(["run", "wf.json", "--device", device]).device == device
+    assert probe_env(tmp_path, registry, capsys, "--device", device).device == device
+
+
+def test_device_defaults_to_the_setting(
+    tmp_path: Path, registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert probe_env(tmp_path, registry, capsys).device == "auto"
+    Settings(device="cuda:2").save()
+    assert probe_env(tmp_path, registry, capsys).device == "cuda:2"
+    assert probe_env(tmp_path, registry, capsys, "--device", "cpu").device == "cpu"
+
+
+@pytest.mark.parametrize("device", ["cuda:x", "cuda:", "cuda:-1", "cuda:1.5", "gpu:0", "tpu", ""])
+def test_a_bad_device_is_a_usage_error_that_says_what_is_valid(
+    tmp_path: Path, registry: Registry, capsys: pytest.CaptureFixture[str], device: str
+) -> None:
+    code, out, err = run_cli(capsys, registry, "run", "wf.json", "--device", device)
+    assert (code, out) == (2, "")
+    assert "usage: daguerre" in err
+    assert (
+        f"error: argument --device: invalid device {device!r}: choose auto, cpu, cuda, mps, "
+        "or cuda:N for the GPU with index N (e.g. cuda:1)"
+    ) in err
+
+
+def test_acceleration_flag_wins_over_the_environment_variable_which_wins_over_the_setting(
+    tmp_path: Path,
+    registry: Registry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DAGUERRE_ACCELERATION", raising=False)
+    assert probe_env(tmp_path, registry, capsys).acceleration == "auto"
+    Settings(acceleration="off").save()
+    assert probe_env(tmp_path, registry, capsys).acceleration == "off"
+    for flag in ("auto", "off", "graphs", "compile"):
+        env = probe_env(tmp_path, registry, capsys, "--acceleration", flag)
+        assert env.acceleration == flag
+    monkeypatch.setenv("DAGUERRE_ACCELERATION", "graphs")
+    assert probe_env(tmp_path, registry, capsys).acceleration == "graphs"
+    env = probe_env(tmp_path, registry, capsys, "--acceleration", "compile")
+    assert env.acceleration == "compile"
+    env = probe_env(tmp_path, registry, capsys, "--acceleration", "off")
+    assert env.acceleration == "off"
+    monkeypatch.setenv("DAGUERRE_ACCELERATION", "warp-speed")  # not valid: the setting counts
+    assert probe_env(tmp_path, registry, capsys).acceleration == "off"
+
+
+def test_a_bad_acceleration_is_a_usage_error(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, registry, "run", "wf.json", "--acceleration", "turbo")
+    assert (code, out) == (2, "")
+    assert "argument --acceleration: invalid choice: 'turbo'" in err
+    code, out, _ = run_cli(capsys, registry, "run", "--help")
+    assert code == 0
+    assert "--acceleration {auto,off,graphs,compile}" in out
+    assert "--device {auto,cpu,cuda,mps,cuda:N}" in out
+
+
 # --------------------------------------------------------------------------- Ctrl+C
 
 
@@ -698,7 +801,8 @@ def test_ctrl_c_while_loading_exits_130(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "load_file", interrupted)
+    monkeypatch.setattr(run_command, "load_file", interrupted)
+    monkeypatch.setattr(validate_command, "load_file", interrupted)
     for command in ("run", "validate"):
         code, _out, err = run_cli(capsys, registry, command, wf)
         assert code == 130

@@ -1,0 +1,133 @@
+"""The ``daguerre`` command line's arguments: one argparse parser for every subcommand.
+
+Kept apart from the commands so that a launcher can ask which subcommands exist without
+loading what they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import nodes
+from nodes.settings import ACCELERATIONS, DEVICES, PRECISIONS, valid_device
+
+COMMANDS = (
+    "run",
+    "validate",
+    "info",
+    "export",
+    "templates",
+    "nodes",
+    "models",
+    "make-demo-model",
+)
+"""The subcommands, for launchers that route ``daguerre COMMAND`` here."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="daguerre",
+        description="Daguerre: diffusion image generation with node graphs.",
+    )
+    parser.add_argument("--version", action="version", version=f"daguerre {nodes.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="validate and run a workflow headless")
+    run.add_argument(
+        "workflow", type=Path, help="workflow file: Daguerre or ComfyUI JSON, or a PNG"
+    )
+    run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM=VALUE",
+        help="override a param (repeatable)",
+    )
+    run.add_argument(
+        "--sweep",
+        dest="sweeps",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM=V1,V2,...",
+        help="run once per value; repeated sweeps run every combination",
+    )
+    _add_models_option(run)
+    run.add_argument("--out", type=Path, help="output folder (default: from settings)")
+    run.add_argument(
+        "--device",
+        type=device_name,
+        metavar="{" + ",".join((*DEVICES, "cuda:N")) + "}",
+        help="cuda:N is the GPU with index N (default: from settings, auto)",
+    )
+    run.add_argument("--precision", choices=PRECISIONS, help="default: from settings (auto)")
+    run.add_argument(
+        "--acceleration",
+        choices=ACCELERATIONS,
+        help="how the denoiser runs on CUDA (default: $DAGUERRE_ACCELERATION, then settings)",
+    )
+    run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    check = sub.add_parser("validate", help="check a workflow; exit 1 with one line per problem")
+    check.add_argument("workflow", type=Path)
+    _add_models_option(check)
+
+    info = sub.add_parser(
+        "info", help="what a workflow file or PNG holds: its record and workflow summary"
+    )
+    info.add_argument("workflow", type=Path)
+    info.add_argument("--json", action="store_true", help="print it as JSON")
+
+    export = sub.add_parser("export", help="convert a workflow to ComfyUI API or Daguerre JSON")
+    export.add_argument("workflow", type=Path)
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--comfy-api", action="store_true", help="ComfyUI API JSON (what its /prompt runs)"
+    )
+    target.add_argument("--daguerre", action="store_true", help="a Daguerre workflow file")
+    export.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+
+    templates = sub.add_parser("templates", help="list the shipped workflow templates")
+    templates.add_argument("--json", action="store_true")
+
+    listing = sub.add_parser("nodes", help="list the registered node types")
+    listing.add_argument("--json", action="store_true", help="full schemas as JSON")
+
+    models = sub.add_parser("models", help="list the model files found in the models folders")
+    models.add_argument("--json", action="store_true")
+    _add_models_option(models)
+
+    demo = sub.add_parser(
+        "make-demo-model",
+        help="write tiny random-weight models to try Daguerre without weights (they make noise)",
+    )
+    demo.add_argument(
+        "dir", type=Path, nargs="?", help="a models folder (default: the first models folder)"
+    )
+    demo.add_argument("--family", choices=("sd15", "sdxl"), default="sd15")
+    return parser
+
+
+def device_name(value: str) -> str:
+    """``--device``: a name from the settings' menu or ``cuda:N``. A type check rather than
+    ``choices``, since the GPU index is open-ended; a bad name is still a usage error
+    (exit 2) before any workflow is read."""
+    if not valid_device(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid device {value!r}: choose {', '.join(DEVICES)}, or cuda:N for the GPU "
+            "with index N (e.g. cuda:1)"
+        )
+    return value
+
+
+def _add_models_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--models",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="models folder (repeatable; default: $DAGUERRE_MODELS, then settings)",
+    )

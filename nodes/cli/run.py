@@ -1,0 +1,189 @@
+"""``daguerre run``: validate, then run a workflow headless — with ``--set`` overrides and
+``--sweep`` runs in one process (sharing caches), a JSON summary, and Ctrl+C handling.
+
+Every run is submitted to one :class:`~nodes.runner.Runner`, whose worker thread runs them
+in order; the main thread only waits, in short slices, so that Ctrl+C reaches it. A first
+Ctrl+C cancels (the queued runs too) and waits for the worker; a second one quits at once,
+even if a node never checks for cancellation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from typing import Any
+
+from nodes.cli.common import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    load_file,
+    model_finder,
+    print_notes,
+)
+from nodes.cli.progress import Progress
+from nodes.context import Environment
+from nodes.events import Problem, RunStatus
+from nodes.executor import Executor, RunOutcome
+from nodes.graph import Graph
+from nodes.ports import PortType
+from nodes.registry import Registry
+from nodes.runner import Runner
+from nodes.settings import Settings, acceleration_from_env
+from nodes.workflow import WorkflowError, to_dict
+
+
+def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
+    try:
+        graph = load_file(args.workflow, registry)
+    except WorkflowError as exc:
+        print(exc, file=sys.stderr)
+        return _finish_early(args, [Problem(None, None, str(exc))])
+    if not args.quiet:
+        print_notes(graph, sys.stderr)
+    problems: list[Problem] = []
+    fixed = parse_assignments(graph, args.sets, problems, sweep=False)
+    sweeps = parse_assignments(graph, args.sweeps, problems, sweep=True)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return _finish_early(args, problems)
+
+    runner = Runner(Executor(env=environment(args, Settings.load())), registry=registry)
+    if not args.quiet:
+        runner.subscribe(Progress(graph, sys.stderr))
+    document = to_dict(graph)
+    keys = list(sweeps)
+    combos = list(itertools.product(*(sweeps[k] for k in keys))) if keys else [()]
+    run_ids: list[int] = []
+    outcomes: list[RunOutcome] = []
+    cancelled = forced = False
+    try:
+        # Submitting is inside the try: the first run starts at once on the worker, and a
+        # Ctrl+C may arrive before the last run is queued.
+        for combo in combos:
+            overrides = {**fixed, **dict(zip(keys, combo, strict=True))}
+            label = ", ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
+            run_ids.append(runner.submit(document, overrides, label=label))
+        for run_id in run_ids:
+            outcomes.append(_wait(runner, run_id))
+    except KeyboardInterrupt:
+        cancelled = True
+        try:
+            runner.clear_queue()
+            runner.cancel()
+            print("\ncancelling… (Ctrl+C again to quit at once)", file=sys.stderr)
+            for run_id in run_ids[len(outcomes) :]:
+                outcomes.append(_wait(runner, run_id))
+        except KeyboardInterrupt:  # a node that ignores the cancel must not trap the user
+            forced = True
+    finally:
+        # After a forced quit the worker may be stuck in a node: it is a daemon thread.
+        runner.shutdown(timeout=0 if forced else 10.0)
+    if not outcomes:  # cancelled before the first run was queued
+        outcomes.append(RunOutcome(0, RunStatus.CANCELLED))
+    if args.quiet and not args.json:  # without progress lines, still say what went wrong
+        for outcome in outcomes:
+            for problem in outcome.problems:
+                print(problem, file=sys.stderr)
+            if outcome.error and not outcome.problems:
+                print(outcome.error, file=sys.stderr)
+
+    if args.json:
+        summaries = [o.to_json() for o in outcomes]
+        payload = {"runs": summaries} if args.sweeps else summaries[0]
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    if cancelled or any(o.status == "cancelled" for o in outcomes):
+        return EXIT_CANCELLED
+    if any(o.status != "done" for o in outcomes):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def environment(args: argparse.Namespace, settings: Settings) -> Environment:
+    """The runs' environment: each flag given wins over the settings. For acceleration the
+    order is ``--acceleration``, then ``$DAGUERRE_ACCELERATION``, then the setting."""
+    return Environment(
+        output_dir=(args.out or settings.outputs()).expanduser(),
+        resolve_file=model_finder(args),
+        device=args.device or settings.device,
+        precision=args.precision or settings.precision,
+        acceleration=args.acceleration or acceleration_from_env(settings.acceleration),
+        previews=False,  # nobody sees them here
+    )
+
+
+def _wait(runner: Runner, run_id: int) -> RunOutcome:
+    while True:  # short waits keep the main thread responsive to Ctrl+C
+        try:
+            return runner.wait(run_id, timeout=0.1)
+        except TimeoutError:
+            continue
+
+
+def _finish_early(args: argparse.Namespace, problems: list[Problem]) -> int:
+    """Nothing ran: the summary still has the documented shape (a failed run)."""
+    if args.json:
+        summary = RunOutcome(0, RunStatus.FAILED, problems=problems).to_json()
+        json.dump({"runs": [summary]} if args.sweeps else summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return EXIT_FAILED
+
+
+def parse_assignments(
+    graph: Graph, items: list[str], problems: list[Problem], *, sweep: bool
+) -> dict[str, Any]:
+    """``NODE.PARAM=VALUE`` (or ``=V1,V2``) texts → typed values per key.
+
+    Values are parsed and range-checked here, before any run starts, and every bad one is
+    added to ``problems`` (so all are reported at once); only a malformed text is a usage
+    error.
+    """
+    result: dict[str, Any] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        node_id, dot, name = key.rpartition(".")
+        if not eq or not dot or not node_id or not name:
+            flag = "--sweep" if sweep else "--set"
+            raise UsageError(f"{flag} {item!r}: expected NODE.PARAM=VALUE")
+        if node_id not in graph.nodes:
+            problems.append(Problem(node_id, name, "no such node in this workflow"))
+            continue
+        cls = graph.node_class(node_id)
+        param = cls.param(name) if cls is not None else None
+        if param is None:
+            problems.append(Problem(node_id, name, "no such parameter"))
+            continue
+        link = graph.link_into(node_id, name)
+        if link is not None:  # the link's value wins: the override would do nothing
+            problems.append(
+                Problem(
+                    node_id,
+                    name,
+                    f"is fed by a link from {link.source}.{link.output}; set that node instead",
+                )
+            )
+            continue
+        texts = text.split(",") if sweep else [text]
+        values = []
+        for part in texts:
+            try:
+                value = param.parse(part)
+            except ValueError:
+                problems.append(
+                    Problem(node_id, name, f"{part!r} is not a valid {param.type.value}")
+                )
+                continue
+            if param.type is PortType.FLOAT and isinstance(value, int):
+                value = float(value)
+            problem = param.check(value)  # range and choices, before any run starts
+            if problem is not None:
+                problems.append(Problem(node_id, name, problem))
+                continue
+            values.append(value)
+        result[key] = values if sweep else (values[0] if values else None)
+    return result

@@ -1,0 +1,27 @@
+"""``daguerre validate``: every problem of a workflow, one ``node.field: message`` line each."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nodes.cli.common import EXIT_FAILED, EXIT_OK, load_file, model_finder, print_notes
+from nodes.registry import Registry
+from nodes.validation import validate
+from nodes.workflow import WorkflowError
+
+
+def cmd_validate(args: argparse.Namespace, registry: Registry) -> int:
+    try:
+        graph = load_file(args.workflow, registry)
+    except WorkflowError as exc:
+        print(exc)
+        return EXIT_FAILED
+    print_notes(graph, sys.stderr)
+    problems = validate(graph, model_finder(args))
+    for problem in problems:
+        print(problem)
+    if problems:
+        return EXIT_FAILED
+    print(f"ok: {len(graph)} nodes, {len(graph.links)} links", file=sys.stderr)
+    return EXIT_OK
