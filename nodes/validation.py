@@ -1,8 +1,9 @@
-"""Validation before work (DESIGN §3): every problem in a graph, found at once.
+"""Validation before work: every problem in a graph, found at once.
 
 :func:`validate` never raises on a bad graph and never stops at the first problem: it
 returns one :class:`~nodes.events.Problem` per fault, each naming the node and the field
-(input or param) so the UI can highlight both. A run never starts while it returns any.
+(input or param) so the UI can highlight both. A run never starts while it returns any
+(see docs/ARCHITECTURE.md, "Validation before work").
 """
 
 from __future__ import annotations

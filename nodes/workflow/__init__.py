@@ -1,4 +1,4 @@
-"""Workflow files: the JSON documents that hold a graph (DESIGN §6).
+"""Workflow files: the JSON documents that hold a graph (docs/ARCHITECTURE.md, "Workflow files").
 
 ``{"format": "daguerre.workflow", "version": 1, "nodes": {...}, "links": [...], ...}``.
 Params are stored by name, nodes by stable string id. Fields this version does not know

@@ -1,4 +1,4 @@
-"""desktop/ never imports torch, diffusers or transformers (DESIGN §1)."""
+"""desktop/ never imports the model libraries (see docs/ARCHITECTURE.md, "The boundary")."""
 
 from __future__ import annotations
 

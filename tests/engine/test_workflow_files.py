@@ -1,6 +1,6 @@
-"""Workflow files (DESIGN §6): stable saves, preserved unknown fields, migrations,
-per-node upgraders, refusal of newer formats, atomic writes and errors that name the
-JSON path of the fault."""
+"""Workflow files: stable saves, preserved unknown fields, migrations, per-node upgraders,
+refusal of newer formats, atomic writes and errors that name the JSON path of the fault
+(see docs/ARCHITECTURE.md, "Workflow files")."""
 
 from __future__ import annotations
 
