@@ -8,6 +8,7 @@ box) and one drag of a selection merge into a single undo step.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -36,7 +37,11 @@ class RemoveNodes(QUndoCommand):
     """Removes nodes with their links (and groups, by id)."""
 
     def __init__(
-        self, graph: Graph, node_ids: list[str], group_ids: list[str] = (), text: str = "Delete"
+        self,
+        graph: Graph,
+        node_ids: Sequence[str],
+        group_ids: Sequence[str] = (),
+        text: str = "Delete",
     ) -> None:
         super().__init__(text)
         self.graph = graph
@@ -137,13 +142,7 @@ class SetParam(QUndoCommand):
 
     def undo(self) -> None:
         # the old value may be one a file held and set_param would refuse: restore as is
-        params = self.graph.nodes[self.node_id].params
-        if self.old is None:
-            params.pop(self.name, None)
-        else:
-            params[self.name] = self.old
-        self.graph.param_changed.emit(self.node_id, self.name, self.old)
-        self.graph.changed.emit()
+        self.graph.restore_param(self.node_id, self.name, self.old)
 
 
 class SetNodeAttr(QUndoCommand):

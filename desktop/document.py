@@ -7,6 +7,7 @@ same ``Graph`` object for the life of the window), so observers never need re-wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from desktop.commands import (
 )
 from nodes.graph import Graph, GraphError, Group, Link, NodeData, copy_json
 from nodes.registry import Registry
+from nodes.seed_control import SEED_CONTROL_KEY, seed_mode
 from nodes.workflow import from_dict, load_file, save_file, to_dict
 
 CLIPBOARD_MIME = "application/x-daguerre-workflow+json"
@@ -94,16 +96,7 @@ class Document(QObject):
 
     def _replace(self, graph: Graph) -> None:
         """Swap in ``graph``'s contents, emitting the document's usual signals."""
-        self.graph.clear()
-        for group in graph.groups.values():
-            self.graph.insert_group(group)
-        for data in graph.nodes.values():
-            self.graph.insert_node(data)
-        for link in graph.links:
-            self.graph.insert_link(link)
-        self.graph.view = graph.view
-        self.graph.metadata = graph.metadata
-        self.graph.extra = graph.extra
+        self.graph.replace_with(graph)
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.reloaded.emit()
@@ -132,17 +125,19 @@ class Document(QObject):
         self.undo_stack.push(AddNode(self.graph, data, f"Add {cls.title}"))
         return data.id
 
-    def remove(self, node_ids: list[str], group_ids: list[str] = ()) -> None:
+    def remove(self, node_ids: Sequence[str], group_ids: Sequence[str] = ()) -> None:
         if node_ids or group_ids:
             self.undo_stack.push(RemoveNodes(self.graph, list(node_ids), list(group_ids)))
 
-    def connect(self, source: str, output: str, target: str, input: str) -> Link:
-        """Connect two ports; raises GraphError (nothing pushed) if the link is refused."""
+    def connect_ports(self, source: str, output: str, target: str, input: str) -> Link:
+        """Connect two ports; raises GraphError (nothing pushed) if the link is refused.
+
+        Not named ``connect``: that would hide ``QObject.connect``."""
         link = self.graph.check_link(source, output, target, input)  # raises if refused
         self.undo_stack.push(Connect(self.graph, link))
         return link
 
-    def disconnect(self, links: list[Link]) -> None:
+    def disconnect_links(self, links: Sequence[Link]) -> None:
         if links:
             self.undo_stack.push(Disconnect(self.graph, list(links)))
 
@@ -157,6 +152,43 @@ class Document(QObject):
     def set_node_attr(self, node_ids: list[str], attr: str, value: Any, text: str = "") -> None:
         if node_ids:
             self.undo_stack.push(SetNodeAttr(self.graph, list(node_ids), attr, value, text))
+
+    def seed_modes(self, node_id: str) -> dict[str, str]:
+        """The after-run mode of each seed param of a node (fixed when none is stored)."""
+        data = self.graph.nodes[node_id]
+        cls = self.registry.get(data.type)
+        if cls is None:
+            return {}
+        stored = data.extra.get(SEED_CONTROL_KEY)
+        stored = stored if isinstance(stored, dict) else {}
+        return {p.name: seed_mode(stored.get(p.name)) for p in cls.params if p.seed}
+
+    def seed_controls(self) -> dict[tuple[str, str], str]:
+        """``{(node id, seed param): mode}`` for every seed param in the document."""
+        return {
+            (node_id, name): mode
+            for node_id in self.graph.nodes
+            for name, mode in self.seed_modes(node_id).items()
+        }
+
+    def set_seed_mode(self, node_id: str, param: str, mode: str) -> None:
+        """Remember a seed's after-run mode in the node's ``extra`` (saved with the file).
+
+        Not an undo step: it is a preference of the node, like a panel's layout, so on its
+        own it does not make the document dirty (nor autosaved); the next save keeps it.
+        """
+        data = self.graph.nodes.get(node_id)
+        if data is None:
+            return
+        stored = data.extra.get(SEED_CONTROL_KEY)
+        controls = dict(stored) if isinstance(stored, dict) else {}
+        controls[param] = mode
+        self.graph.set_node_extra(node_id, SEED_CONTROL_KEY, controls)
+
+    def set_view(self, zoom: float, center: tuple[float, float]) -> None:
+        """Keep the canvas's zoom and center in the view state (saved with the file); not
+        an edit, so no undo step and nothing to save."""
+        self.graph.update_view({"zoom": zoom, "center": [center[0], center[1]]})
 
     def new_drag(self) -> int:
         """An id for one mouse drag, so its moves merge into one undo step."""

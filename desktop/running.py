@@ -1,9 +1,9 @@
 """Pressing Run: validate, highlight problems or queue the runs, then move the seeds.
 
-Seeds follow each seed param's after-run control, stored by the canvas in the node's
-``extra["seed_control"]`` as ``{param: "fixed" | "increment" | "decrement" | "randomize"}``:
-after queueing a run the seed changes (one undo step), so the next queued run — and the
-next press of Run — uses the next seed, as ComfyUI users expect.
+Seeds follow each seed param's after-run control (:mod:`nodes.seed_control`, read with
+:meth:`Document.seed_controls`): after queueing a run the seed changes (one undo step), so
+the next queued run — and the next press of Run — uses the next seed, as ComfyUI users
+expect.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from desktop.document import Document
 from desktop.run_state import RunState
 from nodes.events import Problem
 from nodes.library.primitives import SEED_MAX
+from nodes.seed_control import DEFAULT_SEED_MODE
 from nodes.validation import FileResolver, validate
-
-SEED_MODES = ("fixed", "increment", "decrement", "randomize")
 
 
 @dataclass
@@ -47,27 +46,11 @@ def queue_runs(
     return QueueResult(run_ids, [])
 
 
-def seed_controls(document: Document) -> dict[tuple[str, str], str]:
-    """(node id, param) → after-run mode for every seed param in the document."""
-    controls: dict[tuple[str, str], str] = {}
-    for data in document.graph.nodes.values():
-        cls = document.registry.get(data.type)
-        if cls is None:
-            continue
-        stored = data.extra.get("seed_control")
-        stored = stored if isinstance(stored, dict) else {}
-        for param in cls.params:
-            if param.seed:
-                mode = stored.get(param.name, "fixed")
-                controls[(data.id, param.name)] = mode if mode in SEED_MODES else "fixed"
-    return controls
-
-
 def advance_seeds(document: Document, rng: random.Random | None = None) -> None:
     chooser = rng or random.SystemRandom()
     changes = []
-    for (node_id, name), mode in seed_controls(document).items():
-        if mode == "fixed" or document.graph.link_into(node_id, name) is not None:
+    for (node_id, name), mode in document.seed_controls().items():
+        if mode == DEFAULT_SEED_MODE or document.graph.link_into(node_id, name) is not None:
             continue
         value = document.graph.nodes[node_id].params.get(name, 0)
         if not isinstance(value, int):

@@ -243,6 +243,24 @@ class Graph:
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         self.set_node_attr(node_id, "bypass", bypass)
 
+    def restore_param(self, node_id: str, name: str, value: Any) -> None:
+        """Put a param back as it was (undo): unchecked, since the old value may be one a
+        file held that :meth:`set_param` would refuse; None removes it (it was unset)."""
+        params = self.node(node_id).params
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+        self.param_changed.emit(node_id, name, value)
+        self.changed.emit()
+
+    def set_node_extra(self, node_id: str, key: str, value: Any) -> None:
+        """Store an app's field in the node's ``extra`` (saved with the file, e.g. the seed
+        after-run modes). Unchecked, and announced by ``changed`` only: the engine never
+        reads it."""
+        self.node(node_id).extra[key] = value
+        self.changed.emit()
+
     def check_param(self, node_id: str, name: str, value: Any) -> Any:
         """``value`` as ``set_param`` would store it, or a GraphError saying why not."""
         data = self.node(node_id)
@@ -407,6 +425,26 @@ class Graph:
         self.metadata.clear()
         self.extra.clear()
         self.changed.emit()
+
+    def replace_with(self, other: Graph) -> None:
+        """Take ``other``'s contents in place (opening a file into the graph that observers
+        already follow): everything here is removed, then ``other``'s groups, nodes and
+        links are inserted, with the usual signals."""
+        self.clear()
+        for group in other.groups.values():
+            self.insert_group(group)
+        for data in other.nodes.values():
+            self.insert_node(data)
+        for link in other.links:
+            self.insert_link(link)
+        self.view = other.view
+        self.metadata = other.metadata
+        self.extra = other.extra
+
+    def update_view(self, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the view state (zoom, center: how the file was last looked
+        at). No signal: looking around is not an edit, so it marks nothing changed."""
+        self.view.update(values)
 
     def copy(self) -> Graph:
         """An independent copy (no subscribers), e.g. the snapshot a queued run uses."""

@@ -119,7 +119,7 @@ class LinkItem(QGraphicsPathItem):
             and isinstance(scene, CanvasScene)
         ):
             event.accept()
-            scene.document.disconnect([self.link])
+            scene.document.disconnect_links([self.link])
             return
         super().mousePressEvent(event)
 
@@ -232,7 +232,7 @@ class LinkDrag:
         document = self.scene.document
         if target is None:
             if detached is not None:
-                document.disconnect([detached])
+                document.disconnect_links([detached])
             elif self.scene.node_at(pos) is None:
                 self.scene.searchRequested.emit(
                     pos,
@@ -246,15 +246,15 @@ class LinkDrag:
         ends = (source.node_id, source.name, dest.node_id, dest.name)
         try:
             if detached is None:
-                document.connect(*ends)
+                document.connect_ports(*ends)
                 return
             # Moving a link is one undo step: check the new link first so that a refusal
             # leaves no half-done macro behind.
             document.graph.check_link(*ends, without=detached)
             document.undo_stack.beginMacro("Move link")
             try:
-                document.connect(*ends)
-                document.disconnect([detached])
+                document.connect_ports(*ends)
+                document.disconnect_links([detached])
             finally:
                 document.undo_stack.endMacro()
         except GraphError as exc:

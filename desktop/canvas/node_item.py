@@ -39,8 +39,6 @@ from PySide6.QtWidgets import (
 from desktop.canvas import style
 from desktop.canvas.node_paint import fonts_, paint_node
 from desktop.canvas.params import (
-    DEFAULT_SEED_MODE,
-    SEED_CONTROL_KEY,
     InlineEditor,
     ParamEditor,
     ParamPanel,
@@ -58,6 +56,7 @@ from nodes.api import Node, Param
 from nodes.events import Problem
 from nodes.graph import GraphError, NodeData
 from nodes.ports import PortType
+from nodes.seed_control import DEFAULT_SEED_MODE
 
 if TYPE_CHECKING:
     from desktop.canvas.scene import CanvasScene
@@ -223,14 +222,7 @@ class NodeItem(QGraphicsItem):
 
     def seed_modes(self) -> dict[str, str]:
         """After-run control of each seed param: fixed, increment, decrement or randomize."""
-        if self.cls is None:
-            return {}
-        stored = self._data().extra.get(SEED_CONTROL_KEY, {})
-        if not isinstance(stored, dict):
-            stored = {}
-        return {
-            p.name: str(stored.get(p.name, DEFAULT_SEED_MODE)) for p in self.cls.params if p.seed
-        }
+        return self.canvas.document.seed_modes(self.node_id)
 
     def default_width(self) -> float:
         """Nodes with params need room for their widgets; port-only nodes stay narrow."""
@@ -491,7 +483,7 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def _seed_mode_changed(self, name: str, mode: str) -> None:
-        self.canvas.set_seed_mode(self.node_id, name, mode)
+        self.canvas.document.set_seed_mode(self.node_id, name, mode)
 
     def toggle_collapsed(self) -> None:
         self.canvas.document.set_node_attr(

@@ -35,15 +35,11 @@ from desktop.canvas.widgets import (
 from nodes.api import Param
 from nodes.paths import MODEL_KIND_FOLDERS, list_model_files
 from nodes.ports import PortType
+from nodes.seed_control import SEED_MODES, seed_mode
 from nodes.tokens import exact_count
 
 Commit = Callable[[str, Any, bool], None]
 """``commit(param name, value, merge)``: the node's route to Document.set_param."""
-
-SEED_MODES = ("fixed", "increment", "decrement", "randomize")
-DEFAULT_SEED_MODE = "fixed"
-SEED_CONTROL_KEY = "seed_control"
-"""Key in ``NodeData.extra`` holding ``{param: mode}`` (saved with the workflow)."""
 
 
 # ------------------------------------------------------------------ token estimate
@@ -174,7 +170,7 @@ class SeedEditor(NumberEditor):
         return box
 
     def set_mode(self, mode: str) -> None:
-        self.mode.setCurrentText(mode if mode in SEED_MODES else DEFAULT_SEED_MODE)
+        self.mode.setCurrentText(seed_mode(mode))
 
     def place(self, rect: QRectF) -> None:
         self.box.setGeometry(rect.toRect())
@@ -380,9 +376,6 @@ class ParamPanel(QWidget):
 
 
 __all__ = [
-    "DEFAULT_SEED_MODE",
-    "SEED_CONTROL_KEY",
-    "SEED_MODES",
     "InlineEditor",
     "ParamEditor",
     "ParamPanel",

@@ -21,10 +21,9 @@ from desktop.canvas import style
 from desktop.canvas.groups import GroupItem
 from desktop.canvas.links import LinkDrag, LinkItem
 from desktop.canvas.node_item import REROUTE_TYPE, NodeItem
-from desktop.canvas.params import SEED_CONTROL_KEY
 from desktop.canvas.ports import PortItem
 from desktop.document import Document
-from desktop.run_state import ImageResult, NodeStatus, RunState
+from desktop.run_state import ImageResult, NodeState, NodeStatus, RunState
 from nodes.graph import Graph, GraphError, Group, Link, NodeData
 from nodes.ports import PortType
 from nodes.settings import Settings
@@ -117,7 +116,7 @@ class CanvasScene(QGraphicsScene):
         self.addItem(item)
         item.set_detail(self.detail)
         status = self.run_state.status(data.id)
-        if status.state.value != "idle":
+        if status.state is not NodeState.IDLE:
             item.set_status(status)
         self.contentChanged.emit()
 
@@ -232,9 +231,9 @@ class CanvasScene(QGraphicsScene):
         stack.beginMacro("Add reroute")
         try:
             dot = self.document.add_node(REROUTE_TYPE, (pos.x() - half, pos.y() - half))
-            self.document.disconnect([link])
-            self.document.connect(link.source, link.output, dot, "value")
-            self.document.connect(dot, "value", link.target, link.input)
+            self.document.disconnect_links([link])
+            self.document.connect_ports(link.source, link.output, dot, "value")
+            self.document.connect_ports(dot, "value", link.target, link.input)
         finally:
             stack.endMacro()
         return dot
@@ -335,22 +334,6 @@ class CanvasScene(QGraphicsScene):
                     moved[node_id] = pos
         if moved:
             self.document.move(moved, drag_id=self.document.new_drag())
-
-    def set_seed_mode(self, node_id: str, param: str, mode: str) -> None:
-        """Remember a seed's after-run mode in the node's ``extra`` (saved with the file).
-
-        Not an undo step: it is a preference of the node, like a panel's layout. The
-        graph's ``changed`` signal marks the document for autosave.
-        """
-        graph = self.document.graph
-        data = graph.nodes.get(node_id)
-        if data is None:
-            return
-        controls = data.extra.get(SEED_CONTROL_KEY)
-        if not isinstance(controls, dict):
-            controls = data.extra[SEED_CONTROL_KEY] = {}
-        controls[param] = mode
-        graph.changed.emit()
 
     def set_detail(self, detail: bool) -> None:
         if detail == self.detail:

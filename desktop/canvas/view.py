@@ -43,7 +43,6 @@ from desktop.canvas import style
 from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
-from desktop.canvas.params import DEFAULT_SEED_MODE
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup
 from desktop.document import Document
@@ -186,14 +185,14 @@ class CanvasView(QGraphicsView):
             stack = self.document.undo_stack
             stack.beginMacro("Delete")
             try:
-                self.document.disconnect(links)
+                self.document.disconnect_links(links)
                 self.document.remove(node_ids)
             finally:
                 stack.endMacro()
         elif node_ids:
             self.document.remove(node_ids)
         elif links:
-            self.document.disconnect(links)
+            self.document.disconnect_links(links)
 
     def copy_selection(self) -> dict | None:
         ids = self.selected_nodes()
@@ -255,11 +254,7 @@ class CanvasView(QGraphicsView):
 
     def seed_controls(self) -> dict[tuple[str, str], str]:
         """``{(node id, seed param): mode}`` for every seed param (fixed by default)."""
-        out: dict[tuple[str, str], str] = {}
-        for node_id, item in self.canvas_scene.nodes.items():
-            for name, mode in item.seed_modes().items():
-                out[(node_id, name)] = mode or DEFAULT_SEED_MODE
-        return out
+        return self.document.seed_controls()
 
     def zoom(self) -> float:
         return self.transform().m11()
@@ -310,9 +305,7 @@ class CanvasView(QGraphicsView):
         restoring on open leaves the document exactly as the file had it.
         """
         center = self.mapToScene(self.viewport().rect().center())
-        self.document.graph.view.update(
-            {"zoom": round(self.zoom(), 4), "center": [round(center.x(), 1), round(center.y(), 1)]}
-        )
+        self.document.set_view(round(self.zoom(), 4), (round(center.x(), 1), round(center.y(), 1)))
 
     def _restore_view(self) -> None:
         view = self.document.graph.view
@@ -364,9 +357,9 @@ class CanvasView(QGraphicsView):
             if pending is not None and port is not None:
                 try:
                     if pending.is_output:
-                        self.document.connect(pending.node_id, pending.port, node_id, port)
+                        self.document.connect_ports(pending.node_id, pending.port, node_id, port)
                     else:
-                        self.document.connect(node_id, port, pending.node_id, pending.port)
+                        self.document.connect_ports(node_id, port, pending.node_id, pending.port)
                 except GraphError as exc:
                     self._show_message(exc.message, pos)
         finally:

@@ -249,7 +249,7 @@ def test_drop_on_occupied_input_replaces_and_drag_off_deletes(
     a = document.add_node("primitive.int", (0, 0))
     b = document.add_node("primitive.int", (0, 160))
     d = document.add_node("utility.display", (400, 60))
-    document.connect(a, "value", d, "value")
+    document.connect_ports(a, "value", d, "value")
     canvas.fit_view()
     mouse_drag(
         canvas,
@@ -269,8 +269,8 @@ def test_drop_on_occupied_input_replaces_and_drag_off_deletes(
 def test_alt_click_and_delete_key_remove_links(canvas: CanvasView, document: Document) -> None:
     checkpoint, encode = txt2img_pair(document)
     decode = document.add_node("vae.decode", (420, 200))
-    document.connect(checkpoint, "clip", encode, "clip")
-    document.connect(checkpoint, "vae", decode, "vae")
+    document.connect_ports(checkpoint, "clip", encode, "clip")
+    document.connect_ports(checkpoint, "vae", decode, "vae")
     canvas.fit_view()
     item = canvas.canvas_scene.links[(encode, "clip")]
     middle = item.path().pointAtPercent(0.5)
@@ -429,7 +429,7 @@ def test_file_param_lists_the_models_folder(
 def test_dragging_a_node_is_one_undo_step(canvas: CanvasView, document: Document) -> None:
     a = document.add_node("primitive.int", (0, 0))
     b = document.add_node("utility.display", (300, 0))
-    document.connect(a, "value", b, "value")
+    document.connect_ports(a, "value", b, "value")
     canvas.fit_view()
     count = document.undo_stack.count()
     start = title_point(canvas, a)
@@ -512,7 +512,7 @@ def test_window_shortcuts_leave_keys_to_edited_widgets(
 
 def test_delete_key_and_undo(canvas: CanvasView, document: Document) -> None:
     checkpoint, encode = txt2img_pair(document)
-    document.connect(checkpoint, "clip", encode, "clip")
+    document.connect_ports(checkpoint, "clip", encode, "clip")
     canvas.select_nodes([checkpoint])
     canvas.setFocus()
     QTest.keyClick(canvas, Qt.Key.Key_Delete)
@@ -526,8 +526,8 @@ def test_delete_key_and_undo(canvas: CanvasView, document: Document) -> None:
 def test_copy_paste_keeps_internal_links(canvas: CanvasView, document: Document) -> None:
     checkpoint, encode = txt2img_pair(document)
     other = document.add_node("vae.decode", (420, 300))
-    document.connect(checkpoint, "clip", encode, "clip")
-    document.connect(checkpoint, "vae", other, "vae")
+    document.connect_ports(checkpoint, "clip", encode, "clip")
+    document.connect_ports(checkpoint, "vae", other, "vae")
     canvas.select_nodes([checkpoint, encode])
     copied = canvas.copy_selection()
     assert copied is not None

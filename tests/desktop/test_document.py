@@ -19,7 +19,7 @@ def doc(qapp) -> Document:
 def test_add_connect_undo_redo(doc: Document) -> None:
     a = doc.add_node("primitive.int", (0, 0))
     d = doc.add_node("utility.display", (200, 0))
-    doc.connect(a, "value", d, "value")
+    doc.connect_ports(a, "value", d, "value")
     assert len(doc.graph.links) == 1 and doc.dirty
     doc.undo_stack.undo()
     assert doc.graph.links == []
@@ -37,9 +37,9 @@ def test_refused_connection_pushes_nothing(doc: Document) -> None:
     e = doc.add_node("latent.empty", (0, 0))
     count = doc.undo_stack.count()
     with pytest.raises(GraphError):
-        doc.connect(s, "value", e, "width")  # STRING into INT
+        doc.connect_ports(s, "value", e, "width")  # STRING into INT
     with pytest.raises(GraphError):
-        doc.connect(i, "value", i, "value")
+        doc.connect_ports(i, "value", i, "value")
     assert doc.undo_stack.count() == count
 
 
@@ -58,8 +58,8 @@ def test_replacing_a_link_undoes_to_the_old_one(doc: Document) -> None:
     a = doc.add_node("primitive.int", (0, 0))
     b = doc.add_node("primitive.int", (0, 0))
     d = doc.add_node("utility.display", (0, 0))
-    doc.connect(a, "value", d, "value")
-    doc.connect(b, "value", d, "value")
+    doc.connect_ports(a, "value", d, "value")
+    doc.connect_ports(b, "value", d, "value")
     assert doc.graph.link_into(d, "value").source == b
     doc.undo_stack.undo()
     assert doc.graph.link_into(d, "value").source == a
@@ -78,7 +78,7 @@ def test_moves_of_one_drag_merge(doc: Document) -> None:
 def test_remove_restores_links_and_groups(doc: Document) -> None:
     a = doc.add_node("primitive.int", (0, 0))
     d = doc.add_node("utility.display", (0, 0))
-    doc.connect(a, "value", d, "value")
+    doc.connect_ports(a, "value", d, "value")
     g = doc.add_group("Inputs", (-10, -10, 100, 100))
     doc.remove([a], [g])
     assert a not in doc.graph.nodes and g not in doc.graph.groups and not doc.graph.links
@@ -90,8 +90,8 @@ def test_copy_paste_keeps_internal_links_with_fresh_ids(doc: Document) -> None:
     a = doc.add_node("primitive.int", (0, 0), {"value": 5})
     d = doc.add_node("utility.display", (100, 0))
     other = doc.add_node("utility.display", (100, 100))
-    doc.connect(a, "value", d, "value")
-    doc.connect(a, "value", other, "value")
+    doc.connect_ports(a, "value", d, "value")
+    doc.connect_ports(a, "value", other, "value")
     clip = doc.copy_nodes([a, d])
     assert len(clip["links"]) == 1
     new_ids = doc.paste(clip)

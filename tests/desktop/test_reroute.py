@@ -48,7 +48,7 @@ def vp(view: CanvasView, scene_pos: QPointF) -> QPoint:
 def int_to_display(document: Document) -> tuple[str, str]:
     source = document.add_node("primitive.int", (0, 0))
     target = document.add_node("utility.display", (500, 160))
-    document.connect(source, "value", target, "value")
+    document.connect_ports(source, "value", target, "value")
     document.set_param(source, "value", 42)
     return source, target
 

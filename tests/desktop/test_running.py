@@ -9,7 +9,7 @@ import pytest
 from desktop.bridge import EngineBridge
 from desktop.document import Document
 from desktop.run_state import NodeState, RunState
-from desktop.running import advance_seeds, queue_runs, seed_controls
+from desktop.running import advance_seeds, queue_runs
 from nodes.context import Environment
 from nodes.library import load_builtin_nodes
 from nodes.paths import FileFinder
@@ -38,7 +38,7 @@ def test_runs_queue_and_states_arrive_on_the_gui_thread(parts, qtbot) -> None:
     doc, bridge, state = parts
     s = doc.add_node("primitive.seed", (0, 0), {"seed": 10})
     d = doc.add_node("utility.display", (200, 0))
-    doc.connect(s, "seed", d, "value")
+    doc.connect_ports(s, "seed", d, "value")
     doc.graph.nodes[s].extra["seed_control"] = {"seed": "increment"}
     finished: list = []
     state.runFinished.connect(finished.append)
@@ -56,7 +56,7 @@ def test_runs_queue_and_states_arrive_on_the_gui_thread(parts, qtbot) -> None:
 def test_seed_modes(parts) -> None:
     doc, _, _ = parts
     n = doc.add_node("sampling.sampler", (0, 0), {"seed": 5})
-    assert seed_controls(doc) == {(n, "seed"): "fixed"}
+    assert doc.seed_controls() == {(n, "seed"): "fixed"}
     advance_seeds(doc)
     assert doc.graph.nodes[n].params["seed"] == 5
     doc.graph.nodes[n].extra["seed_control"] = {"seed": "decrement"}
