@@ -22,9 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from nodes.diffusion.denoiser import Denoiser, Graphable, build_denoiser
 from nodes.diffusion.patches import unet_patched
+from nodes.diffusion.preview import PreviewCopy
 from nodes.diffusion.schedulers import COMFYUI, SchedulerRecipe
-from nodes.diffusion.values import Conditioning, ControlHint, Latent, UNetModel
+from nodes.diffusion.values import Conditioning, Latent, UNetModel
 from nodes.models.families import latent_to_rgb
 
 Progress = Callable[[int, int, Callable[[], np.ndarray | None]], None]
@@ -73,8 +75,12 @@ def sample(
     *,
     progress: Progress | None = None,
     check_cancelled: Callable[[], None] | None = None,
+    accelerate: Callable[[Graphable], Denoiser] | None = None,
 ) -> torch.Tensor:
-    """Denoise ``latent``; returns model-space latents B×C×h×w."""
+    """Denoise ``latent``; returns model-space latents B×C×h×w.
+
+    ``accelerate`` wraps the run's denoiser (CUDA graphs, compile); the loop is the same.
+    """
     module = unet.module
     device, dtype = module.device, module.dtype
     _check_compatible(unet, positive, negative, latent)
@@ -119,37 +125,41 @@ def sample(
         do_cfg = settings.cfg > 1.0 and negative is not None
 
     halves = [negative, positive] if do_cfg else [positive]
-    embeds = _embeddings(halves, batch, device, dtype)  # type: ignore[arg-type]
-    added = _added_conditions(unet, halves, batch, device, dtype)  # type: ignore[arg-type]
-    controls = _controls(halves, batch, device, dtype)  # type: ignore[arg-type]
-    step_kwargs = _step_kwargs(scheduler, generator)
-
     total = len(timesteps)
+    built = build_denoiser(
+        unet,
+        halves,  # type: ignore[arg-type]
+        batch=batch,
+        cfg=settings.cfg if do_cfg else None,
+        total=total,
+        device=device,
+        dtype=dtype,
+    )
+    denoiser: Denoiser = accelerate(built) if accelerate is not None else built
+    step_kwargs = _step_kwargs(scheduler, generator)
     sigma_space = in_sigma_space(scheduler)
+    previews = PreviewCopy(device)
     with unet_patched(unet):  # LoRAs: once per run, undone after
         for index, t in enumerate(timesteps):
             if check_cancelled is not None:
                 check_cancelled()
-            model_input = torch.cat([latents] * 2) if do_cfg else latents
-            model_input = scheduler.scale_model_input(model_input, t)
-            residuals = _control_residuals(controls, model_input, t, embeds, index, total)
-            noise_pred = module(
-                model_input,
-                t,
-                encoder_hidden_states=embeds,
-                added_cond_kwargs=added,
-                return_dict=False,
-                **residuals,
-            )[0]
-            if do_cfg:
-                uncond, cond = noise_pred.chunk(2)
-                noise_pred = uncond + settings.cfg * (cond - uncond)
+            model_input = scheduler.scale_model_input(latents, t)
+            noise_pred = denoiser(model_input, t, index)
             sigma = _current_sigma(scheduler)
             out = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=True)
             previous, latents = latents, out.prev_sample
             if progress is not None:
                 preview = _preview(
-                    unet, scheduler, out, previous, noise_pred, t, sigma, sigma_space
+                    unet,
+                    scheduler,
+                    out,
+                    previous,
+                    noise_pred,
+                    t,
+                    sigma,
+                    sigma_space,
+                    previews,
+                    last=index + 1 == total,
                 )
                 progress(index + 1, total, preview)
     return finish(latents) if finish is not None else latents
@@ -272,113 +282,6 @@ def _initial_latent(
     return latent.scaling * (mean + std * eps)
 
 
-def _fit_tokens(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Repeat shorter token sequences so all halves have the same length (as ComfyUI)."""
-    lengths = {t.shape[1] for t in tensors}
-    if len(lengths) == 1:
-        return tensors
-    target = math.lcm(*lengths)
-    return [t.repeat(1, target // t.shape[1], 1) for t in tensors]
-
-
-def _embeddings(
-    halves: list[Conditioning], batch: int, device: torch.device, dtype: torch.dtype
-) -> torch.Tensor:
-    parts = _fit_tokens([c.embeds.to(device=device, dtype=dtype) for c in halves])
-    expanded = []
-    for part in parts:
-        _, seq, width = part.shape
-        expanded.append(part.repeat(1, batch, 1).view(batch, seq, width))
-    return torch.cat(expanded) if len(expanded) > 1 else expanded[0]
-
-
-def _added_conditions(
-    unet: UNetModel,
-    halves: list[Conditioning],
-    batch: int,
-    device: torch.device,
-    dtype: torch.dtype,
-) -> dict[str, torch.Tensor] | None:
-    if unet.module.config.addition_embed_type != "text_time":
-        return None
-    pooled, ids = [], []
-    for cond in halves:
-        assert cond.pooled is not None and cond.time_ids is not None
-        pooled.append(cond.pooled.to(device=device, dtype=dtype).repeat(batch, 1))
-        time_ids = torch.tensor([list(cond.time_ids)], dtype=dtype)
-        ids.append(time_ids.to(device).repeat(batch, 1))
-    return {"text_embeds": torch.cat(pooled), "time_ids": torch.cat(ids)}
-
-
-@dataclass
-class _Control:
-    hint: ControlHint
-    image: torch.Tensor
-    """The hint image batched like the UNet input."""
-    mask: torch.Tensor | None
-    """Per-sample 0/1 when the hint applies to only one half of a CFG batch."""
-
-
-def _controls(
-    halves: list[Conditioning], batch: int, device: torch.device, dtype: torch.dtype
-) -> list[_Control]:
-    """ControlNets per hint; hints shared by both halves run batched, like diffusers."""
-    result: list[_Control] = []
-    seen: list[ControlHint] = []
-    for cond in halves:
-        for hint in cond.controls:
-            if any(hint is s for s in seen):
-                continue
-            seen.append(hint)
-            image = hint.image.to(device=device, dtype=dtype)
-            if image.shape[0] != batch:
-                image = image.repeat_interleave(batch // image.shape[0] or 1, dim=0)[:batch]
-            present = [any(hint is h for h in c.controls) for c in halves]
-            mask = None
-            if not all(present):
-                mask = torch.tensor(
-                    [float(p) for p in present for _ in range(batch)], dtype=dtype
-                ).to(device)
-            result.append(_Control(hint, torch.cat([image] * len(halves)), mask))
-    return result
-
-
-def _control_residuals(
-    controls: list[_Control],
-    model_input: torch.Tensor,
-    t: torch.Tensor,
-    embeds: torch.Tensor,
-    index: int,
-    total: int,
-) -> dict[str, Any]:
-    down: list[torch.Tensor] | None = None
-    mid: torch.Tensor | None = None
-    for control in controls:
-        hint = control.hint
-        keep = 1.0 - float(index / total < hint.start or (index + 1) / total > hint.end)
-        down_i, mid_i = hint.net(
-            model_input,
-            t,
-            encoder_hidden_states=embeds,
-            controlnet_cond=control.image,
-            conditioning_scale=hint.strength * keep,
-            guess_mode=False,
-            return_dict=False,
-        )
-        if control.mask is not None:
-            m = control.mask.view(-1, 1, 1, 1)
-            down_i = [d * m for d in down_i]
-            mid_i = mid_i * m
-        if down is None or mid is None:
-            down, mid = list(down_i), mid_i
-        else:
-            down = [a + b for a, b in zip(down, down_i, strict=True)]
-            mid = mid + mid_i
-    if down is None:
-        return {}
-    return {"down_block_additional_residuals": down, "mid_block_additional_residual": mid}
-
-
 def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:
     accepted = set(inspect.signature(scheduler.step).parameters)
     kwargs: dict[str, Any] = {}
@@ -451,8 +354,16 @@ def _preview(
     t: torch.Tensor,
     sigma: torch.Tensor | None,
     sigma_space: bool,
+    copy: PreviewCopy,
+    *,
+    last: bool,
 ) -> Callable[[], np.ndarray | None]:
-    """A closure computing the preview only when the context asks for one (throttled)."""
+    """A closure computing the preview only when the context asks for one (throttled).
+
+    The x0 estimate stays on the device; :class:`PreviewCopy` brings it to the host without
+    waiting for the GPU (the image shown is the newest copy that has arrived; the last step
+    waits for its own).
+    """
 
     def make() -> np.ndarray | None:
         estimate = getattr(step_output, "pred_original_sample", None)
@@ -463,7 +374,7 @@ def _preview(
             )
         if estimate is None:
             estimate = step_output.prev_sample
-        first = estimate[0].detach().to("cpu", torch.float32).numpy()
-        return latent_to_rgb(first, unet.family)
+        first = copy.fetch(estimate[0].detach(), wait=last)
+        return None if first is None else latent_to_rgb(first, unet.family)
 
     return make

@@ -10,13 +10,16 @@ prompt of at most 75 tokens gives exactly diffusers' ``encode_prompt`` embedding
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from nodes.diffusion.patches import clip_patched
 from nodes.diffusion.values import ClipModel, Conditioning
 from nodes.tokens import CHUNK, LONG_WORD, Tokens, tokenize  # noqa: F401 - re-exported
+
+if TYPE_CHECKING:
+    from nodes.models.families import TextEncoderSpec
 
 
 def _frame(tokenizer: Any, chunk: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
@@ -38,19 +41,24 @@ def encode_text(
 
 
 def _encode(clip: ClipModel, text: str, time_ids: tuple[float, ...] | None) -> Conditioning:
-    sdxl = len(clip.encoders) > 1
+    specs = clip.family.text_encoders
+    if len(specs) != len(clip.encoders):
+        raise ValueError(
+            f"a {clip.family} CLIP needs {len(specs)} text encoder(s), this one has "
+            f"{len(clip.encoders)}"
+        )
     tokens = tokenize(clip.tokenizers[0], text)
     weighted = any(w != 1.0 for chunk in tokens.chunks for _, w in chunk)
     per_chunk: list[torch.Tensor] = []
     pooled: torch.Tensor | None = None
     for index, chunk in enumerate(tokens.chunks):
         parts = []
-        for tokenizer, encoder in zip(clip.tokenizers, clip.encoders, strict=True):
+        for spec, tokenizer, encoder in zip(specs, clip.tokenizers, clip.encoders, strict=True):
             ids, weights = _frame(tokenizer, chunk)
-            hidden, pool = _run_encoder(encoder, ids, sdxl)
+            hidden, pool = _run_encoder(encoder, ids, spec)
             if weighted:
                 empty_ids, _ = _frame(tokenizer, [])
-                empty, _ = _run_encoder(encoder, empty_ids, sdxl)
+                empty, _ = _run_encoder(encoder, empty_ids, spec)
                 w = torch.tensor(weights, dtype=hidden.dtype, device=hidden.device)
                 hidden = (hidden - empty) * w.view(1, -1, 1) + empty
             parts.append(hidden)
@@ -58,21 +66,25 @@ def _encode(clip: ClipModel, text: str, time_ids: tuple[float, ...] | None) -> C
                 pooled = pool
         per_chunk.append(torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
     embeds = torch.cat(per_chunk, dim=1) if len(per_chunk) > 1 else per_chunk[0]
+    added = clip.family.added_conditions
     return Conditioning(
         embeds=embeds,
         family=clip.family,
-        pooled=pooled if sdxl else None,
-        time_ids=time_ids if sdxl else None,
+        pooled=pooled if "text_embeds" in added else None,
+        time_ids=time_ids if "time_ids" in added else None,
         tokens=tokens.count,
     )
 
 
 def _run_encoder(
-    encoder: Any, ids: list[int], sdxl: bool
+    encoder: Any, ids: list[int], spec: TextEncoderSpec
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The hidden states the family conditions on and, where it is an added condition, the
+    pooled projection (the same calls diffusers' ``encode_prompt`` makes)."""
     input_ids = torch.tensor([ids], dtype=torch.long, device=encoder.device)
-    if not sdxl:
+    if spec.hidden_state == "last" and not spec.pooled:
         return encoder(input_ids)[0], None
     out = encoder(input_ids, output_hidden_states=True)
-    pooled = out[0] if out[0].ndim == 2 else None
-    return out.hidden_states[-2], pooled
+    pooled = out[0] if spec.pooled and out[0].ndim == 2 else None
+    hidden = out.hidden_states[-2] if spec.hidden_state == "penultimate" else out[0]
+    return hidden, pooled

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nodes.models import ldm, to_ldm
-from nodes.models.families import SD1, SD2, SDXL, Family, get_family, heads_for_width
+from nodes.models.families import Family, get_family
+from nodes.models.infer import heads_for_width
 from nodes.models.quiet import quiet_hf
 from nodes.models.tokenizer import clip_tokenizer
 
@@ -103,7 +104,7 @@ def _configs(fam: Family) -> tuple[dict[str, Any], dict[str, Any], list[dict[str
         cross_attention_dim=TEXT_WIDTH * len(fam.text_encoder_pads),
         attention_head_dim=fam.unet_fixed_heads or [heads_for_width(w) for w in WIDTHS],
     )
-    if fam is SDXL:
+    if "time_ids" in fam.added_conditions:
         unet.update(
             down_block_types=["DownBlock2D", "CrossAttnDownBlock2D"],
             up_block_types=["CrossAttnUpBlock2D", "UpBlock2D"],
@@ -113,10 +114,10 @@ def _configs(fam: Family) -> tuple[dict[str, Any], dict[str, Any], list[dict[str
         )
     vae = fam.base_config("vae")
     vae.update(block_out_channels=list(VAE_WIDTHS), layers_per_block=1)
-    vae["scaling_factor"] = fam.vae_scaling_factor
+    vae["scaling_factor"] = fam.latent.scaling_factor
     texts = []
-    for i in range(len(fam.text_encoder_pads)):
-        text = fam.base_config("text_encoder" if i == 0 else f"text_encoder_{i + 1}")
+    for spec in fam.text_encoders:
+        text = fam.base_config(spec.component)
         text.update(
             hidden_size=TEXT_WIDTH,
             intermediate_size=4 * TEXT_WIDTH,
@@ -141,7 +142,7 @@ def _build(fam: Family, prediction: str) -> _Parts:
     full = None
     for cls_name, cfg in zip(classes, text_cfgs, strict=True):
         encoders.append(getattr(transformers, cls_name)(transformers.CLIPTextConfig(**cfg)))
-    if fam is SD2:
+    if fam.text_encoders[0].drop_last_layer:
         # SD2.x conditions on OpenCLIP's penultimate layer: the file holds one layer (and a
         # projection) more than the diffusers text encoder, which keeps the first layers.
         cfg = dict(text_cfgs[0], num_hidden_layers=TEXT_LAYERS + 1)
@@ -155,7 +156,7 @@ def _build(fam: Family, prediction: str) -> _Parts:
             if not k.startswith(("text_projection", f"text_model.encoder.layers.{TEXT_LAYERS}."))
         }
         encoders[0].load_state_dict(kept, strict=False)
-    if fam is SD2 and prediction == "v_prediction":
+    if fam.v_prediction_by_norm_std and prediction == "v_prediction":
         # The statistic ComfyUI (and `detect`) read to tell SD2 v-prediction models apart.
         last = unet.up_blocks[-1].attentions[-1].transformer_blocks[0].norm1.bias
         with torch.no_grad():
@@ -181,7 +182,7 @@ def _write_folder(folder: Path, fam: Family, parts: _Parts, prediction: str) -> 
     common: dict[str, Any] = {"vae": parts.vae, "unet": parts.unet, "scheduler": scheduler}
     common["text_encoder"] = parts.text_encoders[0]
     common["tokenizer"] = clip_tokenizer(fam.text_encoder_pads[0])
-    if fam is SDXL:
+    if len(fam.text_encoders) == 2:
         pipe = diffusers.StableDiffusionXLPipeline(
             text_encoder_2=parts.text_encoders[1],
             tokenizer_2=clip_tokenizer(fam.text_encoder_pads[1]),
@@ -216,14 +217,16 @@ def _write_single_file(path: Path, fam: Family, parts: _Parts) -> None:
 
     state = to_ldm.unet_to_ldm(parts.unet.state_dict(), parts.unet.config.layers_per_block)
     state |= to_ldm.vae_to_ldm(parts.vae.state_dict())
-    if fam is SD1:
-        state |= to_ldm.clip_to_ldm(parts.text_encoders[0].state_dict(), ldm.SD1_CLIP)
-    elif fam is SD2:
-        state |= to_ldm.open_clip_to_ldm(parts.full_open_clip.state_dict(), ldm.SD2_OPENCLIP)
-    else:
-        encoders = parts.text_encoders
-        state |= to_ldm.clip_to_ldm(encoders[0].state_dict(), ldm.SDXL_CLIP, position_ids=False)
-        state |= to_ldm.open_clip_to_ldm(encoders[1].state_dict(), ldm.SDXL_OPENCLIP)
+    for spec, encoder in zip(fam.text_encoders, parts.text_encoders, strict=True):
+        if spec.layout == "clip":
+            weights = encoder.state_dict()
+            state |= to_ldm.clip_to_ldm(
+                weights, spec.ldm_prefix, position_ids=spec.ldm_position_ids
+            )
+            continue
+        full = parts.full_open_clip if spec.drop_last_layer else encoder
+        assert full is not None
+        state |= to_ldm.open_clip_to_ldm(full.state_dict(), spec.ldm_prefix)
     save_file(_fp16(state), str(path), metadata={"format": "pt"})
 
 
@@ -271,7 +274,7 @@ def kohya_names(
         for name, module in unet.named_modules()
         if getattr(module, "weight", None) is not None and module.weight.ndim in (2, 4)
     }
-    if fam is SDXL:
+    if fam.kohya_ldm_names:
         state = unet.state_dict()
         ldm_names = to_ldm.unet_to_ldm(state, unet.config.layers_per_block, prefix="")
         by_key = dict(zip(state, ldm_names, strict=True))

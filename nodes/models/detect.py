@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from nodes.models import infer, ldm
 from nodes.models.errors import ModelError
-from nodes.models.families import SD1, SD2, SDXL, Family
+from nodes.models.families import FAMILIES, Family, family_for_unet
 from nodes.models.tensor_file import open_tensor_file
 
 if TYPE_CHECKING:
@@ -70,29 +70,34 @@ def detect(path: str | Path, prediction: Prediction = "auto") -> Detection:
 
 
 def single_file_family(tf: TensorFile) -> Family:
-    """The family of an LDM-layout checkpoint, from which components it holds."""
+    """The family of an LDM-layout checkpoint, from which text encoders it holds.
+
+    Each family names where its text encoders live; the family whose whole stack is present
+    wins, larger stacks first (SDXL's two encoders before a one-encoder family).
+    """
     keys = tf.shapes
     if not ldm.has_prefix(keys, ldm.UNET):
         raise ModelError(_not_a_checkpoint(tf))
-    has = {p: ldm.has_prefix(keys, p) for p in _TEXT_PREFIXES}
     adm = ldm.UNET + "label_emb.0.0.weight" in keys
     name = tf.path.name
-    if has[ldm.SDXL_CLIP] and has[ldm.SDXL_OPENCLIP]:
-        if not adm:
-            raise ModelError(f"{name}: SDXL text encoders but the UNet has no SDXL embedding")
-        family = SDXL
-    elif has[ldm.SDXL_REFINER_OPENCLIP]:
-        raise ModelError(f"{name} is an SDXL refiner, which Daguerre does not load yet")
-    elif has[ldm.SD2_OPENCLIP]:
-        family = SD2
-    elif has[ldm.SD1_CLIP]:
-        family = SD1
-    else:
+    candidates = sorted(FAMILIES.values(), key=lambda f: -len(f.text_encoders))
+    family = next(
+        (
+            f
+            for f in candidates
+            if all(ldm.has_prefix(keys, spec.ldm_prefix) for spec in f.text_encoders)
+        ),
+        None,
+    )
+    if family is None:
         raise ModelError(
             f"{name} holds a Stable Diffusion UNet but no text encoder Daguerre knows "
             f"(looked under {', '.join(_TEXT_PREFIXES)}); UNet-only files are not supported"
         )
-    if adm and family is not SDXL:
+    family.require_loadable(name)
+    if family.added_conditions and not adm:
+        raise ModelError(f"{name}: {family} text encoders but the UNet has no {family} embedding")
+    if adm and not family.added_conditions:
         raise ModelError(f"{name}: class-conditioned {family} models (unCLIP) are not supported")
     if not ldm.has_prefix(keys, ldm.VAE):
         raise ModelError(f"{name} holds no VAE (nothing under {ldm.VAE}); it cannot be used alone")
@@ -101,21 +106,14 @@ def single_file_family(tf: TensorFile) -> Family:
 
 def text_encoder_state(sd: StateDict, family: Family, index: int) -> StateDict:
     """Text encoder `index` of an LDM checkpoint of `family`, in transformers layout."""
-    if family is SD1:
-        return ldm.convert_clip(sd, ldm.SD1_CLIP)
-    if family is SD2:
-        return ldm.convert_open_clip(sd, ldm.SD2_OPENCLIP, drop_last_layer=True)
-    if index == 0:
-        return ldm.convert_clip(sd, ldm.SDXL_CLIP)
-    return ldm.convert_open_clip(sd, ldm.SDXL_OPENCLIP, drop_last_layer=False)
+    spec = family.text_encoders[index]
+    if spec.layout == "clip":
+        return ldm.convert_clip(sd, spec.ldm_prefix)
+    return ldm.convert_open_clip(sd, spec.ldm_prefix, drop_last_layer=spec.drop_last_layer)
 
 
 def text_encoder_prefix(family: Family, index: int) -> str:
-    if family is SD1:
-        return ldm.SD1_CLIP
-    if family is SD2:
-        return ldm.SD2_OPENCLIP
-    return ldm.SDXL_CLIP if index == 0 else ldm.SDXL_OPENCLIP
+    return family.text_encoders[index].ldm_prefix
 
 
 def detect_tensor_file(tf: TensorFile, prediction: Prediction = "auto") -> Detection:
@@ -123,16 +121,14 @@ def detect_tensor_file(tf: TensorFile, prediction: Prediction = "auto") -> Detec
     family = single_file_family(tf)
     classes = _text_encoder_classes(family.model_index())
     text_configs = []
-    for i in range(len(classes)):
-        prefix = text_encoder_prefix(family, i)
-        meta = tf.meta(k for k in tf.shapes if k.startswith(prefix))
+    for i, spec in enumerate(family.text_encoders[: len(classes)]):
+        meta = tf.meta(k for k in tf.shapes if k.startswith(spec.ldm_prefix))
         shapes = _shapes(text_encoder_state(meta, family, i))
-        base = family.base_config("text_encoder" if i == 0 else f"text_encoder_{i + 1}")
-        text_configs.append(infer.clip_config(shapes, base))
+        text_configs.append(infer.clip_config(shapes, family.base_config(spec.component)))
 
     unet_shapes = _shapes(ldm.convert_unet(tf.meta(k for k in tf.shapes if k.startswith(ldm.UNET))))
     time_dim = None
-    if family is SDXL:
+    if "time_ids" in family.added_conditions:
         adm_in = unet_shapes["add_embedding.linear_1.weight"][1]
         time_dim = addition_time_dim(adm_in, text_configs[-1]["projection_dim"], tf.path.name)
     unet = infer.unet_config(unet_shapes, family, family.base_config("unet"), time_dim)
@@ -154,9 +150,9 @@ def detect_tensor_file(tf: TensorFile, prediction: Prediction = "auto") -> Detec
     if "ztsnr" in tf.shapes:
         scheduler["rescale_betas_zero_snr"] = True
         notes.append("trained with zero terminal SNR (ztsnr marker)")
-    if family is SD2:
+    if family.native_size_v is not None:
         # The two SD2.x releases differ in prediction and native size: 768-v and 512 base.
-        unet["sample_size"] = 96 if resolved == "v_prediction" else 64
+        unet["sample_size"] = family.native_side(resolved) // 8
     return Detection(
         family=family,
         source=tf.path,
@@ -200,9 +196,9 @@ def _single_file_prediction(
         return prediction, "chosen"
     if "v_pred" in tf.shapes:
         return "v_prediction", "the file's v_pred marker"
-    if family is SD2:
-        if unet["in_channels"] != 4:
-            return "epsilon", "SD2.x inpainting/depth models predict noise"
+    if family.v_prediction_by_norm_std:
+        if unet["in_channels"] != family.latent.channels:
+            return "epsilon", f"{family} inpainting/depth models predict noise"
         last = len(infer.indices(tf.shapes, ldm.UNET + "output_blocks.")) - 1
         key = f"{ldm.UNET}output_blocks.{last}.1.transformer_blocks.0.norm1.bias"
         if key in tf.shapes:
@@ -214,12 +210,8 @@ def _single_file_prediction(
     return default, f"the {family} default"
 
 
-_TEXT_PREFIXES = (
-    ldm.SD1_CLIP,
-    ldm.SD2_OPENCLIP,
-    ldm.SDXL_CLIP,
-    ldm.SDXL_OPENCLIP,
-    ldm.SDXL_REFINER_OPENCLIP,
+_TEXT_PREFIXES = tuple(
+    dict.fromkeys(spec.ldm_prefix for f in FAMILIES.values() for spec in f.text_encoders)
 )
 
 
@@ -273,17 +265,22 @@ def detect_folder(path: Path, prediction: Prediction = "auto") -> Detection:
             f"{path}: a {index.get('_class_name', 'pipeline')} without a first text encoder "
             "(an SDXL refiner?) is not supported"
         )
-    if _component(index, "text_encoder_2") is not None:
-        if unet.get("addition_embed_type") != "text_time":
-            raise ModelError(f"{path}: two text encoders but the UNet is not SDXL's")
-        family = SDXL
-    else:
-        family = SD2 if unet.get("use_linear_projection") else SD1
-    classes = _text_encoder_classes(index)
-    text = tuple(
-        _read(path / ("text_encoder" if i == 0 else f"text_encoder_{i + 1}") / "config.json")
-        for i in range(len(classes))
+    added = unet.get("addition_embed_type") == "text_time"
+    two = _component(index, "text_encoder_2") is not None
+    if two and not added:
+        raise ModelError(f"{path}: two text encoders but the UNet takes no added conditions")
+    family = family_for_unet(
+        added_conditions=added,
+        linear_projection=bool(unet.get("use_linear_projection")),
+        what=str(path),
     )
+    classes = _text_encoder_classes(index)
+    if len(classes) != len(family.text_encoders):
+        raise ModelError(
+            f"{path}: {len(classes)} text encoder(s), but its {family} UNet needs "
+            f"{len(family.text_encoders)}"
+        )
+    text = tuple(_read(path / spec.component / "config.json") for spec in family.text_encoders)
     scheduler = _read(path / "scheduler" / "scheduler_config.json")
     if prediction == "auto":
         resolved = scheduler.get("prediction_type", "epsilon")

@@ -1,11 +1,18 @@
-"""The model families Daguerre loads — SD1.x, SD2.x, SDXL — and what each one fixes.
+"""The model families Daguerre knows — SD1.x, SD2.x, SDXL (and the SDXL refiner, recognised
+but not loaded yet) — each as one record of data.
 
 Weights tell a checkpoint's widths and depths (`detect.py` reads those from tensor shapes),
-but some facts are a property of the family, not of any tensor: the latent scaling factor,
-the preview colours, the text encoders' activation and padding, and how many attention
-heads a block has. Those live here. The published diffusers configs of SD1.5, SD2.1 and
-SDXL base ship as JSON in `resources/models/<family>/`; detection starts from them and
-overrides the fields that shapes decide.
+but some facts are a property of the family, not of any tensor: the latent format (channels,
+scaling and shift factors, preview colours), the native resolution, which text encoders it
+conditions on and which of their layers, the added conditions its UNet takes, which
+ControlNets fit it, how many attention heads a block has. Those live here, and code that
+needs them looks them up instead of testing ``family is SDXL``: adding a UNet family is
+writing one :class:`Family` (plus its published configs under `resources/models/<id>/`).
+An unknown family is an error, never a fallthrough to some other family's branch.
+
+The published diffusers configs of SD1.5, SD2.1 and SDXL base ship as JSON in
+`resources/models/<family>/`; detection starts from them and overrides the fields that
+shapes decide.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ import copy
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from nodes.models import ldm
 from nodes.models.errors import ModelError
+from nodes.models.infer import heads_for_width
 from nodes.models.paths import resources_dir
 from nodes.models.tokenizer import EOS_TOKEN, OPENCLIP_PAD_TOKEN
 
@@ -25,7 +34,64 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+__all__ = [
+    "FAMILIES",
+    "SD1",
+    "SD2",
+    "SDXL",
+    "SDXL_REFINER",
+    "Family",
+    "LatentFormat",
+    "TextEncoderSpec",
+    "family_for_unet",
+    "get_family",
+    "heads_for_width",
+    "latent_to_rgb",
+]
+
 RGB = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class LatentFormat:
+    """How a family's latents relate to its VAE's, and how to preview them without it."""
+
+    channels: int
+    """Latent channels the VAE makes and the sampler denoises (a 9-channel inpainting UNet
+    still denoises 4: the other five are the mask and the masked image, concatenated)."""
+    scaling_factor: float
+    """model latent = (VAE latent − shift_factor) · scaling_factor."""
+    shift_factor: float
+    rgb_factors: tuple[RGB, ...]
+    """Per latent channel, its (R, G, B) contribution: a cheap preview without the VAE."""
+    rgb_bias: RGB
+
+
+@dataclass(frozen=True)
+class TextEncoderSpec:
+    """One text encoder of a family's stack, in text-encoder order."""
+
+    component: str
+    """The diffusers folder component: "text_encoder", "text_encoder_2"."""
+    ldm_prefix: str
+    """Where a single-file checkpoint keeps it."""
+    layout: Literal["clip", "open_clip"]
+    """OpenAI CLIP is stored in transformers' layout; OpenCLIP in its own."""
+    pad_token: str
+    """The padding token its tokenizer was trained with."""
+    hidden_state: Literal["last", "penultimate"]
+    """The layer the UNet is conditioned on: the final (layer-normed) output, or the
+    penultimate layer's hidden states (SDXL)."""
+    drop_last_layer: bool = False
+    """SD2.x conditions on OpenCLIP's penultimate layer, which diffusers expresses as a text
+    encoder one layer shorter than the file's: the loader drops the file's last layer."""
+    pooled: bool = False
+    """Its pooled, projected embedding is an added condition of the UNet (SDXL's second)."""
+    ldm_position_ids: bool = False
+    """Single files of this family carry the `position_ids` buffer (SD1.x's do)."""
+
+
+Prediction = Literal["epsilon", "v_prediction"]
 
 
 @dataclass(frozen=True)
@@ -36,15 +102,44 @@ class Family:
     """Stable id stored in workflows and caches: "sd1", "sd2", "sdxl"."""
     name: str
     """For people: "SD1.x", "SD2.x", "SDXL"."""
-    vae_scaling_factor: float
-    """Multiplies VAE latents into the space the UNet was trained on."""
-    latent_rgb_factors: tuple[RGB, RGB, RGB, RGB]
-    """Per latent channel, its (R, G, B) contribution: a cheap preview without the VAE."""
-    latent_rgb_bias: RGB
-    text_encoder_pads: tuple[str, ...]
-    """The padding token of each text encoder's tokenizer, in text-encoder order."""
-    unet_fixed_heads: int | None
+    latent: LatentFormat
+    native_size: int
+    """The side, in pixels, of the square images it was trained on."""
+    text_encoders: tuple[TextEncoderSpec, ...]
+    predictions: tuple[Prediction, ...]
+    """What its checkpoints predict; the first is the default when nothing tells."""
+    added_conditions: tuple[str, ...] = ()
+    """The UNet's ``added_cond_kwargs`` (SDXL: pooled text embeds and size/crop ids)."""
+    linear_projection: bool = True
+    """Its transformer blocks project in and out with linear layers (not 1×1 convs)."""
+    unet_fixed_heads: int | None = None
     """SD1.x UNets use 8 heads in every block; later families use 64-channel heads (None)."""
+    native_size_v: int | None = None
+    """The native side of its v-prediction releases when it differs (SD2.1 768-v)."""
+    v_prediction_by_norm_std: bool = False
+    """Its epsilon and v-prediction single files look alike, and are told apart by the spread
+    of the UNet's last norm bias (ComfyUI's rule, for SD2.x)."""
+    controlnet_family: str | None = None
+    """The family id whose ControlNets fit it (None: its own)."""
+    kohya_ldm_names: bool = False
+    """Kohya's LoRAs name its UNet layers after the original (LDM) UNet, not diffusers'."""
+    loadable: bool = True
+    """False for a family Daguerre recognises but cannot load yet (detection says so)."""
+
+    @property
+    def vae_scaling_factor(self) -> float:
+        """Multiplies VAE latents into the space the UNet was trained on."""
+        return self.latent.scaling_factor
+
+    @property
+    def text_encoder_pads(self) -> tuple[str, ...]:
+        """The padding token of each text encoder's tokenizer, in text-encoder order."""
+        return tuple(spec.pad_token for spec in self.text_encoders)
+
+    @property
+    def controlnets(self) -> str:
+        """The family id of the ControlNets that fit this family."""
+        return self.controlnet_family or self.id
 
     @property
     def config_dir(self) -> Path:
@@ -53,63 +148,138 @@ class Family:
 
     def base_config(self, component: str) -> dict[str, Any]:
         """A fresh copy of the published config of `component` ("unet", "vae", ...)."""
+        self.require_loadable()
         name = "scheduler_config.json" if component == "scheduler" else "config.json"
         return copy.deepcopy(_read_json(self.config_dir / component / name))
 
     def model_index(self) -> dict[str, Any]:
+        self.require_loadable()
         return copy.deepcopy(_read_json(self.config_dir / "model_index.json"))
+
+    def require_loadable(self, what: str = "") -> None:
+        if not self.loadable:
+            subject = f"{what} is an {self.name}" if what else f"{self.name} models are"
+            raise ModelError(f"{subject}, which Daguerre does not load yet")
 
     def unet_heads(self, channels: int) -> int:
         """Attention heads of a UNet block `channels` wide (weights cannot tell)."""
         return self.unet_fixed_heads or heads_for_width(channels)
 
+    def native_side(self, prediction: str) -> int:
+        """The native image side for a checkpoint of this family predicting `prediction`."""
+        if prediction == "v_prediction" and self.native_size_v is not None:
+            return self.native_size_v
+        return self.native_size
+
     def __str__(self) -> str:
         return self.name
 
 
-def heads_for_width(width: int) -> int:
-    """Attention heads of a layer `width` wide, for layers whose heads are 64 channels.
-
-    OpenAI CLIP, OpenCLIP and the SD2.x/SDXL UNets all use 64-channel heads, which the
-    weights cannot show (a head split is a reshape, not a tensor). Widths that are not a
-    multiple of 64 only occur in tiny test models; those get 8-channel heads so that the
-    rule still gives one answer for every width.
-    """
-    if width % 64 == 0:
-        return width // 64
-    if width % 8 == 0:
-        return width // 8
-    return 1
-
-
-_SD_RGB = (
-    (0.3512, 0.2297, 0.3227),
-    (0.3250, 0.4974, 0.2350),
-    (-0.2829, 0.1762, 0.2721),
-    (-0.2120, -0.2616, -0.7177),
-)
 # Latent→RGB factors as published in ComfyUI's latent_formats.py (SD15 and SDXL).
-_SDXL_RGB = (
-    (0.3651, 0.4232, 0.4341),
-    (-0.2533, -0.0042, 0.1068),
-    (0.1076, 0.1111, -0.0362),
-    (-0.3165, -0.2492, -0.2188),
+_SD_LATENT = LatentFormat(
+    channels=4,
+    scaling_factor=0.18215,
+    shift_factor=0.0,
+    rgb_factors=(
+        (0.3512, 0.2297, 0.3227),
+        (0.3250, 0.4974, 0.2350),
+        (-0.2829, 0.1762, 0.2721),
+        (-0.2120, -0.2616, -0.7177),
+    ),
+    rgb_bias=(0.0, 0.0, 0.0),
+)
+_SDXL_LATENT = LatentFormat(
+    channels=4,
+    scaling_factor=0.13025,
+    shift_factor=0.0,
+    rgb_factors=(
+        (0.3651, 0.4232, 0.4341),
+        (-0.2533, -0.0042, 0.1068),
+        (0.1076, 0.1111, -0.0362),
+        (-0.3165, -0.2492, -0.2188),
+    ),
+    rgb_bias=(0.1084, -0.0175, -0.0011),
+)
+_OPENCLIP_BIG_G = TextEncoderSpec(
+    "text_encoder_2",
+    ldm.SDXL_OPENCLIP,
+    "open_clip",
+    OPENCLIP_PAD_TOKEN,
+    "penultimate",
+    pooled=True,
 )
 
-SD1 = Family("sd1", "SD1.x", 0.18215, _SD_RGB, (0.0, 0.0, 0.0), (EOS_TOKEN,), 8)
-SD2 = Family("sd2", "SD2.x", 0.18215, _SD_RGB, (0.0, 0.0, 0.0), (OPENCLIP_PAD_TOKEN,), None)
+SD1 = Family(
+    "sd1",
+    "SD1.x",
+    _SD_LATENT,
+    native_size=512,
+    text_encoders=(
+        TextEncoderSpec(
+            "text_encoder", ldm.SD1_CLIP, "clip", EOS_TOKEN, "last", ldm_position_ids=True
+        ),
+    ),
+    predictions=("epsilon", "v_prediction"),
+    linear_projection=False,
+    unet_fixed_heads=8,
+)
+SD2 = Family(
+    "sd2",
+    "SD2.x",
+    _SD_LATENT,
+    native_size=512,
+    native_size_v=768,
+    text_encoders=(
+        TextEncoderSpec(
+            "text_encoder",
+            ldm.SD2_OPENCLIP,
+            "open_clip",
+            OPENCLIP_PAD_TOKEN,
+            "last",
+            drop_last_layer=True,
+        ),
+    ),
+    predictions=("v_prediction", "epsilon"),
+    v_prediction_by_norm_std=True,
+)
 SDXL = Family(
     "sdxl",
     "SDXL",
-    0.13025,
-    _SDXL_RGB,
-    (0.1084, -0.0175, -0.0011),
-    (EOS_TOKEN, OPENCLIP_PAD_TOKEN),
-    None,
+    _SDXL_LATENT,
+    native_size=1024,
+    text_encoders=(
+        TextEncoderSpec("text_encoder", ldm.SDXL_CLIP, "clip", EOS_TOKEN, "penultimate"),
+        _OPENCLIP_BIG_G,
+    ),
+    predictions=("epsilon", "v_prediction"),
+    added_conditions=("text_embeds", "time_ids"),
+    kohya_ldm_names=True,
 )
-FAMILIES: dict[str, Family] = {f.id: f for f in (SD1, SD2, SDXL)}
+SDXL_REFINER = Family(
+    "sdxl_refiner",
+    "SDXL refiner",
+    _SDXL_LATENT,
+    native_size=1024,
+    text_encoders=(
+        TextEncoderSpec(
+            "text_encoder",
+            ldm.SDXL_REFINER_OPENCLIP,
+            "open_clip",
+            OPENCLIP_PAD_TOKEN,
+            "penultimate",
+            pooled=True,
+        ),
+    ),
+    predictions=("epsilon",),
+    added_conditions=("text_embeds", "time_ids"),
+    loadable=False,
+)
+"""Recognised so that its files get a clear message; loading it is the next step (its
+UNet conditions on aesthetic score instead of the target size)."""
+
+FAMILIES: dict[str, Family] = {f.id: f for f in (SD1, SD2, SDXL, SDXL_REFINER)}
 _ALIASES = {"sd15": "sd1", "sd1.5": "sd1", "sd1.x": "sd1", "sd21": "sd2", "sd2.1": "sd2"}
-_ALIASES |= {"sd2.x": "sd2", "sd_xl": "sdxl", "xl": "sdxl"}
+_ALIASES |= {"sd2.x": "sd2", "sd_xl": "sdxl", "xl": "sdxl", "refiner": "sdxl_refiner"}
 
 
 def get_family(name: str | Family) -> Family:
@@ -124,19 +294,38 @@ def get_family(name: str | Family) -> Family:
     return FAMILIES[key]
 
 
+def family_for_unet(*, added_conditions: bool, linear_projection: bool, what: str) -> Family:
+    """The loadable family whose UNets (and ControlNets) have this shape: whether they take
+    added conditions and whether their transformers project linearly."""
+    for family in FAMILIES.values():
+        if (
+            family.loadable
+            and bool(family.added_conditions) == added_conditions
+            and family.linear_projection == linear_projection
+        ):
+            return family
+    raise ModelError(
+        f"{what}: a UNet {'with' if added_conditions else 'without'} added conditions and "
+        f"{'linear' if linear_projection else 'convolutional'} projections fits no family "
+        f"Daguerre knows ({', '.join(FAMILIES)})"
+    )
+
+
 def latent_to_rgb(latent: np.ndarray, family: Family) -> np.ndarray:
     """A preview of a model-space latent (C×H×W, already scaled) as H×W×3 `uint8`.
 
-    Uses the family's linear latent→RGB factors, so it costs one small matrix product and
-    never touches the VAE; the image is 1/8 of the decoded size.
+    Uses the family's linear latent→RGB factors (published for model-space latents, shift
+    included), so it costs one small matrix product and never touches the VAE; the image is
+    1/8 of the decoded size.
     """
     import numpy as np
 
-    factors = np.asarray(family.latent_rgb_factors, dtype=np.float32)
+    fmt = family.latent
+    factors = np.asarray(fmt.rgb_factors, dtype=np.float32)
     if latent.ndim != 3 or latent.shape[0] != factors.shape[0]:
         raise ValueError(f"expected a {factors.shape[0]}×H×W latent, got shape {latent.shape}")
     rgb = np.tensordot(latent.astype(np.float32), factors, axes=([0], [0]))
-    rgb += np.asarray(family.latent_rgb_bias, dtype=np.float32)
+    rgb += np.asarray(fmt.rgb_bias, dtype=np.float32)
     return (np.clip((rgb + 1.0) * 127.5, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 

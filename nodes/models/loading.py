@@ -32,7 +32,7 @@ from nodes.models.detect import (
     text_encoder_state,
 )
 from nodes.models.errors import ModelError
-from nodes.models.families import SD1, SD2, SDXL, Family
+from nodes.models.families import SD1, Family, family_for_unet
 from nodes.models.quiet import quiet_hf
 from nodes.models.tensor_file import open_tensor_file
 from nodes.models.tokenizer import clip_tokenizer
@@ -76,7 +76,7 @@ class LoadedControlNet:
 
     def check_family(self, family: Family) -> None:
         """Refuse to pair this ControlNet with a checkpoint of another family."""
-        if family.id != self.family.id:
+        if family.controlnets != self.family.id:
             raise ModelError(
                 f"{self.source.name} is a {self.family} ControlNet; it cannot steer a {family} "
                 "model"
@@ -190,7 +190,7 @@ def load_controlnet(
     if p.is_dir():
         net = _from_pretrained(ControlNetModel, p, dtype, "ControlNet")
         net.to(device).eval().requires_grad_(False)
-        return LoadedControlNet(net, _controlnet_family(dict(net.config)), p)
+        return LoadedControlNet(net, _controlnet_family(dict(net.config), p.name), p)
     with open_tensor_file(p) as tf:
         hints = ("input_hint_block.", "controlnet_cond_embedding.")
         if not any(h in k for k in tf.shapes for h in hints):
@@ -200,9 +200,13 @@ def load_controlnet(
     if "controlnet_cond_embedding.conv_in.weight" not in shapes:
         raise ModelError(f"{p.name} is not a ControlNet: no hint encoder found")
     linear = any(len(s) == 2 for k, s in shapes.items() if k.endswith(".proj_in.weight"))
-    family = SDXL if "add_embedding.linear_1.weight" in shapes else SD2 if linear else SD1
+    family = family_for_unet(
+        added_conditions="add_embedding.linear_1.weight" in shapes,
+        linear_projection=linear,
+        what=p.name,
+    )
     base = family.base_config("unet")
-    if family is SDXL:
+    if "time_ids" in family.added_conditions:
         adm_in = shapes["add_embedding.linear_1.weight"][1]
         base["addition_time_embed_dim"] = addition_time_dim(adm_in, None, p.name)
     config = infer.controlnet_config(shapes, family, base)
@@ -347,10 +351,12 @@ def _tokenizers(family: Family) -> list[CLIPTokenizer]:
     return [clip_tokenizer(pad) for pad in family.text_encoder_pads]
 
 
-def _controlnet_family(config: dict[str, Any]) -> Family:
-    if config.get("addition_embed_type") == "text_time":
-        return SDXL
-    return SD2 if config.get("use_linear_projection") else SD1
+def _controlnet_family(config: dict[str, Any], what: str) -> Family:
+    return family_for_unet(
+        added_conditions=config.get("addition_embed_type") == "text_time",
+        linear_projection=bool(config.get("use_linear_projection")),
+        what=what,
+    )
 
 
 def _describe(tf: TensorFile) -> str:

@@ -9,6 +9,9 @@ from nodes.models.families import (
     SD1,
     SD2,
     SDXL,
+    SDXL_REFINER,
+    Family,
+    family_for_unet,
     get_family,
     heads_for_width,
     latent_to_rgb,
@@ -34,9 +37,12 @@ def test_scaling_factors() -> None:
     assert SDXL.base_config("vae")["scaling_factor"] == 0.13025
 
 
-@pytest.mark.parametrize("family", FAMILIES.values(), ids=str)
-def test_base_configs_complete(family: object) -> None:
-    fam = get_family(family)  # type: ignore[arg-type]
+LOADABLE = [f for f in FAMILIES.values() if f.loadable]
+
+
+@pytest.mark.parametrize("family", LOADABLE, ids=str)
+def test_base_configs_complete(family: Family) -> None:
+    fam = get_family(family)
     index = fam.model_index()
     for component in ("unet", "vae", "text_encoder", "scheduler"):
         assert component in index
@@ -78,6 +84,63 @@ def test_latent_preview() -> None:
     expected = np.round((np.array([0.3512, 0.2297, 0.3227]) + 1) * 127.5)
     assert np.array_equal(rgb[0, 0], expected.astype(np.uint8))
     xl = latent_to_rgb(np.zeros((4, 2, 2), dtype=np.float32), SDXL)
-    assert np.array_equal(xl[0, 0], np.round((np.array(SDXL.latent_rgb_bias) + 1) * 127.5))
+    assert np.array_equal(xl[0, 0], np.round((np.array(SDXL.latent.rgb_bias) + 1) * 127.5))
     with pytest.raises(ValueError, match="4×H×W"):
         latent_to_rgb(np.zeros((3, 2, 2)), SD1)
+
+
+@pytest.mark.parametrize("family", LOADABLE, ids=str)
+def test_family_facts_match_the_diffusers_configs_it_loads(family: Family) -> None:
+    """Each record's facts agree with the published configs shipped for it."""
+    unet, vae = family.base_config("unet"), family.base_config("vae")
+    scheduler, index = family.base_config("scheduler"), family.model_index()
+    fmt = family.latent
+    assert vae.get("scaling_factor", 0.18215) == fmt.scaling_factor
+    assert (vae.get("shift_factor") or 0.0) == fmt.shift_factor
+    assert vae["latent_channels"] == unet["in_channels"] == unet["out_channels"] == fmt.channels
+    assert len(fmt.rgb_factors) == fmt.channels
+    assert unet["sample_size"] * 8 == family.native_side(
+        scheduler.get("prediction_type", "epsilon")
+    )
+    assert scheduler.get("prediction_type", "epsilon") == family.predictions[0]
+    assert bool(unet.get("use_linear_projection")) == family.linear_projection
+    added = unet.get("addition_embed_type") == "text_time"
+    assert added == bool(family.added_conditions)
+    widths = 0
+    for spec in family.text_encoders:
+        assert spec.component in index
+        config = family.base_config(spec.component)
+        widths += config["hidden_size"]
+        with_projection = index[spec.component][1] == "CLIPTextModelWithProjection"
+        assert spec.pooled == with_projection
+        assert spec.pad_token in {"<|endoftext|>", "!"}
+    assert unet["cross_attention_dim"] == widths
+    if added:
+        pooled = sum(
+            family.base_config(s.component)["projection_dim"]
+            for s in family.text_encoders
+            if s.pooled
+        )
+        ids = len(["h", "w", "top", "left", "target_h", "target_w"])
+        expected = pooled + ids * unet["addition_time_embed_dim"]
+        assert unet["projection_class_embeddings_input_dim"] == expected
+    if family.unet_fixed_heads is not None:
+        assert unet["attention_head_dim"] == family.unet_fixed_heads
+    assert (
+        family_for_unet(
+            added_conditions=added,
+            linear_projection=family.linear_projection,
+            what="test",
+        )
+        is family
+    )
+
+
+def test_the_refiner_is_recognised_but_refused_clearly() -> None:
+    assert get_family("refiner") is SDXL_REFINER
+    with pytest.raises(
+        ModelError, match=r"refiner\.safetensors is an SDXL refiner, which Daguerre"
+    ):
+        SDXL_REFINER.require_loadable("refiner.safetensors")
+    with pytest.raises(ModelError, match="does not load yet"):
+        SDXL_REFINER.base_config("unet")
