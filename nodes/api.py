@@ -14,13 +14,37 @@ registration (see :mod:`nodes.registry`)::
         params = (Param("b", PortType.INT, default=1, min=0, max=100),)
         outputs = (Output("sum", PortType.INT),)
 
-        def run(self, ctx, *, a, b):
+        def run(self, ctx: NodeContext, *, a: int, b: int) -> tuple[int]:
             return (a + b,)
 
-``run`` receives every input and param by name, plus a :class:`nodes.context.NodeContext`
-through which it reaches the world (device, models, progress, cancel, output folder). It
-returns a tuple in output order or a mapping by output name. Any param can be *promoted*
-to an input socket: a link into a param's name supplies its value instead.
+``run`` receives a :class:`nodes.context.NodeContext` (through which it reaches the world:
+device, models, progress, cancel, output folder) and then every input and param by name,
+as keyword-only arguments; an optional input that is not connected arrives as None. It
+returns a tuple in output order or a mapping by output name (:data:`Outputs`). Any param
+can be *promoted* to an input socket: a link into a param's name supplies its value
+instead. The values that travel on each port type, for ``run``'s annotations:
+
+==================  =====================================================================
+INT, FLOAT          ``int``, ``float`` (an INT linked into a FLOAT arrives widened)
+STRING, BOOL        ``str``, ``bool``
+UNET, CLIP, VAE     ``nodes.diffusion.values.UNetModel``, ``ClipModel``, ``VaeModel``
+CONTROLNET          ``nodes.models.loading.LoadedControlNet``
+SCHEDULER           ``nodes.diffusion.schedulers.SchedulerRecipe``
+CONDITIONING        ``nodes.diffusion.values.Conditioning``
+LATENT              ``nodes.diffusion.values.Latent``
+IMAGE, MASK         ``torch.Tensor``: float32 B×H×W×3 / B×H×W in [0, 1], on the CPU
+ANY                 ``Any``
+==================  =====================================================================
+
+Import the model-side ones under ``if TYPE_CHECKING:`` (and torch inside ``run``), so that
+listing and validating nodes never imports torch.
+
+Declaring the class is what makes it a node type: :meth:`Node.__init_subclass__` records
+it in the catalogue of the module that declares it (:func:`declared_in`), and
+:func:`nodes.library.load_builtin_nodes` registers the catalogues of the library's modules.
+So a node type cannot be forgotten in a list, and a test's throwaway node types stay in
+the test module's catalogue, out of the application's registry. A base class meant to be
+subclassed says so: ``class Loader(Node, abstract=True)``.
 """
 
 from __future__ import annotations
@@ -29,12 +53,12 @@ import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from nodes.ports import SCALAR_TYPES, PortType
 
-if TYPE_CHECKING:
-    from nodes.context import NodeContext
+Outputs = tuple[Any, ...] | Mapping[str, Any]
+"""What ``Node.run`` returns: values in output order, or by output name."""
 
 
 class NodeError(Exception):
@@ -104,6 +128,9 @@ class Param:
 
     def check(self, value: Any) -> str | None:
         """Return why ``value`` is not acceptable for this param, or None if it is."""
+        return self._type_problem(value) or self._range_problem(value)
+
+    def _type_problem(self, value: Any) -> str | None:
         kind = self.type
         if kind is PortType.INT:
             if isinstance(value, bool) or not isinstance(value, int):
@@ -120,6 +147,10 @@ class Param:
                 return f"expected text, got {_describe(value)}"
         elif kind is PortType.BOOL and not isinstance(value, bool):
             return f"expected true or false, got {_describe(value)}"
+        return None
+
+    def _range_problem(self, value: Any) -> str | None:
+        """Range and choices; ``value`` already has the param's type."""
         if self.min is not None and value < self.min:
             return f"{value} is below the minimum {_fmt(self.min)}"
         if self.max is not None and value > self.max:
@@ -209,7 +240,28 @@ class Node:
     _param_map: ClassVar[dict[str, Param]]
     _output_map: ClassVar[dict[str, Output]]
 
-    def run(self, ctx: NodeContext, **kwargs: Any) -> tuple[Any, ...] | Mapping[str, Any]:
+    def __init_subclass__(cls, *, abstract: bool = False, **kwargs: Any) -> None:
+        """Record the new class in its module's catalogue, unless it is an abstract base.
+
+        Nothing is checked here: a module's classes are checked when a registry registers
+        them, so a faulty declaration fails loudly there, naming the class.
+        """
+        super().__init_subclass__(**kwargs)
+        if not abstract:
+            _DECLARED.setdefault(cls.__module__, []).append(cls)
+
+    def run(self, ctx: Any, /, *args: Any, **kwargs: Any) -> Outputs:
+        """Compute the outputs from ``ctx`` (a :class:`nodes.context.NodeContext`) and the
+        inputs and params, passed by name.
+
+        Overrides declare the names they take as typed keyword-only parameters,
+        ``run(self, ctx: NodeContext, *, a: int, b: int) -> tuple[int]``; the registry
+        checks them against the declared ports. This base signature is the one a type
+        checker accepts every such override of (``*args: Any, **kwargs: Any`` reads as
+        "any parameters") while still checking the return type. ``ctx`` is typed ``Any``
+        here only because this module sits below :mod:`nodes.context` (which reaches the
+        graph, which reaches the node types): the executor always passes a NodeContext.
+        """
         raise NotImplementedError
 
     @classmethod
@@ -259,6 +311,16 @@ class Node:
         }
 
 
+_DECLARED: dict[str, list[type[Node]]] = {}
+"""Node classes by the name of the module that declares them, in declaration order."""
+
+
+def declared_in(module: str) -> tuple[type[Node], ...]:
+    """The node classes declared in the module named ``module`` (its ``__name__``), in
+    declaration order: what a registry registers for that module."""
+    return tuple(_DECLARED.get(module, ()))
+
+
 def parse_version(text: str) -> tuple[int, int, int]:
     """Parse ``MAJOR.MINOR.PATCH``; raises ValueError otherwise."""
     parts = text.split(".")
@@ -274,8 +336,10 @@ __all__ = [
     "Node",
     "NodeError",
     "Output",
+    "Outputs",
     "Param",
     "PortType",
     "Upgrader",
+    "declared_in",
     "parse_version",
 ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nodes.api import NodeError
 from nodes.events import Event, NodeProgress, NodeResult
-from nodes.validation import FileResolver, default_resolver
+from nodes.paths import FileResolver, default_resolver
 
 if TYPE_CHECKING:
     import numpy as np

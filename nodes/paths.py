@@ -1,4 +1,5 @@
-"""Where Daguerre keeps things: home (settings, autosave), outputs, resources.
+"""Where Daguerre keeps things: home (settings, autosave), outputs, resources; and how a
+file param's value names a file (:data:`FileResolver`).
 
 ``DAGUERRE_HOME`` relocates everything the app writes on its own (tests and demos set it so
 they never touch a user's real settings); otherwise the platform's conventional folders
@@ -9,11 +10,24 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
 
 APP_NAME = "Daguerre"
+
+FileResolver = Callable[[str, str], Path | None]
+"""(file kind, value) → the existing file or folder it names, or None.
+
+Validation, the run's environment and the nodes share it; the CLI and the app pass one
+that also looks in the models folders."""
+
+
+def default_resolver(kind: str, value: str) -> Path | None:
+    """The path as given, if it exists."""
+    path = Path(value).expanduser()
+    return path if path.exists() else None
 
 
 def home_dir() -> Path:

@@ -2,15 +2,20 @@
 
 Like chaiNNer's backend, registration compares a node's declared ports with its ``run``
 signature, so a typo in a port name fails at import time instead of mid-run.
+
+Declaring a ``Node`` subclass records it in its module's catalogue
+(:func:`nodes.api.declared_in`); a registry takes a module's node types with
+:meth:`Registry.register_declared`, or one class with :meth:`Registry.register`.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import NoReturn
 
-from nodes.api import Node, Param, parse_version
+from nodes.api import Node, Param, declared_in, parse_version
 from nodes.ports import PortType
 
 _TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -41,6 +46,13 @@ class Registry:
         self._types[cls.type_id] = cls
         return cls
 
+    def register_declared(self, module: str) -> Registry:
+        """Check and add every node type declared in the module named ``module`` (pass
+        its ``__name__``), in declaration order; returns the registry."""
+        for cls in declared_in(module):
+            self.register(cls)
+        return self
+
     def unregister(self, type_id: str) -> None:
         self._types.pop(type_id, None)
 
@@ -67,7 +79,7 @@ def check_declaration(cls: type[Node]) -> None:
     """Raise :class:`RegistrationError` unless ``cls`` is a complete, consistent node."""
     name = cls.__qualname__
 
-    def fail(message: str) -> None:
+    def fail(message: str) -> NoReturn:
         raise RegistrationError(f"{name}: {message}")
 
     if not (isinstance(cls, type) and issubclass(cls, Node)):
@@ -123,8 +135,11 @@ def check_declaration(cls: type[Node]) -> None:
     _check_signature(cls, seen, fail)
 
 
-def _check_param(param: Param, fail: object) -> None:
-    assert callable(fail)
+Fail = Callable[[str], NoReturn]
+"""Raises the RegistrationError naming the class being checked."""
+
+
+def _check_param(param: Param, fail: Fail) -> None:
     if not param.type.is_scalar:
         fail(f"param {param.name!r}: params must be INT, FLOAT, STRING or BOOL")
     if param.choices is not None and param.type is not PortType.STRING:
@@ -136,8 +151,7 @@ def _check_param(param: Param, fail: object) -> None:
         fail(f"param {param.name!r}: min is above max")
 
 
-def _check_signature(cls: type[Node], declared: set[str], fail: object) -> None:
-    assert callable(fail)
+def _check_signature(cls: type[Node], declared: set[str], fail: Fail) -> None:
     signature = inspect.signature(cls.run)
     params = list(signature.parameters.values())[1:]  # drop self
     if not params or params[0].kind not in (

@@ -8,23 +8,15 @@ returns one :class:`~nodes.events.Problem` per fault, each naming the node and t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import networkx as nx
 
 from nodes.api import Node, parse_version
 from nodes.events import Problem
 from nodes.graph import Graph, NodeData
+from nodes.paths import FileResolver, default_resolver
 from nodes.ports import PortType, can_connect
 
-FileResolver = Callable[[str, str], Path | None]
-"""(file kind, value) → the existing file or folder it names, or None."""
-
-
-def default_resolver(kind: str, value: str) -> Path | None:
-    path = Path(value).expanduser()
-    return path if path.exists() else None
+__all__ = ["FileResolver", "default_resolver", "pass_through_input", "validate"]
 
 
 def validate(graph: Graph, resolve_file: FileResolver | None = None) -> list[Problem]:

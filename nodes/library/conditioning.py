@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
 from nodes.library.errors import model_errors
 from nodes.ports import PortType
+from nodes.tokens import CHUNK
+
+if TYPE_CHECKING:
+    import torch
+
+    from nodes.diffusion.values import ClipModel, Conditioning
+    from nodes.models.loading import LoadedControlNet
 
 SIZE_MAX = 16384
 
@@ -27,7 +34,7 @@ class TextEncode(Node):
     params = (Param("text", PortType.STRING, default="", multiline=True),)
     outputs = (Output("conditioning", PortType.CONDITIONING),)
 
-    def run(self, ctx: NodeContext, *, clip: Any, text: str) -> tuple[Any]:
+    def run(self, ctx: NodeContext, *, clip: ClipModel, text: str) -> tuple[Conditioning]:
         return (_encode(ctx, clip, text, (1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0)),)
 
 
@@ -55,7 +62,7 @@ class TextEncodeSdxl(Node):
         self,
         ctx: NodeContext,
         *,
-        clip: Any,
+        clip: ClipModel,
         text: str,
         width: int,
         height: int,
@@ -63,7 +70,7 @@ class TextEncodeSdxl(Node):
         crop_top: int,
         target_width: int,
         target_height: int,
-    ) -> tuple[Any]:
+    ) -> tuple[Conditioning]:
         ids = (
             float(height),
             float(width),
@@ -75,15 +82,16 @@ class TextEncodeSdxl(Node):
         return (_encode(ctx, clip, text, ids),)
 
 
-def _encode(ctx: NodeContext, clip: Any, text: str, time_ids: tuple[float, ...]) -> Any:
+def _encode(
+    ctx: NodeContext, clip: ClipModel, text: str, time_ids: tuple[float, ...]
+) -> Conditioning:
     from nodes.diffusion.text import encode_text
 
     with model_errors("text"):
         cond = encode_text(clip, text, time_ids=time_ids)
-    limit = 75
     note = f"{cond.tokens} tokens"
-    if cond.tokens > limit:
-        note += f" ({-(-cond.tokens // limit)} chunks of {limit})"
+    if cond.tokens > CHUNK:
+        note += f" ({-(-cond.tokens // CHUNK)} chunks of {CHUNK})"
     ctx.result(text=note)
     return cond
 
@@ -122,14 +130,14 @@ class ControlNetApply(Node):
         self,
         ctx: NodeContext,
         *,
-        positive: Any,
-        negative: Any,
-        controlnet: Any,
-        image: Any,
+        positive: Conditioning,
+        negative: Conditioning,
+        controlnet: LoadedControlNet,
+        image: torch.Tensor,
         strength: float,
         start: float,
         end: float,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[Conditioning, Conditioning]:
         from nodes.diffusion.values import ControlHint
 
         with model_errors("controlnet"):
@@ -143,6 +151,3 @@ class ControlNetApply(Node):
             dataclasses.replace(positive, controls=(*positive.controls, hint)),
             dataclasses.replace(negative, controls=(*negative.controls, hint)),
         )
-
-
-NODES: tuple[type[Node], ...] = (TextEncode, TextEncodeSdxl, ControlNetApply)

@@ -8,11 +8,17 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
 from nodes.ports import PortType
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from nodes.graph import Graph
 
 ROUNDINGS = ("nearest", "truncate")
 """How Save Image turns floats into 8-bit values."""
@@ -28,7 +34,7 @@ class LoadImage(Node):
     params = (Param("path", PortType.STRING, default="", file_kind="images"),)
     outputs = (Output("image", PortType.IMAGE), Output("mask", PortType.MASK))
 
-    def run(self, ctx: NodeContext, *, path: str) -> tuple[Any, Any]:
+    def run(self, ctx: NodeContext, *, path: str) -> tuple[torch.Tensor, torch.Tensor]:
         import numpy as np
         import torch
         from PIL import Image, ImageOps, UnidentifiedImageError
@@ -74,7 +80,7 @@ class SaveImage(Node):
     )
 
     def run(
-        self, ctx: NodeContext, *, image: Any, prefix: str, rounding: str = "nearest"
+        self, ctx: NodeContext, *, image: torch.Tensor, prefix: str, rounding: str = "nearest"
     ) -> tuple[()]:
         from nodes.paths import next_numbered
         from nodes.workflow import dumps, to_dict
@@ -109,7 +115,7 @@ class PreviewImage(Node):
     is_output = True
     inputs = (Input("image", PortType.IMAGE),)
 
-    def run(self, ctx: NodeContext, *, image: Any) -> tuple[()]:
+    def run(self, ctx: NodeContext, *, image: torch.Tensor) -> tuple[()]:
         ctx.result(images=tuple(to_uint8(image)))
         return ()
 
@@ -134,7 +140,9 @@ class Canny(Node):
             return [("low", f"low threshold {params['low']} is above high {params['high']}")]
         return []
 
-    def run(self, ctx: NodeContext, *, image: Any, low: int, high: int) -> tuple[Any]:
+    def run(
+        self, ctx: NodeContext, *, image: torch.Tensor, low: int, high: int
+    ) -> tuple[torch.Tensor]:
         import cv2
         import numpy as np
         import torch
@@ -147,7 +155,7 @@ class Canny(Node):
         return (torch.from_numpy(np.stack(edges)),)
 
 
-def to_uint8(image: Any, *, truncate: bool = False) -> list[Any]:
+def to_uint8(image: torch.Tensor, *, truncate: bool = False) -> list[np.ndarray]:
     """B×H×W×3 floats in [0, 1] → H×W×3 uint8 arrays, rounded like diffusers' numpy_to_pil
     (or, with ``truncate``, cut like ComfyUI's Save Image: ``uint8(clip(255·x))``)."""
     import numpy as np
@@ -203,7 +211,7 @@ def reproducibility_record(ctx: NodeContext) -> dict[str, Any]:
                     }
                 )
         if data.type == "sampling.sampler":
-            entry = {"node": node_id}
+            entry: dict[str, Any] = {"node": node_id}
             for name in ("seed", "steps", "cfg", "denoise"):
                 entry[name] = _param_value(graph, node_id, name)
             scheduler = graph.link_into(node_id, "scheduler")
@@ -217,7 +225,7 @@ def reproducibility_record(ctx: NodeContext) -> dict[str, Any]:
     return record
 
 
-def _param_value(graph: Any, node_id: str, name: str) -> Any:
+def _param_value(graph: Graph, node_id: str, name: str) -> Any:
     """A param's value, following a link to a primitive node if the param is promoted."""
     link = graph.link_into(node_id, name)
     if link is None:
@@ -226,6 +234,3 @@ def _param_value(graph: Any, node_id: str, name: str) -> Any:
     if source.type.startswith("primitive."):
         return next(iter(source.params.values()), None)
     return None
-
-
-NODES: tuple[type[Node], ...] = (LoadImage, SaveImage, PreviewImage, Canny)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nodes.api import Input, Node, Output, Param
 from nodes.context import Environment, NodeContext
 from nodes.library.errors import model_errors
 from nodes.ports import PortType
+
+if TYPE_CHECKING:
+    from nodes.diffusion.device import ModelCache
+    from nodes.diffusion.values import ClipModel, UNetModel, VaeModel
+    from nodes.models.loading import LoadedControlNet
 
 PREDICTIONS = ("auto", "epsilon", "v_prediction")
 
@@ -36,7 +41,9 @@ class CheckpointLoader(Node):
         Output("vae", PortType.VAE),
     )
 
-    def run(self, ctx: NodeContext, *, path: str, prediction: str) -> tuple[Any, Any, Any]:
+    def run(
+        self, ctx: NodeContext, *, path: str, prediction: str
+    ) -> tuple[UNetModel, ClipModel, VaeModel]:
         from nodes.diffusion.device import key_size, model_cache, model_key, placement
         from nodes.diffusion.values import ClipModel, UNetModel, VaeModel
         from nodes.models.loading import load_checkpoint
@@ -82,7 +89,7 @@ class VaeLoader(Node):
     )
     outputs = (Output("vae", PortType.VAE),)
 
-    def run(self, ctx: NodeContext, *, path: str, family: str) -> tuple[Any]:
+    def run(self, ctx: NodeContext, *, path: str, family: str) -> tuple[VaeModel]:
         from nodes.diffusion.device import key_size, model_cache, model_key, placement
         from nodes.diffusion.values import VaeModel
         from nodes.models.families import get_family
@@ -111,7 +118,7 @@ class ControlNetLoader(Node):
     params = (Param("path", PortType.STRING, default="", file_kind="controlnet"),)
     outputs = (Output("controlnet", PortType.CONTROLNET),)
 
-    def run(self, ctx: NodeContext, *, path: str) -> tuple[Any]:
+    def run(self, ctx: NodeContext, *, path: str) -> tuple[LoadedControlNet]:
         from nodes.diffusion.device import key_size, model_cache, model_key, placement
         from nodes.models.loading import load_controlnet
 
@@ -171,12 +178,12 @@ class LoraLoader(Node):
         self,
         ctx: NodeContext,
         *,
-        unet: Any,
-        clip: Any,
+        unet: UNetModel,
+        clip: ClipModel,
         path: str,
         strength_unet: float,
         strength_clip: float,
-    ) -> tuple[Any, Any]:
+    ) -> tuple[UNetModel, ClipModel]:
         import dataclasses
 
         from nodes.diffusion.device import model_key
@@ -216,7 +223,7 @@ class LoraLoader(Node):
         return unet, clip
 
 
-def _lora_cache(env: Environment) -> Any:
+def _lora_cache(env: Environment) -> ModelCache:
     """Parsed LoRA files, kept apart from the model cache: they are small and numerous, and
     must not push checkpoints out of its count."""
     from nodes.diffusion.device import ModelCache
@@ -225,6 +232,3 @@ def _lora_cache(env: Environment) -> Any:
     if cache is None:
         cache = env.services["loras"] = ModelCache(max_models=16)
     return cache
-
-
-NODES: tuple[type[Node], ...] = (CheckpointLoader, VaeLoader, ControlNetLoader, LoraLoader)

@@ -74,6 +74,3 @@ class SeedNode(Node):
 
     def run(self, ctx: NodeContext, *, seed: int) -> tuple[int]:
         return (seed,)
-
-
-NODES: tuple[type[Node], ...] = (IntNode, FloatNode, StringNode, BoolNode, SeedNode)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodes.api import Input, Node, Output, Param
 from nodes.context import NodeContext
@@ -17,6 +17,10 @@ from nodes.diffusion.schedulers import (
 from nodes.library.errors import model_errors
 from nodes.library.primitives import SEED_MAX
 from nodes.ports import PortType
+
+if TYPE_CHECKING:
+    from nodes.diffusion.schedulers import SchedulerRecipe
+    from nodes.diffusion.values import Conditioning, Latent, UNetModel
 
 
 class Scheduler(Node):
@@ -51,7 +55,9 @@ class Scheduler(Node):
         problem = recipe_problem(params["name"], params["sigmas"], convention)
         return [problem] if problem is not None else []
 
-    def run(self, ctx: NodeContext, *, name: str, sigmas: str, convention: str) -> tuple[Any]:
+    def run(
+        self, ctx: NodeContext, *, name: str, sigmas: str, convention: str
+    ) -> tuple[SchedulerRecipe]:
         from nodes.diffusion.schedulers import SchedulerRecipe
 
         return (SchedulerRecipe(name, sigmas, convention=convention),)
@@ -79,7 +85,7 @@ class EmptyLatent(Node):
             if name in params and params[name] % 8  # a linked size is not in params
         ]
 
-    def run(self, ctx: NodeContext, *, width: int, height: int, batch_size: int) -> tuple[Any]:
+    def run(self, ctx: NodeContext, *, width: int, height: int, batch_size: int) -> tuple[Latent]:
         import torch
 
         from nodes.diffusion.values import Latent
@@ -148,11 +154,11 @@ class Sampler(Node):
         self,
         ctx: NodeContext,
         *,
-        unet: Any,
-        scheduler: Any,
-        positive: Any,
-        negative: Any,
-        latent: Any,
+        unet: UNetModel,
+        scheduler: SchedulerRecipe,
+        positive: Conditioning,
+        negative: Conditioning | None,
+        latent: Latent,
         seed: int,
         steps: int,
         cfg: float,
@@ -161,7 +167,7 @@ class Sampler(Node):
         end_step: int = 10000,
         add_noise: bool = True,
         leftover_noise: bool = False,
-    ) -> tuple[Any]:
+    ) -> tuple[Latent]:
         import torch
 
         from nodes.diffusion.sampling import SamplerSettings, sample
@@ -189,6 +195,3 @@ class Sampler(Node):
                 check_cancelled=ctx.check_cancelled,
             )
         return (Latent(samples),)
-
-
-NODES: tuple[type[Node], ...] = (Scheduler, EmptyLatent, Sampler)

@@ -75,6 +75,3 @@ def _display_text(value: Any) -> str:
         return f"{value:.6g}"
     text = str(value)
     return text if len(text) <= 2000 else text[:1997] + "..."
-
-
-NODES: tuple[type[Node], ...] = (NoteNode, DisplayNode, RerouteNode, SaveTextNode)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nodes.api import Input, Node, NodeError, Output
 from nodes.context import NodeContext
 from nodes.library.errors import model_errors
 from nodes.ports import PortType
+
+if TYPE_CHECKING:
+    import torch
+
+    from nodes.diffusion.values import Latent, VaeModel
 
 
 class VaeDecode(Node):
@@ -20,7 +25,7 @@ class VaeDecode(Node):
     inputs = (Input("vae", PortType.VAE), Input("latent", PortType.LATENT))
     outputs = (Output("image", PortType.IMAGE),)
 
-    def run(self, ctx: NodeContext, *, vae: Any, latent: Any) -> tuple[Any]:
+    def run(self, ctx: NodeContext, *, vae: VaeModel, latent: Latent) -> tuple[torch.Tensor]:
         import torch
 
         module = vae.module
@@ -53,7 +58,7 @@ class VaeEncode(Node):
     inputs = (Input("vae", PortType.VAE), Input("image", PortType.IMAGE))
     outputs = (Output("latent", PortType.LATENT),)
 
-    def run(self, ctx: NodeContext, *, vae: Any, image: Any) -> tuple[Any]:
+    def run(self, ctx: NodeContext, *, vae: VaeModel, image: torch.Tensor) -> tuple[Latent]:
         import torch
 
         from nodes.diffusion.values import Latent
@@ -72,6 +77,3 @@ class VaeEncode(Node):
             mean, std = posterior.mean, posterior.std
             samples = vae.scaling_factor * posterior.mode()
         return (Latent(samples, mean=mean, std=std, scaling=vae.scaling_factor),)
-
-
-NODES: tuple[type[Node], ...] = (VaeDecode, VaeEncode)
