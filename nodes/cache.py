@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsInt
 
 from nodes.events import NodeResult
 
@@ -90,7 +90,7 @@ def estimate_nbytes(value: Any, _depth: int = 0) -> int:
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int):
         return nbytes
-    memory = getattr(value, "memory_bytes", None)
+    memory: Callable[[], SupportsInt] | None = getattr(value, "memory_bytes", None)
     if callable(memory):
         return int(memory())
     if isinstance(value, list | tuple | set | frozenset):

@@ -300,20 +300,20 @@ class Executor:
 
     @staticmethod
     def _arguments(
-        cls: type[Node],  # noqa: PLW0211 - a node class, not the method's owner
+        node_cls: type[Node],
         params: Mapping[str, Any],
         incoming: Mapping[str, Link],
         sources: Mapping[tuple[str, str], tuple[str, str]],
         values: Mapping[tuple[str, str], Any],
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
-        for port in cls.inputs:
+        for port in node_cls.inputs:
             link = incoming.get(port.name)
             value = None if link is None else values[_resolve(sources, link.source, link.output)]
             if port.type is PortType.FLOAT and type(value) is int:
                 value = float(value)
             kwargs[port.name] = value
-        for param in cls.params:
+        for param in node_cls.params:
             link = incoming.get(param.name)
             if link is None:
                 value = params.get(param.name, param.default)

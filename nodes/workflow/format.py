@@ -261,7 +261,7 @@ def _field(obj: dict[str, Any], key: str, kind: Any, path: str, default: Any = _
         return default
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-        wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
+        wanted = " or ".join(_KIND_NAMES.get(k) or k.__name__ for k in kinds)
         raise WorkflowError(f"expected {wanted}, found {_kind(value)}", child(path, key))
     return value
 
@@ -335,7 +335,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_KIND_NAMES = {
+_KIND_NAMES: dict[type, str] = {
     dict: "an object",
     list: "a list",
     str: "text",
