@@ -315,3 +315,80 @@ def test_sd2_v_prediction_matches_pipeline(demo_sd21, executor, workflow) -> Non
     pipe = _sd_pipeline(outcome.values["checkpoint"], SchedulerRecipe("dpmpp_2m"), 1234)
     theirs = _reference(pipe)
     assert np.abs(ours - theirs).max() <= TOLERANCE
+
+
+def test_sdxl_controlnet_matches_sdxl_controlnet_pipeline(
+    demo_sdxl, executor, workflow, tmp_path
+) -> None:
+    """An SDXL ControlNet gets the SDXL added conditions (pooled embeds, size ids) too."""
+    from diffusers import StableDiffusionXLControlNetPipeline
+
+    control_path, _ = _control_source(tmp_path)
+    sizes = {
+        f"{node}.{name}": 64
+        for node in ("positive", "negative")
+        for name in ("width", "height", "target_width", "target_height")
+    }
+    graph = workflow(
+        "sdxl_txt2img",
+        tiny(
+            demo_sdxl.single_file,
+            **sizes,
+            **{"positive.text": PROMPT, "negative.text": NEGATIVE, "sampler.cfg": 6.0},
+        ),
+    )
+    graph.add_node(
+        "loaders.controlnet", id="controlnet", params={"path": str(demo_sdxl.controlnet_file)}
+    )
+    graph.add_node("image.load", id="control_image", params={"path": control_path})
+    graph.add_node(
+        "conditioning.controlnet_apply",
+        id="control",
+        params={"strength": 0.7, "start": 0.0, "end": 0.75},
+    )
+    graph.connect("positive", "conditioning", "control", "positive")
+    graph.connect("negative", "conditioning", "control", "negative")
+    graph.connect("controlnet", "controlnet", "control", "controlnet")
+    graph.connect("control_image", "image", "control", "image")
+    graph.connect("control", "positive", "sampler", "positive")
+    graph.connect("control", "negative", "sampler", "negative")
+    outcome = executor.run(graph, capture=("decode", "checkpoint", "controlnet"))
+    assert outcome.status is RunStatus.DONE, outcome.problems
+    ours = outcome.values["decode"][0].numpy()
+    unet, clip, vae = outcome.values["checkpoint"]
+    (loaded,) = outcome.values["controlnet"]
+    assert loaded.family.id == "sdxl"
+    recipe = SchedulerRecipe("dpmpp_2m", "karras")
+    pipe = StableDiffusionXLControlNetPipeline(
+        vae=vae.module,
+        text_encoder=clip.encoders[0],
+        text_encoder_2=clip.encoders[1],
+        tokenizer=clip.tokenizers[0],
+        tokenizer_2=clip.tokenizers[1],
+        unet=unet.module,
+        controlnet=loaded.controlnet,
+        scheduler=recipe.build(unet.scheduler_config),
+        add_watermarker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    theirs = _reference(
+        pipe,
+        cfg=6.0,
+        image=Image.open(control_path).convert("RGB"),
+        controlnet_conditioning_scale=0.7,
+        control_guidance_start=0.0,
+        control_guidance_end=0.75,
+    )
+    assert ours.shape == theirs.shape == (1, 64, 64, 3)
+    assert np.abs(ours - theirs).max() <= TOLERANCE
+    # and the ControlNet really steers
+    plain = workflow(
+        "sdxl_txt2img",
+        tiny(
+            demo_sdxl.single_file,
+            **sizes,
+            **{"positive.text": PROMPT, "negative.text": NEGATIVE, "sampler.cfg": 6.0},
+        ),
+    )
+    without, _ = _ours(executor, plain)
+    assert np.abs(ours - without).max() > 1e-3
