@@ -4,7 +4,7 @@ import pytest
 
 from nodes.graph import Graph
 from nodes.registry import Registry
-from tests.engine.stubs import make_registry
+from tests.stubs import make_registry
 
 
 @pytest.fixture

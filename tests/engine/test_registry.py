@@ -10,7 +10,7 @@ from nodes.api import Input, Node, Output, Param, Upgrader
 from nodes.context import NodeContext
 from nodes.ports import PortType, can_connect
 from nodes.registry import RegistrationError, Registry
-from tests.engine.stubs import Const
+from tests.stubs import Const
 
 
 def _declare(**attrs) -> type[Node]:

@@ -6,7 +6,7 @@ from nodes.events import NodeProgress, RunFinished, RunQueued, RunStarted, RunSt
 from nodes.graph import Graph
 from nodes.runner import Runner
 from nodes.workflow import to_dict
-from tests.engine.stubs import Slow
+from tests.stubs import Slow
 
 
 def _slow_graph(graph: Graph, steps: int = 200, delay: float = 0.005) -> dict:

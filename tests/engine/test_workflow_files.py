@@ -7,16 +7,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from nodes.api import Input, Node, NodeError, Output, Param, Upgrader
-from nodes.context import NodeContext
 from nodes.graph import Graph, Link
-from nodes.ports import PortType
 from nodes.registry import Registry
 from nodes.validation import validate
 from nodes.workflow import (
@@ -31,141 +27,12 @@ from nodes.workflow import (
     to_dict,
 )
 from nodes.workflow import io as workflow_io
-
-# --------------------------------------------------------------------------- test nodes
-
-
-class Num(Node):
-    """An integer constant."""
-
-    type_id = "wf.num"
-    title = "Num"
-    category = "test"
-    params = (Param("value", PortType.INT, default=1, min=-1000, max=1000),)
-    outputs = (Output("value", PortType.INT),)
-
-    def run(self, ctx: NodeContext, *, value: int) -> tuple[int]:
-        return (value,)
-
-
-class Add(Node):
-    """Adds two integers and an offset (the offset can be promoted to a socket)."""
-
-    type_id = "wf.add"
-    title = "Add"
-    category = "test"
-    inputs = (Input("a", PortType.INT), Input("b", PortType.INT, optional=True))
-    params = (
-        Param("offset", PortType.INT, default=0, min=-100, max=100),
-        Param("label", PortType.STRING, default="sum", choices=("sum", "total")),
-    )
-    outputs = (Output("sum", PortType.INT),)
-
-    def run(self, ctx: NodeContext, *, a: int, b: int | None, offset: int, label: str):
-        return ((a + (b or 0) + offset),)
-
-
-class Show(Node):
-    """Shows a value."""
-
-    type_id = "wf.show"
-    title = "Show"
-    category = "test"
-    is_output = True
-    inputs = (Input("value", PortType.ANY),)
-
-    def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
-        ctx.result(text=str(value))
-        return ()
-
-
-def _rename_amount(params: dict[str, Any]) -> dict[str, Any]:
-    params["strength"] = params.pop("amount", 1.0)
-    return params
-
-
-def _percent_to_fraction(params: dict[str, Any]) -> dict[str, Any]:
-    if "percent" in params:
-        params["fraction"] = params.pop("percent") / 100
-    return params
-
-
-class Blend(Node):
-    """A node at version 2.0.0 whose 1.0.0 param ``amount`` is now ``strength``."""
-
-    type_id = "wf.blend"
-    title = "Blend"
-    category = "test"
-    version = "2.0.0"
-    inputs = (Input("x", PortType.FLOAT),)
-    params = (Param("strength", PortType.FLOAT, default=1.0, min=0.0, max=2.0),)
-    outputs = (Output("y", PortType.FLOAT),)
-    upgraders: ClassVar[Mapping[str, Upgrader]] = {"1.0.0": Upgrader("2.0.0", _rename_amount)}
-
-    def run(self, ctx: NodeContext, *, x: float, strength: float) -> tuple[float]:
-        return (x * strength,)
-
-
-class Mix(Node):
-    """A node upgraded through a chain: 1.0.0 → 1.5.0 → 3.0.0."""
-
-    type_id = "wf.mix"
-    title = "Mix"
-    category = "test"
-    version = "3.0.0"
-    params = (Param("fraction", PortType.FLOAT, default=0.5, min=0.0, max=1.0),)
-    outputs = (Output("y", PortType.FLOAT),)
-    upgraders: ClassVar[Mapping[str, Upgrader]] = {
-        "1.0.0": Upgrader("1.5.0", lambda p: {"percent": p.pop("pct", 50), **p}),
-        "1.5.0": Upgrader("3.0.0", _percent_to_fraction),
-    }
-
-    def run(self, ctx: NodeContext, *, fraction: float) -> tuple[float]:
-        return (fraction,)
-
-
-def _broken_upgrade(params: dict[str, Any]) -> dict[str, Any]:
-    raise NodeError("cannot read the old params")
-
-
-class Fragile(Node):
-    """A node whose only upgrader fails."""
-
-    type_id = "wf.fragile"
-    title = "Fragile"
-    category = "test"
-    version = "2.0.0"
-    params = (Param("value", PortType.INT, default=0),)
-    outputs = (Output("value", PortType.INT),)
-    upgraders: ClassVar[Mapping[str, Upgrader]] = {"1.0.0": Upgrader("2.0.0", _broken_upgrade)}
-
-    def run(self, ctx: NodeContext, *, value: int) -> tuple[int]:
-        return (value,)
-
-
-class Note(Node):
-    """An annotation: never runs."""
-
-    type_id = "wf.note"
-    title = "Note"
-    category = "test"
-    executable = False
-    params = (Param("text", PortType.STRING, default="", multiline=True, linkable=False),)
-
-
-NODE_TYPES: tuple[type[Node], ...] = (Num, Add, Show, Blend, Mix, Fragile, Note)
-
-
-def make_registry() -> Registry:
-    registry = Registry()
-    for cls in NODE_TYPES:
-        registry.register(cls)
-    return registry
+from tests.stubs import WfAdd, file_registry
 
 
 @pytest.fixture
 def registry() -> Registry:
-    return make_registry()
+    return file_registry()
 
 
 def rich_graph(registry: Registry) -> Graph:
@@ -353,7 +220,7 @@ def test_missing_optional_fields_get_defaults(registry: Registry) -> None:
     }
     graph = loads(json.dumps(doc), registry)
     node = graph.nodes["n"]
-    assert node.type_version == Add.version
+    assert node.type_version == WfAdd.version
     assert node.params == {"offset": 0, "label": "sum"}
     assert node.position == (0.0, 0.0)
     assert (node.size, node.title, node.color, node.bypass, node.collapsed) == (

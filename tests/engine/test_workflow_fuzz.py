@@ -14,9 +14,8 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 # Hypothesis keeps caches under ./.hypothesis (the repository) unless told otherwise; this
 # must happen before its first example. The database is off too (see FUZZ).
@@ -29,75 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nodes import cli
-from nodes.api import Input, Node, Output, Param, Upgrader
-from nodes.context import NodeContext
 from nodes.graph import Graph
-from nodes.library import load_builtin_nodes
-from nodes.ports import PortType
-from nodes.registry import Registry
 from nodes.validation import validate
 from nodes.workflow import WorkflowError, dumps, loads, to_dict
+from tests.stubs import fuzz_registry
 
-# --------------------------------------------------------------------------- test nodes
-
-
-class Num(Node):
-    """An integer constant."""
-
-    type_id = "fz.num"
-    title = "Num"
-    category = "test"
-    params = (Param("value", PortType.INT, default=1, min=-1000, max=1000),)
-    outputs = (Output("value", PortType.INT),)
-
-    def run(self, ctx: NodeContext, *, value: int) -> tuple[int]:
-        return (value,)
-
-
-class Mix(Node):
-    """Every param type, with ranges and choices, and an upgrader from 1.0.0."""
-
-    type_id = "fz.mix"
-    title = "Mix"
-    category = "test"
-    version = "2.0.0"
-    inputs = (Input("a", PortType.INT), Input("img", PortType.IMAGE, optional=True))
-    params = (
-        Param("factor", PortType.FLOAT, default=0.5, min=0.0, max=1.0),
-        Param("mode", PortType.STRING, default="add", choices=("add", "mul")),
-        Param("flag", PortType.BOOL, default=False),
-        Param("steps", PortType.INT, default=4, min=1, max=50),
-        Param("fixed", PortType.INT, default=0, linkable=False),
-    )
-    outputs = (Output("y", PortType.FLOAT), Output("img", PortType.IMAGE))
-    upgraders: ClassVar[Mapping[str, Upgrader]] = {"1.0.0": Upgrader("2.0.0", lambda p: p)}
-
-    def run(self, ctx: NodeContext, *, a: int, img: Any, factor: float, mode: str, flag: bool,
-            steps: int, fixed: int) -> tuple[float, Any]:  # fmt: skip
-        return (a * factor, img)
-
-
-class Sink(Node):
-    """An output node."""
-
-    type_id = "fz.sink"
-    title = "Sink"
-    category = "test"
-    is_output = True
-    inputs = (Input("value", PortType.ANY),)
-
-    def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
-        return ()
-
-
-def make_registry() -> Registry:
-    registry = Registry()
-    for cls in (Num, Mix, Sink):
-        registry.register(cls)
-    return load_builtin_nodes(registry)
-
-
-REGISTRY = make_registry()
+REGISTRY = fuzz_registry()
 
 
 def _valid_v1() -> dict[str, Any]:
