@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from nodes.api import Node, Param, declared_in, parse_version
 from nodes.ports import PortType
@@ -71,7 +71,7 @@ class Registry:
     def __len__(self) -> int:
         return len(self._types)
 
-    def schema(self) -> list[dict[str, object]]:
+    def schema(self) -> list[dict[str, Any]]:
         return [cls.schema() for cls in self]
 
 

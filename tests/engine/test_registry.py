@@ -6,10 +6,11 @@ import sys
 
 import pytest
 
-from nodes.api import Input, Node, Output, Param, Upgrader
+from nodes.api import Input, Node, Output, Param, Upgrader, declared_in
 from nodes.context import NodeContext
+from nodes.library import library_modules, load_builtin_nodes
 from nodes.ports import PortType, can_connect
-from nodes.registry import RegistrationError, Registry
+from nodes.registry import REGISTRY, RegistrationError, Registry
 from tests.stubs import Const
 
 
@@ -113,3 +114,86 @@ def test_engine_never_imports_qt() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _imported_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``statement``."""
+    code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
+    return set(result.stdout.split())
+
+
+def test_the_node_context_stays_below_the_graph() -> None:
+    # a node's context must be importable without the graph document, validation or
+    # networkx: they sit above it (the graph knows node types, whose run takes a context)
+    modules = _imported_after("import nodes.context")
+    assert not modules & {"networkx", "nodes.graph", "nodes.validation", "nodes.registry"}
+
+
+def test_loading_the_library_imports_no_model_library() -> None:
+    modules = _imported_after("import nodes.library as l; l.load_builtin_nodes()")
+    assert not {m.partition(".")[0] for m in modules} & {"torch", "diffusers", "transformers"}
+
+
+def test_declaring_a_node_class_catalogues_it_in_its_module() -> None:
+    class Thing(Node):
+        """Declared inside a test."""
+
+        type_id = "test.declared_here"
+        title = "Thing"
+        category = "test"
+        outputs = (Output("value", PortType.INT),)
+
+        def run(self, ctx: NodeContext) -> tuple[int]:
+            return (1,)
+
+    assert declared_in(__name__)[-1] is Thing
+    registry = Registry()
+    registry.register(Thing)
+    assert registry.get("test.declared_here") is Thing
+    # a test's node types never reach the application's registry or the built-in set
+    assert "test.declared_here" not in load_builtin_nodes(REGISTRY)
+    assert "test.declared_here" not in load_builtin_nodes(Registry())
+
+
+def test_abstract_bases_are_not_catalogued() -> None:
+    class Base(Node, abstract=True):
+        """Shared by the loaders of a test (never registered itself)."""
+
+        category = "test"
+
+    class Concrete(Base):
+        """A node type built on the base."""
+
+        type_id = "test.concrete"
+        title = "Concrete"
+
+        def run(self, ctx: NodeContext) -> tuple[()]:
+            return ()
+
+    declared = declared_in(__name__)
+    assert Concrete in declared and Base not in declared
+    assert Registry().register(Concrete).category == "test"
+
+
+def test_register_declared_takes_a_whole_module_and_refuses_duplicates() -> None:
+    registry = Registry().register_declared("nodes.library.primitives")
+    assert {cls.type_id for cls in registry} == {
+        "primitive.int",
+        "primitive.float",
+        "primitive.string",
+        "primitive.bool",
+        "primitive.seed",
+    }
+    with pytest.raises(RegistrationError, match="already registered"):
+        registry.register_declared("nodes.library.primitives")
+
+
+def test_every_library_node_class_is_registered() -> None:
+    registry = load_builtin_nodes(Registry())
+    declared = [cls for module in library_modules() for cls in declared_in(module)]
+    assert len(declared) >= 20
+    assert all(registry.get(cls.type_id) is cls for cls in declared)
+    assert {m.rpartition(".")[2] for m in library_modules()} >= {"loaders", "sampling", "vae"}
