@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from typing import Any
 
 from nodes.api import Input, Node, Output, Param
 from nodes.context import NodeContext
@@ -38,7 +37,16 @@ class NoOp(Node):
     )
     outputs = (Output("out", PortType.INT),)
 
-    def run(self, ctx: NodeContext, *, a: Any, b: Any, value: int, label: str, scale: float):
+    def run(
+        self,
+        ctx: NodeContext,
+        *,
+        a: int | None,
+        b: int | None,
+        value: int,
+        label: str,
+        scale: float,
+    ) -> tuple[int]:
         return (value,)
 
 
@@ -51,7 +59,7 @@ class Sink(Node):
     is_output = True
     inputs = (Input("value", PortType.INT),)
 
-    def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
+    def run(self, ctx: NodeContext, *, value: int) -> tuple[()]:
         return ()
 
 
@@ -75,10 +83,7 @@ def build_graph(registry: Registry, seed: int = 0) -> Graph:
 
 
 def main() -> None:
-    registry = Registry()
-    registry.register(NoOp)
-    registry.register(Sink)
-    graph = build_graph(registry)
+    graph = build_graph(Registry().register_declared(__name__))
     assert len(graph) == NODES
 
     cold, warm = [], []
