@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodes.comfy.build import ComfyNode
-from nodes.comfy.nodetypes import OUTPUTS
+from nodes.comfy.nodetypes import CLASSES
 from nodes.workflow.errors import WorkflowError, child
 
 COLUMN, ROW = 360.0, 220.0
@@ -60,7 +60,7 @@ def read_api(doc: dict[str, Any]) -> list[ComfyNode]:
             title=title if isinstance(title, str) and title and title != class_type else None,
             raw=raw,
             api=True,
-            output_names=list(OUTPUTS.get(class_type, ())),
+            output_names=list(CLASSES[class_type].outputs if class_type in CLASSES else ()),
         )
         for name, value in inputs.items():
             if is_link(value, doc):

@@ -7,10 +7,11 @@ widget values by name, its input links as (source id, output slot), its layout â
 1. reads the constant value of every primitive node (PrimitiveNode, PrimitiveInt...), so
    that a value a Daguerre node needs converted (a sampler name, an enable/disable switch)
    can be inlined instead of linked;
-2. builds each node through its mapping in :mod:`nodes.comfy.nodetypes` (one ComfyUI node
-   may become several Daguerre nodes: a KSampler is a Scheduler and a Sampler), or as a
+2. builds each node through its :class:`ComfyClass` record, declared in
+   :mod:`nodes.comfy.nodetypes` (one ComfyUI node may become several Daguerre nodes: a
+   KSampler is a Scheduler and a Sampler), or as a
    :mod:`placeholder <nodes.comfy.placeholder>`; Reroutes are resolved away;
-3. connects the links through the endpoints the mappings registered.
+3. connects the links through the endpoints the builders registered.
 
 Everything lossy or approximate is said in ``graph.metadata["import_notes"]``.
 """
@@ -18,11 +19,12 @@ Everything lossy or approximate is said in ``graph.metadata["import_notes"]``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.comfy.placeholder import PLACEHOLDER, ensure_registered
+from nodes.comfy.widgets import Layout
 from nodes.graph import Graph, Link, NodeData, copy_json
 from nodes.registry import Registry
 from nodes.workflow.errors import WorkflowError
@@ -60,6 +62,35 @@ class ComfyNode:
     api: bool = False
     reason: str | None = None
     """Set when the node must become a placeholder whatever its type (a subgraph)."""
+
+
+Build = Callable[["Builder", ComfyNode], None]
+"""Adds the Daguerre node(s) a ComfyUI node becomes and registers its endpoints."""
+Constant = Callable[["Builder", ComfyNode], Any]
+"""Reads the value of a primitive node (so that it can be inlined where it is linked)."""
+
+
+@dataclass(frozen=True)
+class ComfyClass:
+    """Everything Daguerre knows about one ComfyUI node class, declared once: the import
+    builds from it, the export reads its output slots, the docs list the supported set."""
+
+    name: str
+    """ComfyUI's class name (``class_type``)."""
+    build: Build | None
+    """None only for Reroute, which :func:`build_graph` resolves away."""
+    becomes: str = ""
+    """The Daguerre type of the main node it becomes ("" when that depends on the node)."""
+    layouts: tuple[Layout, ...] = ()
+    """The possible orders of its widget values, newest first (see :mod:`.widgets`)."""
+    outputs: tuple[str, ...] = ()
+    """ComfyUI's output names in slot order (API-format files do not carry them)."""
+    slots: tuple[str, ...] = ()
+    """The outputs of the ``becomes`` node that ComfyUI's output slots 0, 1, ... are."""
+    value_type: str = ""
+    """A core Primitive* class: the ComfyUI type of its value (INT, FLOAT, ...)."""
+    constant: Constant | None = None
+    """Primitive classes: reads the node's value, before anything is built."""
 
 
 @dataclass
@@ -144,7 +175,7 @@ class Builder:
             n += 1
         return f"{base}_{n}"
 
-    def outputs(self, node: ComfyNode, data: NodeData, names: list[str]) -> None:
+    def outputs(self, node: ComfyNode, data: NodeData, names: Sequence[str]) -> None:
         for slot, name in enumerate(names):
             self.out[(node.id, slot)] = (data.id, name)
 
@@ -221,23 +252,23 @@ _NONE = object()
 
 
 def build_graph(
-    nodes: list[ComfyNode], registry: Registry, builders: dict[str, Callable[..., None]]
+    nodes: list[ComfyNode], registry: Registry, classes: Mapping[str, ComfyClass]
 ) -> tuple[Graph, list[str]]:
     """The Daguerre graph of ``nodes``; returns it with the import notes."""
     b = Builder(registry, nodes)
     for node in nodes:
-        builder = builders.get(node.class_type)
-        if node.reason is None and builder is not None and node.class_type.startswith("Primitive"):
-            builder(b, node, constants_only=True)
+        known = classes.get(node.class_type)
+        if node.reason is None and known is not None and known.constant is not None:
+            b.constants[node.id] = known.constant(b, node)
     for node in nodes:
         if node.class_type == "Reroute":
             continue
-        builder = builders.get(node.class_type)
-        if node.reason is not None or builder is None:
+        known = classes.get(node.class_type)
+        if node.reason is not None or known is None or known.build is None:
             reason = node.reason or "Daguerre has no node of this type"
             b.placeholder(node, reason)
             continue
-        builder(b, node)
+        known.build(b, node)
     _bypass_placeholders(b)
     _connect(b)
     return b.graph, b.notes

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodes.comfy import api, ui
+from nodes.comfy.api import is_api, read_api, unwrap
 from nodes.comfy.build import build_graph
-from nodes.comfy.nodetypes import BUILDERS
+from nodes.comfy.nodetypes import CLASSES
 from nodes.comfy.placeholder import PLACEHOLDER
+from nodes.comfy.ui import UI_KEYS, is_ui, read_ui
 from nodes.graph import Graph, GraphError
 from nodes.registry import Registry
 from nodes.workflow.errors import WorkflowError
@@ -31,9 +32,9 @@ def detect(doc: Any) -> str | None:
     """``"daguerre"``, ``"ui"``, ``"api"`` or None for a parsed JSON document."""
     if isinstance(doc, dict) and doc.get("format") == FORMAT:
         return "daguerre"
-    if ui.is_ui(doc):
+    if is_ui(doc):
         return "ui"
-    if api.is_api(api.unwrap(doc)):
+    if is_api(unwrap(doc)):
         return "api"
     return None
 
@@ -53,10 +54,10 @@ def import_comfy(doc: Any, registry: Registry) -> Graph:
 
 def import_ui(doc: dict[str, Any], registry: Registry) -> Graph:
     """A graph from ComfyUI's UI format (versions 0.4 and 1)."""
-    if not ui.is_ui(doc):
+    if not is_ui(doc):
         raise WorkflowError("not a ComfyUI UI workflow: expected nodes and links")
     _check(doc)
-    nodes, groups, notes = ui.read_ui(doc)
+    nodes, groups, notes = read_ui(doc)
     graph, built_notes = _build(nodes, registry)
     for index, group in enumerate(groups):
         if not group.id or group.id in graph.groups:
@@ -70,17 +71,17 @@ def import_ui(doc: dict[str, Any], registry: Registry) -> Graph:
     version = doc.get("version")
     label = f"ComfyUI workflow (UI format, version {version})" if version else "ComfyUI workflow"
     _finish(graph, "ui", label, notes + built_notes)
-    graph.extra["comfyui"]["document"] = {k: v for k, v in doc.items() if k not in ui.UI_KEYS}
+    graph.extra["comfyui"]["document"] = {k: v for k, v in doc.items() if k not in UI_KEYS}
     return graph
 
 
 def import_api(doc: dict[str, Any], registry: Registry) -> Graph:
     """A graph from ComfyUI's API format (also wrapped as ``{"prompt": {...}}``)."""
-    doc = api.unwrap(doc)
-    if not api.is_api(doc):
+    doc = unwrap(doc)
+    if not is_api(doc):
         raise WorkflowError("not a ComfyUI API workflow: expected {id: {class_type, inputs}}")
     _check(doc)
-    nodes = api.read_api(doc)
+    nodes = read_api(doc)
     graph, notes = _build(nodes, registry)
     _finish(graph, "api", "ComfyUI workflow (API format)", notes)
     return graph
@@ -105,7 +106,7 @@ def _check(doc: dict[str, Any]) -> None:
 
 def _build(nodes: list, registry: Registry) -> tuple[Graph, list[str]]:
     try:
-        return build_graph(nodes, registry, BUILDERS)
+        return build_graph(nodes, registry, CLASSES)
     except GraphError as exc:
         raise WorkflowError(str(exc)) from None
 

@@ -15,28 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nodes.comfy.nodetypes import _threshold, comfy_sampler, scheduler_params
+from nodes.comfy.nodetypes import SLOTS, canny_threshold
 from nodes.comfy.placeholder import PLACEHOLDER
+from nodes.comfy.samplers import comfy_sampler, scheduler_params
 from nodes.diffusion.schedulers import COMFYUI
 from nodes.graph import Graph, Link, NodeData
 from nodes.validation import pass_through_input
 from nodes.workflow.errors import WorkflowError
 
-SLOTS: dict[str, dict[str, int]] = {
-    "loaders.checkpoint": {"unet": 0, "clip": 1, "vae": 2},
-    "conditioning.text_encode": {"conditioning": 0},
-    "conditioning.text_encode_sdxl": {"conditioning": 0},
-    "latent.empty": {"latent": 0},
-    "sampling.sampler": {"latent": 0},
-    "vae.decode": {"image": 0},
-    "vae.encode": {"latent": 0},
-    "loaders.vae": {"vae": 0},
-    "image.load": {"image": 0, "mask": 1},
-    "loaders.controlnet": {"controlnet": 0},
-    "conditioning.controlnet_apply": {"positive": 0, "negative": 1},
-    "loaders.lora": {"unet": 0, "clip": 1},
-    "image.canny": {"image": 0},
-}
 SKIPPED = ("utility.note", "sampling.scheduler")
 """Left out: notes are not executed; a scheduler folds into its KSampler."""
 
@@ -377,7 +363,7 @@ def _canny(e: _Exporter, d: NodeData) -> dict[str, Any]:
 
     def same(key: str, before: Any, value: Any) -> bool:
         ours = d.params.get("low" if key == "low_threshold" else "high")
-        return _threshold(before) == ours
+        return canny_threshold(before) == ours
 
     return e.node(d, "Canny", inputs, same)
 

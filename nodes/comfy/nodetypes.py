@@ -1,8 +1,7 @@
-"""The ComfyUI core nodes Daguerre maps, with their widget orders, and how each is built.
-
-Every mapped class has its widget layouts (see :mod:`nodes.comfy.widgets`), its output
-names in slot order, and a builder that adds the Daguerre node(s) it becomes and registers
-which Daguerre input or param each ComfyUI input feeds.
+"""The ComfyUI core nodes Daguerre maps: one :class:`~nodes.comfy.build.ComfyClass` record
+per ComfyUI class (:data:`CLASSES`), with its widget orders, its outputs and the builder
+that adds the Daguerre node(s) it becomes and registers which Daguerre input or param each
+ComfyUI input feeds. The export reads the same records for the output slots.
 
 =========================  ==============================================================
 ComfyUI                    Daguerre
@@ -31,133 +30,24 @@ Reroute                    resolved: links go straight to the source
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-from nodes.comfy.build import Builder, ComfyNode
+from nodes.comfy.build import Builder, ComfyClass, ComfyNode
+from nodes.comfy.samplers import scheduler_params
 from nodes.comfy.widgets import Layout, WidgetMismatch, check_value, decode, layout
-from nodes.diffusion.schedulers import (
-    COMFY_SAMPLERS,
-    COMFYUI,
-    DIFFUSERS,
-    SCHEDULER_NAMES,
-    supports_sigmas,
-)
+from nodes.diffusion.schedulers import COMFYUI
+from nodes.graph import NodeData
+from nodes.seed_control import SEED_CONTROL_KEY, SEED_MODES
 from nodes.workflow.errors import WorkflowError
 
 SEED_WIDGETS = ("seed", "noise_seed")
 
-LAYOUTS: dict[str, tuple[Layout, ...]] = {
-    "CheckpointLoaderSimple": (layout("ckpt_name:combo"),),
-    "CLIPTextEncode": (layout("text:text"),),
-    "CLIPTextEncodeSDXL": (
-        layout(
-            "width:int",
-            "height:int",
-            "crop_w:int",
-            "crop_h:int",
-            "target_width:int",
-            "target_height:int",
-            "text_g:text",
-            "text_l:text",
-        ),
-    ),
-    "EmptyLatentImage": (layout("width:int", "height:int", "batch_size:int"),),
-    "KSampler": (
-        layout(
-            "seed:int",
-            "control_after_generate:control",
-            "steps:int",
-            "cfg:float",
-            "sampler_name:combo",
-            "scheduler:combo",
-            "denoise:float",
-        ),
-        layout(
-            "seed:int",
-            "steps:int",
-            "cfg:float",
-            "sampler_name:combo",
-            "scheduler:combo",
-            "denoise:float",
-        ),
-    ),
-    "KSamplerAdvanced": (
-        layout(
-            "add_noise:toggle",
-            "noise_seed:int",
-            "control_after_generate:control",
-            "steps:int",
-            "cfg:float",
-            "sampler_name:combo",
-            "scheduler:combo",
-            "start_at_step:int",
-            "end_at_step:int",
-            "return_with_leftover_noise:toggle",
-        ),
-        layout(
-            "add_noise:toggle",
-            "noise_seed:int",
-            "steps:int",
-            "cfg:float",
-            "sampler_name:combo",
-            "scheduler:combo",
-            "start_at_step:int",
-            "end_at_step:int",
-            "return_with_leftover_noise:toggle",
-        ),
-    ),
-    "VAEDecode": (layout(),),
-    "VAEEncode": (layout(),),
-    "VAELoader": (layout("vae_name:combo"),),
-    "SaveImage": (layout("filename_prefix:text"),),
-    "PreviewImage": (layout(),),
-    "LoadImage": (layout("image:combo", "upload:any"), layout("image:combo")),
-    "ControlNetLoader": (layout("control_net_name:combo"),),
-    "ControlNetApply": (layout("strength:float"),),
-    "ControlNetApplyAdvanced": (
-        layout("strength:float", "start_percent:float", "end_percent:float"),
-    ),
-    "LoraLoader": (layout("lora_name:combo", "strength_model:float", "strength_clip:float"),),
-    "Canny": (layout("low_threshold:float", "high_threshold:float"),),
-    "Note": (layout("text:text"),),
-    "MarkdownNote": (layout("text:text"),),
-    "PrimitiveInt": (layout("value:int", "control_after_generate:control"), layout("value:int")),
-    "PrimitiveFloat": (layout("value:float"),),
-    "PrimitiveString": (layout("value:text"),),
-    "PrimitiveStringMultiline": (layout("value:text"),),
-    "PrimitiveBoolean": (layout("value:bool"),),
-}
-
-OUTPUTS: dict[str, tuple[str, ...]] = {
-    "CheckpointLoaderSimple": ("MODEL", "CLIP", "VAE"),
-    "CLIPTextEncode": ("CONDITIONING",),
-    "CLIPTextEncodeSDXL": ("CONDITIONING",),
-    "EmptyLatentImage": ("LATENT",),
-    "KSampler": ("LATENT",),
-    "KSamplerAdvanced": ("LATENT",),
-    "VAEDecode": ("IMAGE",),
-    "VAEEncode": ("LATENT",),
-    "VAELoader": ("VAE",),
-    "SaveImage": (),
-    "PreviewImage": (),
-    "LoadImage": ("IMAGE", "MASK"),
-    "ControlNetLoader": ("CONTROL_NET",),
-    "ControlNetApply": ("CONDITIONING",),
-    "ControlNetApplyAdvanced": ("positive", "negative"),
-    "LoraLoader": ("MODEL", "CLIP"),
-    "Canny": ("IMAGE",),
-    "PrimitiveInt": ("INT",),
-    "PrimitiveFloat": ("FLOAT",),
-    "PrimitiveString": ("STRING",),
-    "PrimitiveStringMultiline": ("STRING",),
-    "PrimitiveBoolean": ("BOOLEAN",),
-}
-
 
 def widget_values(b: Builder, node: ComfyNode) -> dict[str, Any]:
-    """The node's widget values by name, checked against its type's layouts."""
-    layouts = LAYOUTS.get(node.class_type, ())
+    """The node's widget values by name, checked against its class's layouts."""
+    known = CLASSES.get(node.class_type)
+    layouts = known.layouts if known is not None else ()
     where = f"node {node.id} ({node.class_type})"
     if not node.api:
         try:
@@ -178,47 +68,22 @@ def widget_values(b: Builder, node: ComfyNode) -> dict[str, Any]:
     return values
 
 
-# ----------------------------------------------------------------- samplers and schedules
-SAMPLER_ALIASES = {
-    "ddim": "euler",  # ComfyUI's "ddim" is Euler (with random inpainting noise)
-    "dpmpp_sde_gpu": "dpmpp_sde",
-    "dpmpp_2m_sde_gpu": "dpmpp_2m_sde",
-    "uni_pc_bh2": "uni_pc",
-}
+def _add(b: Builder, n: ComfyNode, params: dict[str, Any]) -> NodeData:
+    """The main Daguerre node of ``n``, of the type its record names."""
+    return b.add(n, CLASSES[n.class_type].becomes, params)
 
 
-def scheduler_params(sampler_name: Any, schedule: Any) -> tuple[dict[str, Any], str | None]:
-    """Scheduler node params for a ComfyUI sampler_name + scheduler, and a note if the
-    picture cannot be ComfyUI's."""
-    name = SAMPLER_ALIASES.get(sampler_name, sampler_name)
-    if name in COMFY_SAMPLERS or not isinstance(name, str) or name not in SCHEDULER_NAMES:
-        # ComfyUI's own rules; an unknown sampler or schedule stays as is and
-        # validation names it on the scheduler node.
-        return {"name": name, "sigmas": schedule, "convention": COMFYUI}, None
-    sigmas = "default"
-    if schedule in ("karras", "exponential") and supports_sigmas(name, schedule):
-        sigmas = schedule
-    note = (
-        f"sampler {sampler_name} with {schedule} runs with diffusers' {name} scheduler and "
-        f"{sigmas} sigmas: close to, but not the same picture as ComfyUI's"
-    )
-    return {"name": name, "sigmas": sigmas, "convention": DIFFUSERS}, note
-
-
-def comfy_sampler(params: dict[str, Any]) -> tuple[str, str]:
-    """(sampler_name, scheduler) for ComfyUI from Daguerre scheduler params."""
-    sigmas = params.get("sigmas", "default")
-    if params.get("convention") != COMFYUI and sigmas not in ("karras", "exponential"):
-        sigmas = "normal"
-    return params.get("name", "euler"), "normal" if sigmas == "default" else sigmas
+def _outputs(b: Builder, n: ComfyNode, d: NodeData) -> None:
+    """ComfyUI's output slots of ``n`` are the outputs of ``d`` its record names."""
+    b.outputs(n, d, CLASSES[n.class_type].slots)
 
 
 # ----------------------------------------------------------------- builders
 def _checkpoint(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = b.add(n, "loaders.checkpoint", {"path": _model_name(b, n, v.get("ckpt_name", ""))})
+    d = _add(b, n, {"path": _model_name(b, n, v.get("ckpt_name", ""))})
     b.input(n, "ckpt_name", d, "path")
-    b.outputs(n, d, ["unet", "clip", "vae"])
+    _outputs(b, n, d)
 
 
 def _model_name(b: Builder, n: ComfyNode, name: Any) -> Any:
@@ -230,10 +95,10 @@ def _model_name(b: Builder, n: ComfyNode, name: Any) -> Any:
 
 def _text(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = b.add(n, "conditioning.text_encode", {"text": v.get("text", "")})
+    d = _add(b, n, {"text": v.get("text", "")})
     b.input(n, "clip", d, "clip")
     b.input(n, "text", d, "text")
-    b.outputs(n, d, ["conditioning"])
+    _outputs(b, n, d)
 
 
 def _text_sdxl(b: Builder, n: ComfyNode) -> None:
@@ -262,9 +127,7 @@ def _text_sdxl(b: Builder, n: ComfyNode) -> None:
         "target_width": v.get("target_width"),
         "target_height": v.get("target_height"),
     }
-    d = b.add(
-        n, "conditioning.text_encode_sdxl", {k: x for k, x in params.items() if x is not None}
-    )
+    d = _add(b, n, {k: x for k, x in params.items() if x is not None})
     b.input(n, "clip", d, "clip")
     b.input(n, "text_g", d, "text")
     b.inlined.add((n.id, "text_l"))
@@ -277,15 +140,15 @@ def _text_sdxl(b: Builder, n: ComfyNode) -> None:
         ("target_height", "target_height"),
     ):
         b.input(n, comfy, d, ours)
-    b.outputs(n, d, ["conditioning"])
+    _outputs(b, n, d)
 
 
 def _empty_latent(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = b.add(n, "latent.empty", v)
+    d = _add(b, n, v)
     for name in ("width", "height", "batch_size"):
         b.input(n, name, d, name)
-    b.outputs(n, d, ["latent"])
+    _outputs(b, n, d)
 
 
 def _ksampler(b: Builder, n: ComfyNode) -> None:
@@ -313,10 +176,10 @@ def _ksampler(b: Builder, n: ComfyNode) -> None:
         )
         if params["convention"] != COMFYUI:
             b.note(n, "start/end steps and noise switches need the comfyui convention")
-    d = b.add(n, "sampling.sampler", {k: x for k, x in settings.items() if x is not None})
+    d = _add(b, n, {k: x for k, x in settings.items() if x is not None})
     control = v.get("control_after_generate")
     if control:
-        d.extra["seed_control"] = {"seed": control}
+        d.extra[SEED_CONTROL_KEY] = {"seed": control}
     b.link(scheduler, "scheduler", d, "scheduler")
     for comfy, ours in (
         ("model", "unet"),
@@ -339,7 +202,7 @@ def _ksampler(b: Builder, n: ComfyNode) -> None:
         "leftover_noise",
         lambda x: {"leftover_noise": _toggle(x)},
     )
-    b.outputs(n, d, ["latent"])
+    _outputs(b, n, d)
 
 
 def _number(value: Any) -> Any:
@@ -360,18 +223,18 @@ def _float(value: Any) -> Any:
 
 def _vae_decode(b: Builder, n: ComfyNode) -> None:
     widget_values(b, n)
-    d = b.add(n, "vae.decode", {})
+    d = _add(b, n, {})
     b.input(n, "samples", d, "latent")
     b.input(n, "vae", d, "vae")
-    b.outputs(n, d, ["image"])
+    _outputs(b, n, d)
 
 
 def _vae_encode(b: Builder, n: ComfyNode) -> None:
     widget_values(b, n)
-    d = b.add(n, "vae.encode", {})
+    d = _add(b, n, {})
     b.input(n, "pixels", d, "image")
     b.input(n, "vae", d, "vae")
-    b.outputs(n, d, ["latent"])
+    _outputs(b, n, d)
 
 
 def _vae_loader(b: Builder, n: ComfyNode) -> None:
@@ -379,14 +242,14 @@ def _vae_loader(b: Builder, n: ComfyNode) -> None:
     name = _model_name(b, n, v.get("vae_name", ""))
     family = "sdxl" if isinstance(name, str) and "xl" in name.lower() else "sd1"
     b.note(n, f"VAE family guessed as {family} from its name")
-    d = b.add(n, "loaders.vae", {"path": name, "family": family})
+    d = _add(b, n, {"path": name, "family": family})
     b.input(n, "vae_name", d, "path")
-    b.outputs(n, d, ["vae"])
+    _outputs(b, n, d)
 
 
 def _save(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = b.add(n, "image.save", {"prefix": v.get("filename_prefix", ""), "rounding": "truncate"})
+    d = _add(b, n, {"prefix": v.get("filename_prefix", ""), "rounding": "truncate"})
     b.input(n, "images", d, "image")
     b.input(n, "filename_prefix", d, "prefix")
     b.passthrough[(n.id, 0)] = "images"  # newer ComfyUI: the images come out again
@@ -394,23 +257,23 @@ def _save(b: Builder, n: ComfyNode) -> None:
 
 def _preview(b: Builder, n: ComfyNode) -> None:
     widget_values(b, n)
-    d = b.add(n, "image.preview", {})
+    d = _add(b, n, {})
     b.input(n, "images", d, "image")
     b.passthrough[(n.id, 0)] = "images"
 
 
 def _load_image(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = b.add(n, "image.load", {"path": v.get("image", "")})
+    d = _add(b, n, {"path": v.get("image", "")})
     b.input(n, "image", d, "path")
-    b.outputs(n, d, ["image", "mask"])
+    _outputs(b, n, d)
 
 
 def _controlnet_loader(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = b.add(n, "loaders.controlnet", {"path": _model_name(b, n, v.get("control_net_name", ""))})
+    d = _add(b, n, {"path": _model_name(b, n, v.get("control_net_name", ""))})
     b.input(n, "control_net_name", d, "path")
-    b.outputs(n, d, ["controlnet"])
+    _outputs(b, n, d)
 
 
 def _controlnet_apply(b: Builder, n: ComfyNode) -> None:
@@ -421,17 +284,14 @@ def _controlnet_apply(b: Builder, n: ComfyNode) -> None:
         params.update(start=_float(v.get("start_percent")), end=_float(v.get("end_percent")))
         if (params["start"], params["end"]) != (0.0, 1.0):
             b.note(n, "ComfyUI turns the ControlNet on and off by σ, Daguerre by step fraction")
-    d = b.add(
-        n, "conditioning.controlnet_apply", {k: x for k, x in params.items() if x is not None}
-    )
+    d = _add(b, n, {k: x for k, x in params.items() if x is not None})
     if advanced:
         b.input(n, "positive", d, "positive")
         b.input(n, "negative", d, "negative")
-        b.outputs(n, d, ["positive", "negative"])
     else:  # one conditioning in and out: it feeds both halves, only "positive" is read
         b.input(n, "conditioning", d, "positive")
         b.input(n, "conditioning", d, "negative")
-        b.outputs(n, d, ["positive"])
+    _outputs(b, n, d)
     b.input(n, "control_net", d, "controlnet")
     b.input(n, "image", d, "image")
     b.input(n, "strength", d, "strength")
@@ -448,27 +308,28 @@ def _lora(b: Builder, n: ComfyNode) -> None:
         "strength_unet": _float(v.get("strength_model")),
         "strength_clip": _float(v.get("strength_clip")),
     }
-    d = b.add(n, "loaders.lora", {k: x for k, x in params.items() if x is not None})
+    d = _add(b, n, {k: x for k, x in params.items() if x is not None})
     b.input(n, "model", d, "unet")
     b.input(n, "clip", d, "clip")
     b.input(n, "lora_name", d, "path")
     b.input(n, "strength_model", d, "strength_unet")
     b.input(n, "strength_clip", d, "strength_clip")
-    b.outputs(n, d, ["unet", "clip"])
+    _outputs(b, n, d)
 
 
 def _canny(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    low, high = (_threshold(v.get(k)) for k in ("low_threshold", "high_threshold"))
+    low, high = (canny_threshold(v.get(k)) for k in ("low_threshold", "high_threshold"))
     b.note(n, "ComfyUI's Canny (kornia, thresholds 0–1) is approximated by OpenCV's (0–255)")
-    d = b.add(n, "image.canny", {k: x for k, x in (("low", low), ("high", high)) if x is not None})
+    d = _add(b, n, {k: x for k, x in (("low", low), ("high", high)) if x is not None})
     b.input(n, "image", d, "image")
-    b.input(n, "low_threshold", d, "low", lambda x: {"low": _threshold(x)})
-    b.input(n, "high_threshold", d, "high", lambda x: {"high": _threshold(x)})
-    b.outputs(n, d, ["image"])
+    b.input(n, "low_threshold", d, "low", lambda x: {"low": canny_threshold(x)})
+    b.input(n, "high_threshold", d, "high", lambda x: {"high": canny_threshold(x)})
+    _outputs(b, n, d)
 
 
-def _threshold(value: Any) -> Any:
+def canny_threshold(value: Any) -> Any:
+    """ComfyUI's Canny threshold (0–1) as OpenCV's (0–255); the export compares with it."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return round(value * 255)
     return value
@@ -476,43 +337,35 @@ def _threshold(value: Any) -> Any:
 
 def _note(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    b.add(n, "utility.note", {"text": v.get("text", "")})
+    _add(b, n, {"text": v.get("text", "")})
 
 
-_PRIMITIVE_TYPES = {
-    "PrimitiveInt": "INT",
-    "PrimitiveFloat": "FLOAT",
-    "PrimitiveString": "STRING",
-    "PrimitiveStringMultiline": "STRING",
-    "PrimitiveBoolean": "BOOLEAN",
-}
-
-
-def _primitive(b: Builder, n: ComfyNode, constants_only: bool = False) -> None:
-    """PrimitiveNode (the frontend's widget feeder) and the core Primitive* nodes."""
-    if n.class_type == "PrimitiveNode":
+def _primitive_value(b: Builder, n: ComfyNode) -> tuple[Any, Any, str, list[str]]:
+    """A primitive's value, its seed control, its ComfyUI type and the widgets it feeds."""
+    if n.class_type == "PrimitiveNode":  # the frontend's widget feeder
         values = n.widgets if isinstance(n.widgets, list) else []
         value = values[0] if values else None
-        control = values[1] if len(values) > 1 and values[1] in _CONTROLS else None
+        control = values[1] if len(values) > 1 and values[1] in SEED_MODES else None
         kind = n.output_types[0] if n.output_types else ""
-        widgets = n.output_widgets
-    else:
-        v = widget_values(b, n)
-        value, control = v.get("value"), v.get("control_after_generate")
-        kind, widgets = _PRIMITIVE_TYPES[n.class_type], []
-    if constants_only:
-        b.constants[n.id] = value
-        return
+        return value, control, kind, n.output_widgets
+    v = widget_values(b, n)
+    return v.get("value"), v.get("control_after_generate"), CLASSES[n.class_type].value_type, []
+
+
+def _primitive_constant(b: Builder, n: ComfyNode) -> Any:
+    return _primitive_value(b, n)[0]
+
+
+def _primitive(b: Builder, n: ComfyNode) -> None:
+    """PrimitiveNode (the frontend's widget feeder) and the core Primitive* nodes."""
+    value, control, kind, widgets = _primitive_value(b, n)
     seed = kind == "INT" and any(w in SEED_WIDGETS for w in widgets)
     type_id, name, value = _primitive_type(kind, value, seed)
     d = b.add(n, type_id, {name: value})
     if seed and control:
-        d.extra["seed_control"] = {"seed": control}
+        d.extra[SEED_CONTROL_KEY] = {"seed": control}
     b.outputs(n, d, [name])
     b.input(n, "value", d, name)
-
-
-_CONTROLS = ("fixed", "increment", "decrement", "randomize")
 
 
 def _primitive_type(kind: str, value: Any, seed: bool) -> tuple[str, str, Any]:
@@ -525,30 +378,208 @@ def _primitive_type(kind: str, value: Any, seed: bool) -> tuple[str, str, Any]:
     return "primitive.string", "value", value if value is not None else ""
 
 
-BUILDERS: dict[str, Callable[..., None]] = {
-    "CheckpointLoaderSimple": _checkpoint,
-    "CLIPTextEncode": _text,
-    "CLIPTextEncodeSDXL": _text_sdxl,
-    "EmptyLatentImage": _empty_latent,
-    "KSampler": _ksampler,
-    "KSamplerAdvanced": _ksampler,
-    "VAEDecode": _vae_decode,
-    "VAEEncode": _vae_encode,
-    "VAELoader": _vae_loader,
-    "SaveImage": _save,
-    "PreviewImage": _preview,
-    "LoadImage": _load_image,
-    "ControlNetLoader": _controlnet_loader,
-    "ControlNetApply": _controlnet_apply,
-    "ControlNetApplyAdvanced": _controlnet_apply,
-    "LoraLoader": _lora,
-    "Canny": _canny,
-    "Note": _note,
-    "MarkdownNote": _note,
-    "PrimitiveNode": _primitive,
-    **{name: _primitive for name in _PRIMITIVE_TYPES},
-}
-"""Reroute has no builder: :mod:`nodes.comfy.build` resolves it away."""
+# ----------------------------------------------------------------- the records
+def _primitive_class(name: str, value_type: str, *layouts: Layout) -> ComfyClass:
+    """A core Primitive* class: one output of its value's type, read before building."""
+    return ComfyClass(
+        name,
+        _primitive,
+        layouts=layouts,
+        outputs=(value_type,),
+        value_type=value_type,
+        constant=_primitive_constant,
+    )
 
-SUPPORTED: frozenset[str] = frozenset({*BUILDERS, "Reroute"})
+
+_KSAMPLER = ("steps:int", "cfg:float", "sampler_name:combo", "scheduler:combo")
+_CONTROL = "control_after_generate:control"
+_RECORDS = (
+    ComfyClass(
+        "CheckpointLoaderSimple",
+        _checkpoint,
+        "loaders.checkpoint",
+        layouts=(layout("ckpt_name:combo"),),
+        outputs=("MODEL", "CLIP", "VAE"),
+        slots=("unet", "clip", "vae"),
+    ),
+    ComfyClass(
+        "CLIPTextEncode",
+        _text,
+        "conditioning.text_encode",
+        layouts=(layout("text:text"),),
+        outputs=("CONDITIONING",),
+        slots=("conditioning",),
+    ),
+    ComfyClass(
+        "CLIPTextEncodeSDXL",
+        _text_sdxl,
+        "conditioning.text_encode_sdxl",
+        layouts=(
+            layout(
+                "width:int",
+                "height:int",
+                "crop_w:int",
+                "crop_h:int",
+                "target_width:int",
+                "target_height:int",
+                "text_g:text",
+                "text_l:text",
+            ),
+        ),
+        outputs=("CONDITIONING",),
+        slots=("conditioning",),
+    ),
+    ComfyClass(
+        "EmptyLatentImage",
+        _empty_latent,
+        "latent.empty",
+        layouts=(layout("width:int", "height:int", "batch_size:int"),),
+        outputs=("LATENT",),
+        slots=("latent",),
+    ),
+    ComfyClass(
+        "KSampler",
+        _ksampler,
+        "sampling.sampler",
+        layouts=(
+            layout("seed:int", _CONTROL, *_KSAMPLER, "denoise:float"),
+            layout("seed:int", *_KSAMPLER, "denoise:float"),
+        ),
+        outputs=("LATENT",),
+        slots=("latent",),
+    ),
+    ComfyClass(
+        "KSamplerAdvanced",
+        _ksampler,
+        "sampling.sampler",
+        layouts=(
+            layout(
+                "add_noise:toggle",
+                "noise_seed:int",
+                _CONTROL,
+                *_KSAMPLER,
+                "start_at_step:int",
+                "end_at_step:int",
+                "return_with_leftover_noise:toggle",
+            ),
+            layout(
+                "add_noise:toggle",
+                "noise_seed:int",
+                *_KSAMPLER,
+                "start_at_step:int",
+                "end_at_step:int",
+                "return_with_leftover_noise:toggle",
+            ),
+        ),
+        outputs=("LATENT",),
+        slots=("latent",),
+    ),
+    ComfyClass(
+        "VAEDecode",
+        _vae_decode,
+        "vae.decode",
+        layouts=(layout(),),
+        outputs=("IMAGE",),
+        slots=("image",),
+    ),
+    ComfyClass(
+        "VAEEncode",
+        _vae_encode,
+        "vae.encode",
+        layouts=(layout(),),
+        outputs=("LATENT",),
+        slots=("latent",),
+    ),
+    ComfyClass(
+        "VAELoader",
+        _vae_loader,
+        "loaders.vae",
+        layouts=(layout("vae_name:combo"),),
+        outputs=("VAE",),
+        slots=("vae",),
+    ),
+    # Save and Preview declare no outputs: newer ComfyUI passes their images through.
+    ComfyClass("SaveImage", _save, "image.save", layouts=(layout("filename_prefix:text"),)),
+    ComfyClass("PreviewImage", _preview, "image.preview", layouts=(layout(),)),
+    ComfyClass(
+        "LoadImage",
+        _load_image,
+        "image.load",
+        layouts=(layout("image:combo", "upload:any"), layout("image:combo")),
+        outputs=("IMAGE", "MASK"),
+        slots=("image", "mask"),
+    ),
+    ComfyClass(
+        "ControlNetLoader",
+        _controlnet_loader,
+        "loaders.controlnet",
+        layouts=(layout("control_net_name:combo"),),
+        outputs=("CONTROL_NET",),
+        slots=("controlnet",),
+    ),
+    ComfyClass(
+        "ControlNetApply",
+        _controlnet_apply,
+        "conditioning.controlnet_apply",
+        layouts=(layout("strength:float"),),
+        outputs=("CONDITIONING",),
+        slots=("positive",),
+    ),
+    ComfyClass(
+        "ControlNetApplyAdvanced",
+        _controlnet_apply,
+        "conditioning.controlnet_apply",
+        layouts=(layout("strength:float", "start_percent:float", "end_percent:float"),),
+        outputs=("positive", "negative"),
+        slots=("positive", "negative"),
+    ),
+    ComfyClass(
+        "LoraLoader",
+        _lora,
+        "loaders.lora",
+        layouts=(layout("lora_name:combo", "strength_model:float", "strength_clip:float"),),
+        outputs=("MODEL", "CLIP"),
+        slots=("unet", "clip"),
+    ),
+    ComfyClass(
+        "Canny",
+        _canny,
+        "image.canny",
+        layouts=(layout("low_threshold:float", "high_threshold:float"),),
+        outputs=("IMAGE",),
+        slots=("image",),
+    ),
+    ComfyClass("Note", _note, "utility.note", layouts=(layout("text:text"),)),
+    ComfyClass("MarkdownNote", _note, "utility.note", layouts=(layout("text:text"),)),
+    # The frontend's PrimitiveNode: its widget list is read raw, its type from its output.
+    ComfyClass("PrimitiveNode", _primitive, constant=_primitive_constant),
+    _primitive_class("PrimitiveInt", "INT", layout("value:int", _CONTROL), layout("value:int")),
+    _primitive_class("PrimitiveFloat", "FLOAT", layout("value:float")),
+    _primitive_class("PrimitiveString", "STRING", layout("value:text")),
+    _primitive_class("PrimitiveStringMultiline", "STRING", layout("value:text")),
+    _primitive_class("PrimitiveBoolean", "BOOLEAN", layout("value:bool")),
+    ComfyClass("Reroute", None),  # resolved away by nodes.comfy.build
+)
+
+CLASSES: Mapping[str, ComfyClass] = {record.name: record for record in _RECORDS}
+"""The mapped ComfyUI classes by name."""
+
+SUPPORTED: frozenset[str] = frozenset(CLASSES)
 """ComfyUI node classes Daguerre imports as working nodes."""
+
+
+def _output_slots(classes: Mapping[str, ComfyClass]) -> dict[str, dict[str, int]]:
+    slots: dict[str, dict[str, int]] = {}
+    for known in classes.values():
+        if not known.slots:
+            continue
+        merged = slots.setdefault(known.becomes, {})
+        for index, name in enumerate(known.slots):
+            if merged.setdefault(name, index) != index:
+                raise ValueError(f"{known.name}: {known.becomes}.{name} is slot {merged[name]}")
+    return slots
+
+
+SLOTS: Mapping[str, Mapping[str, int]] = _output_slots(CLASSES)
+"""Daguerre type → {output: ComfyUI output slot}, for the export (ComfyUI classes that become
+the same Daguerre type agree on the slots they share, e.g. both ControlNet applies)."""

@@ -6,8 +6,9 @@ value after it. We decode a list only against a known layout of that node type, 
 every value's kind (an int where an int belongs, a sampler name where a sampler name
 belongs...); a list that fits no layout is an error naming the node, never a shifted read.
 
-Frontend-only widgets appear in the list too: ``control_after_generate`` after a seed
-(``fixed``/``increment``/``decrement``/``randomize``) and ``upload`` after an image name.
+Frontend-only widgets appear in the list too: ``control_after_generate`` after a seed (one
+of :data:`nodes.seed_control.SEED_MODES` — ComfyUI's names are Daguerre's) and ``upload``
+after an image name.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-CONTROL_VALUES = ("fixed", "increment", "decrement", "randomize")
-"""ComfyUI's ``control_after_generate`` modes — the same names as Daguerre's seed controls."""
+from nodes.seed_control import SEED_MODES
+
+_MODES_TEXT = ", ".join(SEED_MODES[:-1]) + " or " + SEED_MODES[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +28,8 @@ class Widget:
 
     name: str
     kind: str
-    """int | float | text | combo | toggle (enable/disable) | control | bool | any"""
+    """int | float | text | combo | toggle (enable/disable) | control (a seed mode) | bool |
+    any"""
 
     def fits(self, value: Any) -> bool:
         kind = self.kind
@@ -41,7 +44,7 @@ class Widget:
         if kind == "toggle":
             return value in ("enable", "disable")
         if kind == "control":
-            return value in CONTROL_VALUES
+            return value in SEED_MODES
         if kind == "bool":
             return isinstance(value, bool)
         return True
@@ -53,7 +56,7 @@ class Widget:
             "text": "text",
             "combo": "a name",
             "toggle": "enable or disable",
-            "control": "fixed, increment, decrement or randomize",
+            "control": _MODES_TEXT,
             "bool": "true or false",
         }.get(self.kind, "a value")
 

@@ -170,7 +170,7 @@ CHECKED = (
 def test_our_widget_orders_agree_with_the_templates_named_values() -> None:
     """The package also stores each node's widget values by name: our positional decoding of
     the core nodes must give exactly those names and values."""
-    from nodes.comfy.nodetypes import LAYOUTS
+    from nodes.comfy.nodetypes import CLASSES
     from nodes.comfy.widgets import decode
 
     seen: Counter[str] = Counter()
@@ -182,7 +182,7 @@ def test_our_widget_orders_agree_with_the_templates_named_values() -> None:
         for node in nodes:
             if node.get("type") in CHECKED and "widgets_values_named" in node:
                 named = node["widgets_values_named"]
-                assert decode(node.get("widgets_values"), LAYOUTS[node["type"]]) == named
+                assert decode(node.get("widgets_values"), CLASSES[node["type"]].layouts) == named
                 seen[node["type"]] += 1
     assert sum(seen.values()) > 200 and seen["KSampler"] > 20 and seen["KSamplerAdvanced"]
 

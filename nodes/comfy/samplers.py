@@ -1,0 +1,48 @@
+"""ComfyUI's ``sampler_name`` + ``scheduler`` pair and Daguerre's Scheduler node params, both
+ways: the import reads a KSampler's pair into params, the export writes params back as a
+pair (and keeps the file's own spelling when it means the same, e.g. ``"ddim"``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodes.diffusion.schedulers import (
+    COMFY_SAMPLERS,
+    COMFYUI,
+    DIFFUSERS,
+    SCHEDULER_NAMES,
+    supports_sigmas,
+)
+
+SAMPLER_ALIASES = {
+    "ddim": "euler",  # ComfyUI's "ddim" is Euler (with random inpainting noise)
+    "dpmpp_sde_gpu": "dpmpp_sde",
+    "dpmpp_2m_sde_gpu": "dpmpp_2m_sde",
+    "uni_pc_bh2": "uni_pc",
+}
+
+
+def scheduler_params(sampler_name: Any, schedule: Any) -> tuple[dict[str, Any], str | None]:
+    """Scheduler node params for a ComfyUI sampler_name + scheduler, and a note if the
+    picture cannot be ComfyUI's."""
+    name = SAMPLER_ALIASES.get(sampler_name, sampler_name)
+    if name in COMFY_SAMPLERS or not isinstance(name, str) or name not in SCHEDULER_NAMES:
+        # ComfyUI's own rules; an unknown sampler or schedule stays as is and
+        # validation names it on the scheduler node.
+        return {"name": name, "sigmas": schedule, "convention": COMFYUI}, None
+    sigmas = "default"
+    if schedule in ("karras", "exponential") and supports_sigmas(name, schedule):
+        sigmas = schedule
+    note = (
+        f"sampler {sampler_name} with {schedule} runs with diffusers' {name} scheduler and "
+        f"{sigmas} sigmas: close to, but not the same picture as ComfyUI's"
+    )
+    return {"name": name, "sigmas": sigmas, "convention": DIFFUSERS}, note
+
+
+def comfy_sampler(params: dict[str, Any]) -> tuple[str, str]:
+    """(sampler_name, scheduler) for ComfyUI from Daguerre scheduler params."""
+    sigmas = params.get("sigmas", "default")
+    if params.get("convention") != COMFYUI and sigmas not in ("karras", "exponential"):
+        sigmas = "normal"
+    return params.get("name", "euler"), "normal" if sigmas == "default" else sigmas
