@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from desktop.main_window import MainWindow
 from desktop.session import Session
@@ -18,53 +18,30 @@ from nodes.settings import Settings
 
 
 def create_window(file: Path | None = None, *, ask: bool = True) -> MainWindow:
-    """The main window with FILE, the recovered or last session's workflow, or txt2img."""
+    """The main window with FILE, the recovered or last session's workflow, or txt2img
+    (see :meth:`FileController.start`); ``ask`` False recovers a crash without asking."""
     registry = load_builtin_nodes(REGISTRY)
-    session = Session()
-    window = MainWindow(registry, Settings.load(), session)
-    crashed = session.crashed_last_time()
-    restored = False
-    if file is not None:
-        restored = window.open_file(file)
-    elif crashed and (not ask or _ask_recover(window)):
-        recovered = session.read_autosave()
-        if recovered is not None:
-            document, path = recovered
-            window.document.load_dict(document, path)
-            window.document.undo_stack.resetClean()  # recovered changes are unsaved
-            restored = True
-    if not restored and file is None:
-        last = session.read_session()
-        if last is not None:
-            document, path = last
-            try:
-                window.document.load_dict(document, path)
-                restored = True
-            except Exception:  # a broken session file must never stop the app
-                restored = False
-    if not restored:
-        window.load_default()
-    session.discard_autosave()
-    session.start()
+    window = MainWindow(registry, Settings.load(), Session())
+    window.files.start(file, ask=ask)
     window.canvas.fit_view()
     return window
 
 
-def _ask_recover(window: MainWindow) -> bool:
-    answer = QMessageBox.question(
-        window,
-        "Recover unsaved work?",
-        "Daguerre did not close properly last time. Restore the workflow you were editing?",
-    )
-    return answer == QMessageBox.StandardButton.Yes
+def application(argv: list[str] | None = None) -> QApplication:
+    """The running QApplication, or a new one (``argv`` are the arguments after the
+    program's name)."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    return QApplication([sys.argv[0], *(argv or [])])
 
 
 def run_app(argv: list[str]) -> int:
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app = application(argv)
     app.setApplicationName("Daguerre")
     app.setOrganizationName("Daguerre")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "daguerre.svg")))
-    apply_theme(app, Settings.load().theme)  # type: ignore[arg-type]
+    apply_theme(app, Settings.load().theme)
     files = [a for a in argv if not a.startswith("-")]
     window = create_window(Path(files[0]) if files else None)
     window.show()

@@ -28,6 +28,6 @@ def load_builtin_nodes(registry: Registry | None = None) -> Registry:
         for cls in declared_in(module):
             if cls.type_id not in target:
                 target.register(cls)
-    from nodes.comfy.placeholder import ensure_registered
-
-    return ensure_registered(target)  # so saved graphs with placeholders reopen as such
+    # ComfyUI's placeholder type is not built in: the engine never imports the adapter.
+    # The edges (CLI, app) register it with nodes.comfy.ensure_registered.
+    return target
