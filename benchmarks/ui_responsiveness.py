@@ -70,10 +70,11 @@ def main() -> None:
         check=True,
         capture_output=True,
     )
-    from desktop.app import create_window
+    from desktop.app import application, create_window
+    from desktop.run_state import RunInfo
     from desktop.theme import apply_theme
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = application()
     apply_theme(app, "dark")
     window = create_window(ask=False)
     window.resize(1600, 1000)
@@ -102,7 +103,7 @@ def main() -> None:
     window.run_state.runFinished.disconnect()
     doc.set_param("sampler", "seed", 1234)  # a new image: sampler, decode, save run again
 
-    finished: list[object] = []
+    finished: list[RunInfo] = []
     window.run_state.runFinished.connect(finished.append)
     started = time.perf_counter()
     window.run()
@@ -114,7 +115,7 @@ def main() -> None:
     workflow = HOME / "big.json"
     big_workflow(workflow)
     start = time.perf_counter()
-    assert window.open_file(workflow)
+    assert window.files.open_file(workflow)
     app.processEvents()
     open_ms = (time.perf_counter() - start) * 1000
     assert len(doc.graph) == 300

@@ -37,6 +37,21 @@ class NodeState(StrEnum):
     FAILED = "failed"
 
 
+class RunPhase(StrEnum):
+    """Where a run is: waiting, running, or how it ended (the engine's ``RunStatus``)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """Not ended yet: queued or running."""
+        return self in (RunPhase.QUEUED, RunPhase.RUNNING)
+
+
 @dataclass
 class NodeStatus:
     state: NodeState = NodeState.IDLE
@@ -51,8 +66,7 @@ class NodeStatus:
 class RunInfo:
     run_id: int
     label: str = ""
-    status: str = "queued"
-    """queued, running, done, cancelled, failed"""
+    status: RunPhase = RunPhase.QUEUED
     plan: tuple[str, ...] = ()
     started: float = 0.0
     seconds: float = 0.0
@@ -117,7 +131,7 @@ class RunState(QObject):
 
     @property
     def active_runs(self) -> list[RunInfo]:
-        return [r for r in self.runs.values() if r.status in ("queued", "running")]
+        return [r for r in self.runs.values() if r.status.active]
 
     def eta_seconds(self) -> float | None:
         """Remaining seconds of the current run, from the sampler's step rate."""
@@ -138,7 +152,7 @@ class RunState(QObject):
 
     def _started(self, event: RunStarted) -> None:
         run = self.runs.setdefault(event.run_id, RunInfo(event.run_id))
-        run.status, run.plan, run.started = "running", event.plan, time.monotonic()
+        run.status, run.plan, run.started = RunPhase.RUNNING, event.plan, time.monotonic()
         self.current = event.run_id
         self.problems = []
         self.problemsChanged.emit()
@@ -201,7 +215,8 @@ class RunState(QObject):
 
     def _finished(self, event: RunFinished) -> None:
         run = self.runs.setdefault(event.run_id, RunInfo(event.run_id))
-        run.status, run.seconds, run.error = event.status.value, event.seconds, event.error
+        run.status = RunPhase(event.status.value)
+        run.seconds, run.error = event.seconds, event.error
         if event.problems:
             self.problems = list(event.problems)
             self.problemsChanged.emit()

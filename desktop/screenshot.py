@@ -26,12 +26,10 @@ def main() -> int:
         capture_output=True,
     )
 
-    from PySide6.QtWidgets import QApplication
-
-    from desktop.app import create_window
+    from desktop.app import application, create_window
     from desktop.theme import apply_theme
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = application()
     apply_theme(app, "dark")
     window = create_window(ask=False)
     window.resize(1600, 1000)

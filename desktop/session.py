@@ -79,7 +79,12 @@ class Session:
     # ------------------------------------------------------------ recent files
     def recent_files(self) -> list[Path]:
         value = self.qsettings().value("recent", [])
-        items = [value] if isinstance(value, str) else list(value or [])
+        if isinstance(value, str):  # QSettings reads a one-item list back as its item
+            items = [value]
+        elif isinstance(value, list | tuple):
+            items = list(value)
+        else:
+            items = []
         return [Path(p) for p in items if p]
 
     def add_recent(self, path: Path) -> None:

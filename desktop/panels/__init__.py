@@ -4,15 +4,13 @@ the window wraps each in a QDockWidget and connects their signals."""
 from __future__ import annotations
 
 from desktop.panels.image import ImagePanel
-from desktop.panels.library import NODE_TYPE_MIME, LibraryPanel, node_mime_data
+from desktop.panels.library import LibraryPanel
 from desktop.panels.problems import ProblemsPanel
 from desktop.panels.run import RunPanel
 
 __all__ = [
-    "NODE_TYPE_MIME",
     "ImagePanel",
     "LibraryPanel",
     "ProblemsPanel",
     "RunPanel",
-    "node_mime_data",
 ]

@@ -1,10 +1,23 @@
-"""Small pieces the panels share: time formatting and a list that says when it is empty."""
+"""Small pieces the panels share: time formatting, a list that says when it is empty, and
+walking a tree's rows."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QTreeWidget, QWidget
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+
+
+def top_level_items(tree: QTreeWidget) -> list[QTreeWidgetItem]:
+    """The tree's top-level rows, in order (Qt's index accessors may answer None)."""
+    rows = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
+    return [row for row in rows if row is not None]
+
+
+def child_items(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    """The direct children of a row, in order."""
+    rows = (item.child(i) for i in range(item.childCount()))
+    return [row for row in rows if row is not None]
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -45,9 +58,7 @@ class PlaceholderTree(QTreeWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        if not self._placeholder or any(
-            not self.topLevelItem(i).isHidden() for i in range(self.topLevelItemCount())
-        ):
+        if not self._placeholder or any(not row.isHidden() for row in top_level_items(self)):
             return
         painter = QPainter(self.viewport())
         painter.setPen(self.palette().placeholderText().color())

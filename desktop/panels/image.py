@@ -400,7 +400,8 @@ class ImagePanel(QWidget):
             if source is not None and source.is_file() and source.suffix.lower() == ".png":
                 if source.resolve() != target.resolve():
                     shutil.copyfile(source, target)  # keeps the embedded workflow
-            elif not to_qimage(result.image).save(str(target), "PNG"):
+            # PySide6's stub types the format as bytes, but at run time only str works
+            elif not to_qimage(result.image).save(str(target), "PNG"):  # pyright: ignore[reportArgumentType, reportCallIssue]
                 raise OSError(f"could not write {target}")
         except OSError as exc:
             QMessageBox.warning(self, "Save Image As", f"The image could not be saved.\n\n{exc}")

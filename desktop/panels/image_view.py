@@ -135,11 +135,10 @@ class ImageView(QWidget):
         if self._image is None:
             return
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
-        if anchor is not None:
-            before = self.map_to_image(anchor)
+        before = self.map_to_image(anchor) if anchor is not None else None
         self._fit = False
         self._scale = zoom / self.devicePixelRatioF()
-        if anchor is not None:
+        if anchor is not None and before is not None:
             view_center = QPointF(self.width() / 2, self.height() / 2)
             self._center = before - (anchor - view_center) / self._scale
         self._clamp_center()

@@ -1,7 +1,8 @@
 """The node library: every registered node type by category, searchable, draggable.
 
-Double-click or Enter on a type asks for it to be added (``addNodeRequested``); dragging
-a type carries its id as :data:`NODE_TYPE_MIME`, which the canvas accepts on drop.
+The search field filters with :func:`desktop.node_search.matches`. Double-click or Enter
+on a type asks for it to be added (``addNodeRequested``); dragging a type carries its id
+as :data:`desktop.mime.NODE_TYPE_MIME`, which the canvas accepts on drop.
 """
 
 from __future__ import annotations
@@ -22,45 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.panels.common import PlaceholderTree
+from desktop.mime import NODE_TYPE_MIME, node_mime_data
+from desktop.node_search import matches, word_match_rank
+from desktop.panels.common import PlaceholderTree, child_items
 from nodes.api import Node
 from nodes.registry import Registry
 
-NODE_TYPE_MIME = "application/x-daguerre-node-type"
-"""Mime type of a dragged node type; the data is the type id in UTF-8."""
-
 TYPE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 COLOR_ROLE = Qt.ItemDataRole.UserRole + 2
-
-
-def node_mime_data(type_id: str) -> QMimeData:
-    """The drag payload for one node type (also offered as plain text)."""
-    mime = QMimeData()
-    mime.setData(NODE_TYPE_MIME, type_id.encode("utf-8"))
-    mime.setText(type_id)
-    return mime
-
-
-def search_text(cls: type[Node]) -> str:
-    """Everything a search matches against, lower-cased."""
-    return " ".join((cls.title, cls.category, cls.type_id, cls.description())).lower()
-
-
-def matches(cls: type[Node], query: str) -> bool:
-    """True when every word of ``query`` occurs in the type's title, category,
-    description or type id (case-insensitive); an empty query matches everything."""
-    haystack = search_text(cls)
-    return all(word in haystack for word in query.lower().split())
-
-
-def rank(cls: type[Node], query: str) -> int:
-    """How well a matching type fits: 0 all words in the title, 1 in title, category or
-    type id, 2 only with the description. The best one is selected, for Enter."""
-    words = query.lower().split()
-    if all(word in cls.title.lower() for word in words):
-        return 0
-    short = " ".join((cls.title, cls.category, cls.type_id)).lower()
-    return 1 if all(word in short for word in words) else 2
 
 
 def _node_color(cls: type[Node]) -> str | None:
@@ -86,7 +56,9 @@ class _NodeTree(PlaceholderTree):
 class _NodeDelegate(QStyledItemDelegate):
     """Draws a node row as a dot in its first output's socket color, then its title."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), max(size.height(), option.fontMetrics.height() + 10))
 
@@ -216,14 +188,13 @@ class LibraryPanel(QWidget):
         best: tuple[int, QTreeWidgetItem] | None = None
         for category in self._categories.values():
             shown = 0
-            for index in range(category.childCount()):
-                item = category.child(index)
+            for item in child_items(category):
                 cls = self.registry.get(item.data(0, TYPE_ID_ROLE))
                 ok = cls is not None and matches(cls, query)
                 item.setHidden(not ok)
-                if ok:
+                if cls is not None and ok:
                     shown += 1
-                    score = rank(cls, query) if query.strip() else 0
+                    score = word_match_rank(cls, query) if query.strip() else 0
                     if best is None or score < best[0]:
                         best = (score, item)
             category.setHidden(shown == 0)
@@ -242,8 +213,7 @@ class LibraryPanel(QWidget):
         for category in self._categories.values():
             if category.isHidden():
                 continue
-            for index in range(category.childCount()):
-                item = category.child(index)
+            for item in child_items(category):
                 if not item.isHidden():
                     found.append(item.data(0, TYPE_ID_ROLE))
         return found

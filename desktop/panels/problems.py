@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
-from desktop.panels.common import PlaceholderTree, format_seconds
-from desktop.run_state import RunInfo, RunState
+from desktop.panels.common import PlaceholderTree, format_seconds, top_level_items
+from desktop.run_state import RunInfo, RunPhase, RunState
 from nodes.events import Problem
 
 MAX_LOG_ROWS = 1000
@@ -73,7 +73,7 @@ class ProblemsPanel(QWidget):
         self.setObjectName("problemsPanel")
         self.run_state = run_state
         self._title_of: Callable[[str], str | None] = lambda _node_id: None
-        self._statuses: dict[int, str] = {}
+        self._statuses: dict[int, RunPhase] = {}
 
         self.problems = _ProblemTree("No problems.", self)
         self.problems.setObjectName("problemList")
@@ -134,9 +134,8 @@ class ProblemsPanel(QWidget):
         if count and not had:
             self.tabs.setCurrentWidget(self.problems)
 
-    def log(self, message: str, level: Level | str = Level.INFO) -> None:
+    def log(self, message: str, level: Level = Level.INFO) -> None:
         """Add a line to the log (the window may log its own events: saved, opened…)."""
-        level = Level(level)
         item = QTreeWidgetItem([time.strftime("%H:%M:%S"), message])
         item.setForeground(0, QBrush(QColor(theme.colors().muted)))
         item.setToolTip(1, message)
@@ -150,9 +149,7 @@ class ProblemsPanel(QWidget):
         self.log_view.scrollToItem(item)
 
     def log_lines(self) -> list[str]:
-        return [
-            self.log_view.topLevelItem(i).text(1) for i in range(self.log_view.topLevelItemCount())
-        ]
+        return [row.text(1) for row in top_level_items(self.log_view)]
 
     def clear_log(self) -> None:
         self.log_view.clear()
@@ -188,9 +185,9 @@ class ProblemsPanel(QWidget):
                 continue
             self._statuses[run.run_id] = run.status
             name = self._name(run)
-            if run.status == "queued":
+            if run.status is RunPhase.QUEUED:
                 self.log(f"{name} queued")
-            elif run.status == "running":
+            elif run.status is RunPhase.RUNNING:
                 nodes = len(run.plan)
                 self.log(f"{name} started ({nodes} node{'s' if nodes != 1 else ''})")
 
@@ -198,9 +195,9 @@ class ProblemsPanel(QWidget):
         self._statuses[run.run_id] = run.status
         name = self._name(run)
         seconds = format_seconds(run.seconds)
-        if run.status == "done":
+        if run.status is RunPhase.DONE:
             self.log(f"{name} finished in {seconds}", Level.SUCCESS)
-        elif run.status == "cancelled":
+        elif run.status is RunPhase.CANCELLED:
             self.log(f"{name} cancelled after {seconds}", Level.WARNING)
         elif not run.plan and self.run_state.problems:
             count = len(self.run_state.problems)

@@ -31,30 +31,30 @@ from PySide6.QtWidgets import (
 from desktop import theme
 from desktop.bridge import EngineBridge
 from desktop.panels.common import PlaceholderTree, format_eta, format_seconds
-from desktop.run_state import NodeState, RunInfo, RunState
+from desktop.run_state import NodeState, RunInfo, RunPhase, RunState
 
 MAX_QUEUE_ROWS = 200
 """Older runs drop off the list (RunState keeps them)."""
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 1
 
 STATUS_TEXT = {
-    "queued": "Queued",
-    "running": "Running",
-    "done": "Done",
-    "cancelled": "Cancelled",
-    "failed": "Failed",
+    RunPhase.QUEUED: "Queued",
+    RunPhase.RUNNING: "Running",
+    RunPhase.DONE: "Done",
+    RunPhase.CANCELLED: "Cancelled",
+    RunPhase.FAILED: "Failed",
 }
 
 
-def status_color(status: str) -> QColor:
+def status_color(status: RunPhase) -> QColor:
     c = theme.colors()
     return QColor(
         {
-            "queued": c.muted,
-            "running": c.accent,
-            "done": c.success,
-            "cancelled": c.warning,
-            "failed": c.error,
+            RunPhase.QUEUED: c.muted,
+            RunPhase.RUNNING: c.accent,
+            RunPhase.DONE: c.success,
+            RunPhase.CANCELLED: c.warning,
+            RunPhase.FAILED: c.error,
         }.get(status, c.text)
     )
 
@@ -259,7 +259,7 @@ class RunPanel(QWidget):
             elif longest > 0:
                 item.setData(1, FRACTION_ROLE, seconds / longest)
             self.timings.addTopLevelItem(item)
-        status = STATUS_TEXT.get(run.status, run.status).lower()
+        status = STATUS_TEXT[run.status].lower()
         self.timings_label.setText(f"#{run.run_id} {status} in {format_seconds(run.seconds)}")
 
     # ------------------------------------------------------------ internals
@@ -283,16 +283,16 @@ class RunPanel(QWidget):
                 )
                 self._items[run.run_id] = item
                 self.queue.scrollToItem(item)
-            if run.status == "running" and run.started:
+            if run.status is RunPhase.RUNNING and run.started:
                 seconds = format_seconds(now - run.started)
-            elif run.status in ("done", "cancelled", "failed") and (run.seconds or run.plan):
+            elif not run.status.active and (run.seconds or run.plan):
                 seconds = format_seconds(run.seconds)
             else:
                 seconds = ""
             texts = (
                 str(run.run_id),
                 run.label or "Run",
-                STATUS_TEXT.get(run.status, run.status),
+                STATUS_TEXT[run.status],
                 seconds,
             )
             for column, text in enumerate(texts):
@@ -300,7 +300,7 @@ class RunPanel(QWidget):
                     item.setText(column, text)
             item.setForeground(2, QBrush(status_color(run.status)))
             item.setToolTip(2, run.error or "")
-        queued = any(r.status == "queued" for r in self.run_state.runs.values())
+        queued = any(r.status is RunPhase.QUEUED for r in self.run_state.runs.values())
         self.clear_button.setEnabled(queued)
         self.cancel_button.setEnabled(self.run_state.current is not None)
 
@@ -309,7 +309,7 @@ class RunPanel(QWidget):
         run = self.run_state.runs.get(current) if current is not None else None
         if run is None:
             self._ticker.stop()
-            waiting = sum(r.status == "queued" for r in self.run_state.runs.values())
+            waiting = sum(r.status is RunPhase.QUEUED for r in self.run_state.runs.values())
             self.heading.setText("Starting…" if waiting else "No run in progress")
             self.eta_label.setText(f"{waiting} queued" if waiting else "")
             self.progress.setRange(0, 1)
@@ -356,7 +356,7 @@ class RunPanel(QWidget):
             return
         run_id = item.data(0, Qt.ItemDataRole.UserRole)
         run = self.run_state.runs.get(run_id)
-        if run is None or run.status not in ("queued", "running"):
+        if run is None or not run.status.active:
             return
         menu = QMenu(self)
         menu.addAction(f"Cancel Run #{run_id}", lambda: self.bridge.cancel(run_id))

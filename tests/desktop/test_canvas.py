@@ -28,7 +28,7 @@ from desktop.canvas import NODE_TYPE_MIME, CanvasView, style
 from desktop.canvas.node_item import NodeItem
 from desktop.canvas.params import count_tokens, estimate_tokens
 from desktop.canvas.ports import PortHighlight, PortItem
-from desktop.canvas.search import fuzzy_score, rank_node_types
+from desktop.node_search import fuzzy_score, rank_node_types
 from desktop.document import Document
 from desktop.run_state import NodeState, RunState
 from nodes.events import (

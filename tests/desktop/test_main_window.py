@@ -119,7 +119,7 @@ def test_undo_redo_shortcuts_and_unsaved_changes_prompt(qtbot, window, monkeypat
         "question",
         lambda *a, **k: asked.append(1) or QMessageBox.StandardButton.Cancel,
     )
-    window.new_document()  # cancelled: nothing lost
+    window.files.new_document()  # cancelled: nothing lost
     assert asked and window.document.graph.nodes["sampler"].params["steps"] == before + 5
 
 
@@ -131,7 +131,7 @@ def test_next_start_restores_the_session_or_recovers_a_crash(qtbot, window) -> N
     qtbot.addWidget(again)
     assert again.document.graph.nodes["positive"].params["text"] == "remember me"
     again.document.set_param("positive", "text", "unsaved edit")
-    again._autosave_now()  # the timer's job; then the app "crashes" (no close)
+    again.files.autosave_now()  # the timer's job; then the app "crashes" (no close)
     recovered = create_window(ask=False)
     qtbot.addWidget(recovered)
     assert recovered.document.graph.nodes["positive"].params["text"] == "unsaved edit"

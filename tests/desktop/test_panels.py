@@ -26,14 +26,8 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop.bridge import EngineBridge
-from desktop.panels import (
-    NODE_TYPE_MIME,
-    ImagePanel,
-    LibraryPanel,
-    ProblemsPanel,
-    RunPanel,
-    node_mime_data,
-)
+from desktop.mime import NODE_TYPE_MIME, node_mime_data
+from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
 from desktop.panels.image_view import CompareMode
 from desktop.run_state import RunState
 from desktop.settings_dialog import SettingsDialog

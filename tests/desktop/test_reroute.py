@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.canvas import CanvasView, style
 from desktop.canvas.node_item import NodeItem
-from desktop.canvas.search import rank_node_types
+from desktop.node_search import rank_node_types
 from desktop.document import Document
 from desktop.run_state import RunState
 from nodes.events import NodeResult, RunStatus

@@ -1,0 +1,268 @@
+"""The workflow's file life cycle: new, open, save, "save changes?", recent files, drops,
+autosave, and what the app opens at start (recovering a crashed session).
+
+:class:`FileController` is the only part of the window that reads or writes workflow
+files; the window gives it the document, the session and the parts that show what
+happened (the canvas fits the view, the problems panel lists import notes, the status bar
+says what was opened or saved).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QPointF, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
+
+from desktop.canvas.view import CanvasView
+from desktop.document import Document
+from desktop.panels.problems import Level, ProblemsPanel
+from desktop.session import Session
+from nodes.comfy import open_file as open_workflow
+from nodes.paths import resources_dir
+from nodes.registry import Registry
+from nodes.workflow import WorkflowError
+from nodes.workflow.png import COMFY_PROMPT_KEY, COMFY_WORKFLOW_KEY, WORKFLOW_KEY, read_png_texts
+from nodes.workflow.templates import list_templates
+
+AUTOSAVE_MS = 5000
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+def carries_workflow(path: Path) -> bool:
+    """Whether a PNG holds a Daguerre or ComfyUI workflow in its text chunks."""
+    try:
+        texts = read_png_texts(path)
+    except (OSError, ValueError):
+        return False
+    return any(key in texts for key in (WORKFLOW_KEY, COMFY_WORKFLOW_KEY, COMFY_PROMPT_KEY))
+
+
+class FileController(QObject):
+    """Opens, saves and autosaves the window's document (see the module docstring)."""
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        registry: Registry,
+        document: Document,
+        session: Session,
+        canvas: CanvasView,
+        problems: ProblemsPanel,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.registry = registry
+        self.document = document
+        self.session = session
+        self.canvas = canvas
+        self.problems = problems
+        canvas.filesDropped.connect(self.files_dropped)
+        self._autosave = QTimer(self)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.autosave_now)
+        self._autosave.start()
+
+    def _status(self, text: str, ms: int) -> None:
+        self.window.statusBar().showMessage(text, ms)
+
+    # ================================================================ start and quit
+    def start(self, file: Path | None = None, *, ask: bool = True) -> None:
+        """Open what the app starts with: ``file``, else the crashed session's autosave
+        (asked first when ``ask``), else the last session's workflow, else txt2img; then
+        mark this session as running (see :class:`Session`)."""
+        session = self.session
+        crashed = session.crashed_last_time()
+        restored = False
+        if file is not None:
+            restored = self.open_file(file)
+        elif crashed and (not ask or self._ask_recover()):
+            recovered = session.read_autosave()
+            if recovered is not None:
+                document, path = recovered
+                self.document.load_dict(document, path)
+                self.document.undo_stack.resetClean()  # recovered changes are unsaved
+                restored = True
+        if not restored and file is None:
+            last = session.read_session()
+            if last is not None:
+                document, path = last
+                try:
+                    self.document.load_dict(document, path)
+                    restored = True
+                except Exception:  # a broken session file must never stop the app
+                    restored = False
+        if not restored:
+            self.load_default()
+        session.discard_autosave()
+        session.start()
+
+    def _ask_recover(self) -> bool:
+        answer = QMessageBox.question(
+            self.window,
+            "Recover unsaved work?",
+            "Daguerre did not close properly last time. Restore the workflow you were editing?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def finish(self) -> None:
+        """A clean quit: stop autosaving and remember the workflow for the next start."""
+        self._autosave.stop()
+        self.session.finish(self.document.to_dict(), self.document.path, self.document.dirty)
+
+    # ================================================================ open
+    def new_document(self) -> None:
+        if self.maybe_save():
+            self.load_default()
+
+    def load_default(self) -> None:
+        self.document.load(resources_dir() / "workflows" / "txt2img.json")
+        self.document.set_path(None)
+        self.canvas.fit_view()
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self.window,
+            "Open workflow",
+            str(self.last_folder()),
+            "Workflows and images (*.json *.png);;Daguerre or ComfyUI workflows (*.json);;"
+            "Images with a workflow (*.png);;All files (*)",
+        )
+        if path:
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> bool:
+        """Open a Daguerre workflow, a ComfyUI workflow (UI or API JSON) or a PNG that
+        carries either. Only Daguerre JSON files keep their path: anything imported is
+        Untitled, so Save never overwrites the image or the ComfyUI file."""
+        try:
+            opened = open_workflow(path, self.registry)
+        except WorkflowError as exc:
+            QMessageBox.warning(
+                self.window, "Cannot open", f"{path.name} could not be opened:\n{exc}"
+            )
+            return False
+        native = opened.kind == "daguerre"
+        self.document.load_graph(opened.graph, path if native else None)
+        if not native:
+            self.document.undo_stack.resetClean()  # imported: not saved as Daguerre yet
+        self.session.add_recent(path)
+        self.canvas.fit_view()
+        notes = opened.graph.metadata.get("import_notes") or []
+        kind = {"daguerre": "workflow", "daguerre-png": "workflow from image"}.get(
+            opened.kind, f"ComfyUI workflow ({opened.kind.replace('comfyui-', '')})"
+        )
+        suffix = f" — {len(notes)} note(s), see the Problems panel" if notes else ""
+        self._status(f"Opened {kind} {path.name}{suffix}", 6000)
+        for note in notes:
+            self.problems.log(str(note), Level.WARNING)
+        return True
+
+    def open_template(self, path: Path) -> None:
+        if self.maybe_save():
+            self.document.load(path)
+            self.document.set_path(None)
+            self.canvas.fit_view()
+
+    def fill_template_menu(self, menu: QMenu) -> None:
+        """One entry per shipped workflow, with its description and thumbnail."""
+        for template in list_templates():
+            action = menu.addAction(template.title)
+            action.setToolTip(template.description)
+            action.setStatusTip(template.description)
+            if template.thumbnail is not None and Path(template.thumbnail).is_file():
+                action.setIcon(QIcon(str(template.thumbnail)))
+            action.triggered.connect(
+                lambda _checked=False, p=template.path: self.open_template(Path(p))
+            )
+        menu.setToolTipsVisible(True)
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        """The recent files, newest first (the menu is refilled each time it opens)."""
+        menu.clear()
+        files = self.session.recent_files()
+        for path in files:
+            action = menu.addAction(str(path))
+            action.triggered.connect(
+                lambda _checked=False, p=path: self.maybe_save() and self.open_file(p)
+            )
+        if not files:
+            menu.addAction("No recent files").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear", self.session.clear_recent)
+
+    def last_folder(self) -> Path:
+        recent = self.session.recent_files()
+        return recent[0].parent if recent else Path.home()
+
+    def files_dropped(self, paths: list[str], scene_pos: QPointF) -> None:
+        """A workflow (or a PNG that carries one) opens; any other image becomes a Load
+        Image node where it was dropped."""
+        for raw in paths:
+            path = Path(raw)
+            if path.suffix.lower() == ".json" or (
+                path.suffix.lower() == ".png" and carries_workflow(path)
+            ):
+                if self.maybe_save():
+                    self.open_file(path)
+                return
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                self.document.add_node(
+                    "image.load", (scene_pos.x(), scene_pos.y()), {"path": str(path)}
+                )
+                scene_pos = QPointF(scene_pos.x() + 30, scene_pos.y() + 30)
+
+    # ================================================================ save
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        suggestion = str(self.document.path or (self.last_folder() / "workflow.json"))
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Save workflow", suggestion, "Workflows (*.json)"
+        )
+        if not path:
+            return False
+        target = Path(path)
+        if target.suffix.lower() != ".json":
+            target = target.with_suffix(".json")
+        return self._save_to(target)
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except (OSError, WorkflowError) as exc:
+            QMessageBox.critical(self.window, "Cannot save", f"{path} could not be saved:\n{exc}")
+            return False
+        self.session.add_recent(path)
+        self.session.discard_autosave()
+        self._status(f"Saved {path}", 4000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask to save unsaved changes; False means the user cancelled."""
+        if not self.document.dirty:
+            return True
+        answer = QMessageBox.question(
+            self.window,
+            "Unsaved changes",
+            f"Save changes to {self.document.display_name()} before closing it?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def autosave_now(self) -> None:
+        """Write the autosave if there are unsaved changes (the timer's job)."""
+        if self.document.dirty:
+            self.session.autosave(self.document.to_dict(), self.document.path)

@@ -1,0 +1,64 @@
+"""What Daguerre puts on drags and the clipboard: the MIME types and their payloads, once.
+
+A node type dragged from the library onto the canvas carries its type id under
+:data:`NODE_TYPE_MIME`; copied nodes travel as a workflow document under
+:data:`CLIPBOARD_MIME`, and as plain text too, so they paste into a chat or a text editor
+and back. The library (drag source), the canvas (drop target) and the window (clipboard)
+all read these definitions, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QMimeData
+
+from nodes.workflow import FORMAT, WorkflowError, dumps
+from nodes.workflow.io import parse_json
+
+NODE_TYPE_MIME = "application/x-daguerre-node-type"
+"""A dragged node type; the data is the type id in UTF-8."""
+CLIPBOARD_MIME = "application/x-daguerre-workflow+json"
+"""Copied nodes: a workflow document in UTF-8 JSON."""
+
+
+def node_mime_data(type_id: str) -> QMimeData:
+    """The drag payload for one node type (also offered as plain text)."""
+    mime = QMimeData()
+    mime.setData(NODE_TYPE_MIME, type_id.encode("utf-8"))
+    mime.setText(type_id)
+    return mime
+
+
+def node_type_of(mime: QMimeData) -> str | None:
+    """The node type id a drag carries, or None when it carries none."""
+    if not mime.hasFormat(NODE_TYPE_MIME):
+        return None
+    return bytes(mime.data(NODE_TYPE_MIME).data()).decode("utf-8").strip()
+
+
+def workflow_mime_data(document: dict[str, Any]) -> QMimeData:
+    """Copied nodes (a workflow document) for the clipboard, also as plain text."""
+    mime = QMimeData()
+    text = dumps(document)
+    mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+    mime.setText(text)
+    return mime
+
+
+def workflow_of(mime: QMimeData) -> dict[str, Any] | None:
+    """The workflow document the clipboard holds (ours, or plain text that is one), or
+    None when it holds anything else."""
+    if mime.hasFormat(CLIPBOARD_MIME):
+        raw = bytes(mime.data(CLIPBOARD_MIME).data())
+    elif mime.hasText():
+        raw = mime.text().encode("utf-8")
+    else:
+        return None
+    try:
+        document = parse_json(raw)
+    except WorkflowError:
+        return None
+    if isinstance(document, dict) and document.get("format") == FORMAT:
+        return document
+    return None
