@@ -16,7 +16,9 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -27,6 +29,9 @@ from nodes.executor import Executor
 from nodes.library import load_builtin_nodes
 from nodes.registry import Registry
 from nodes.validation import validate
+
+if TYPE_CHECKING:  # the demo models need torch, which --no-run does without
+    from nodes.models.demo import DemoPaths
 
 
 def templates() -> list[Path]:
@@ -41,7 +46,7 @@ def templates() -> list[Path]:
     return found
 
 
-def missing_types(doc: dict) -> set[str]:
+def missing_types(doc: dict[str, Any]) -> set[str]:
     """ComfyUI types Daguerre lacks, looking inside subgraphs."""
     subgraphs = {s["id"]: s for s in (doc.get("definitions") or {}).get("subgraphs") or []}
     found: set[str] = set()
@@ -60,7 +65,7 @@ def missing_types(doc: dict) -> set[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--no-run", action="store_true", help="import and validate only")
     args = parser.parse_args()
     registry = ensure_registered(load_builtin_nodes(Registry()))
@@ -68,7 +73,7 @@ def main() -> None:
     clean, placeholders, ran = [], [], []
     missing: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as scratch:
-        demos = {}
+        demos: dict[str, DemoPaths] = {}
         if not args.no_run:
             import torch
 
@@ -111,7 +116,7 @@ def main() -> None:
         print(f"    {count:4d}  {kind}")
 
 
-def _resolver(demo):
+def _resolver(demo: DemoPaths) -> Callable[[str, str], Path | None]:
     by_kind = {
         "checkpoints": demo.single_file,
         "controlnet": demo.controlnet,

@@ -21,7 +21,7 @@ What the frontend saves (File › Save, and the ``workflow`` text chunk of its P
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 from nodes.comfy.build import ComfyNode
 from nodes.graph import Group
@@ -112,7 +112,8 @@ def _subgraphs(doc: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
     found = {}
     for item in definitions.get("subgraphs") or []:
         if isinstance(item, dict) and isinstance(item.get("id"), str):
-            inner = item.get("nodes") if isinstance(item.get("nodes"), list) else []
+            listed = item.get("nodes")
+            inner = listed if isinstance(listed, list) else []
             types = [n.get("type") for n in inner if isinstance(n, dict)]
             name = item.get("name") if isinstance(item.get("name"), str) else item["id"]
             found[item["id"]] = (name, [t for t in types if isinstance(t, str)])
@@ -133,7 +134,8 @@ def _node(raw: Any, path: str, table: dict[int, tuple[str, int]], notes: list[st
         raise WorkflowError("expected an integer mode", child(path, "mode"))
     title = raw.get("title")
     color = raw.get("color")
-    flags = raw.get("flags") if isinstance(raw.get("flags"), dict) else {}
+    flags = raw.get("flags")
+    flags = flags if isinstance(flags, dict) else {}
     node = ComfyNode(
         id=str(node_id),
         class_type=class_type,
@@ -197,10 +199,11 @@ def _group(raw: Any, path: str) -> Group:
     title = raw.get("title")
     color = raw.get("color")
     group_id = raw.get("id")
+    x, y, width, height = (float(v) for v in bounding)
     return Group(
         id=f"group_{group_id}" if _is_id(group_id) else "",
         title=title if isinstance(title, str) else "",
-        rect=tuple(float(v) for v in bounding),  # type: ignore[arg-type]
+        rect=(x, y, width, height),
         color=color if isinstance(color, str) else None,
         extra={"comfy": {k: v for k, v in raw.items() if k not in ("title", "bounding")}},
     )
@@ -225,7 +228,7 @@ def _is_number(value: Any) -> bool:
     )
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
