@@ -5,8 +5,9 @@
   them — for the CLI, File › Open and drops.
 - :func:`import_comfy` (:func:`import_ui`, :func:`import_api`) turns a parsed ComfyUI
   document into a graph: the core classes map to Daguerre's nodes through one record each
-  (:data:`nodes.comfy.nodetypes.CLASSES`, whose docstring has the table); every other class
-  becomes a placeholder node that keeps its data and names its type when validation fails.
+  (:data:`nodes.comfy.nodetypes.CLASSES`; that module's docstring has the table); every
+  other class becomes a placeholder node that keeps its data and names its type when
+  validation fails.
 - :func:`export_api` writes a graph of supported nodes as ComfyUI API JSON (what its
   ``/prompt`` endpoint runs).
 

@@ -42,7 +42,7 @@ class ComfyNode:
     path: str
     """Where it is in the file (JSON path), for error messages."""
     widgets: Any = None
-    """UI format: the raw ``widgets_values`` (decoded by the node's mapping)."""
+    """UI format: the raw ``widgets_values`` (decoded against its class's layouts)."""
     values: dict[str, Any] = field(default_factory=dict)
     """API format: the literal inputs by name."""
     links: dict[str, tuple[str, int]] = field(default_factory=dict)
