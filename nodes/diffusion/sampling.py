@@ -13,6 +13,7 @@ captured in CUDA graphs or compiled without a rewrite.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from collections.abc import Callable
@@ -22,7 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from nodes.diffusion.denoiser import Denoiser, Graphable, build_denoiser
+from nodes.diffusion.acceleration import accelerate
+from nodes.diffusion.denoiser import Denoiser, build_denoiser
 from nodes.diffusion.patches import unet_patched
 from nodes.diffusion.preview import PreviewCopy
 from nodes.diffusion.schedulers import COMFYUI, SchedulerRecipe
@@ -75,14 +77,16 @@ def sample(
     *,
     progress: Progress | None = None,
     check_cancelled: Callable[[], None] | None = None,
-    accelerate: Callable[[Graphable], Denoiser] | None = None,
+    acceleration: str = "off",
 ) -> torch.Tensor:
     """Denoise ``latent``; returns model-space latents B×C×h×w.
 
-    ``accelerate`` wraps the run's denoiser (CUDA graphs, compile); the loop is the same.
+    ``acceleration`` (off, auto, graphs, compile) wraps the run's denoiser; the loop is
+    the same whatever it is.
     """
     module = unet.module
     device, dtype = module.device, module.dtype
+    latent = _fit_empty(latent, unet)
     _check_compatible(unet, positive, negative, latent)
     batch = latent.samples.shape[0]
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None
@@ -135,7 +139,7 @@ def sample(
         device=device,
         dtype=dtype,
     )
-    denoiser: Denoiser = accelerate(built) if accelerate is not None else built
+    denoiser: Denoiser = accelerate(built, acceleration, device)
     step_kwargs = _step_kwargs(scheduler, generator)
     sigma_space = in_sigma_space(scheduler)
     previews = PreviewCopy(device)
@@ -163,6 +167,16 @@ def sample(
                 )
                 progress(index + 1, total, preview)
     return finish(latents) if finish is not None else latents
+
+
+def _fit_empty(latent: Latent, unet: UNetModel) -> Latent:
+    """An empty latent carries a size, not a format: it takes the model family's channels
+    (Empty Latent need not know which model it feeds)."""
+    channels = unet.family.latent.channels
+    if not latent.empty or latent.samples.shape[1] == channels:
+        return latent
+    b, _, h, w = latent.samples.shape
+    return dataclasses.replace(latent, samples=latent.samples.new_zeros(b, channels, h, w))
 
 
 def _check_compatible(
@@ -279,6 +293,8 @@ def _initial_latent(
     mean = latent.mean.to(device=device, dtype=dtype)
     std = latent.std.to(device=device, dtype=dtype)
     eps = torch.randn(mean.shape, generator=generator, dtype=dtype).to(device)
+    if latent.shift:
+        return (mean + std * eps - latent.shift) * latent.scaling
     return latent.scaling * (mean + std * eps)
 
 

@@ -78,6 +78,22 @@ class VaeModel:
         return float(self.module.config.scaling_factor)
 
     @property
+    def shift_factor(self) -> float:
+        """The family's latent shift (0 for SD1.x/SD2.x/SDXL; later VAEs centre theirs)."""
+        return self.family.latent.shift_factor
+
+    def to_model(self, latents: torch.Tensor) -> torch.Tensor:
+        """VAE latents into model space: ``(z − shift) · scale``."""
+        if self.shift_factor:
+            return (latents - self.shift_factor) * self.scaling_factor
+        return self.scaling_factor * latents
+
+    def to_vae(self, latents: torch.Tensor) -> torch.Tensor:
+        """Model-space latents back into the VAE's: ``z / scale + shift``."""
+        unscaled = latents / self.scaling_factor
+        return unscaled + self.shift_factor if self.shift_factor else unscaled
+
+    @property
     def downscale(self) -> int:
         return 2 ** (len(self.module.config.block_out_channels) - 1)
 
@@ -133,6 +149,8 @@ class Latent:
     ``scaling * (mean + std * noise)`` with the run's seed, the way diffusers' img2img
     pipeline does, so the encode node's output does not depend on the seed."""
     scaling: float = 1.0
+    shift: float = 0.0
+    """The VAE's latent shift, subtracted before ``scaling`` (see :meth:`VaeModel.to_model`)."""
 
     @property
     def nbytes(self) -> int:

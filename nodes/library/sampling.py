@@ -65,7 +65,8 @@ class Scheduler(Node):
 
 class EmptyLatent(Node):
     """A blank latent image of the given size: the start of text-to-image. Width and
-    height are in pixels and must be multiples of 8."""
+    height are in pixels and must be multiples of 8. It takes its channels from the model
+    the sampler uses, so one Empty Latent fits every model family."""
 
     type_id = "latent.empty"
     title = "Empty Latent"
@@ -89,8 +90,10 @@ class EmptyLatent(Node):
         import torch
 
         from nodes.diffusion.values import Latent
+        from nodes.models.families import SD1
 
-        samples = torch.zeros(batch_size, 4, height // 8, width // 8)
+        # SD's format until a sampler gives it its model's channels (an empty latent is a size)
+        samples = torch.zeros(batch_size, SD1.latent.channels, height // 8, width // 8)
         return (Latent(samples, empty=True),)
 
 
@@ -193,5 +196,6 @@ class Sampler(Node):
                 settings,
                 progress=ctx.progress,
                 check_cancelled=ctx.check_cancelled,
+                acceleration=ctx.env.acceleration,
             )
         return (Latent(samples),)

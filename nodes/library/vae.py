@@ -30,17 +30,17 @@ class VaeDecode(Node):
 
         module = vae.module
         with model_errors(), torch.inference_mode():
+            from nodes.diffusion.acceleration import decode
+
             latents = latent.samples.to(device=module.device, dtype=module.dtype)
-            image = module.decode(latents / vae.scaling_factor, return_dict=False)[0]
+            image = decode(module, vae.to_vae(latents), ctx.env.acceleration)
             if module.dtype != torch.float32 and torch.isnan(image).any():
                 ctx.logger.warning("VAE decode gave NaNs in %s; retrying in fp32", module.dtype)
                 ctx.result(text="decoded in fp32: half precision gave NaNs")
                 dtype = module.dtype
                 try:
                     module.to(torch.float32)
-                    image = module.decode(latents.float() / vae.scaling_factor, return_dict=False)[
-                        0
-                    ]
+                    image = module.decode(vae.to_vae(latents.float()), return_dict=False)[0]
                 finally:
                     module.to(dtype)
             image = (image / 2 + 0.5).clamp(0, 1)
@@ -75,5 +75,8 @@ class VaeEncode(Node):
             pixels = image.permute(0, 3, 1, 2).to(device=module.device, dtype=module.dtype)
             posterior = module.encode(2.0 * pixels - 1.0).latent_dist
             mean, std = posterior.mean, posterior.std
-            samples = vae.scaling_factor * posterior.mode()
-        return (Latent(samples, mean=mean, std=std, scaling=vae.scaling_factor),)
+            samples = vae.to_model(posterior.mode())
+        latent = Latent(
+            samples, mean=mean, std=std, scaling=vae.scaling_factor, shift=vae.shift_factor
+        )
+        return (latent,)
