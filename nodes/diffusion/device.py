@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import torch
 
 from nodes.context import Environment
-from nodes.models.fingerprint import file_fingerprint
+from nodes.models.fingerprint import file_fingerprint, hash_in_background
 
 T = TypeVar("T")
 
@@ -117,6 +117,10 @@ def release_memory() -> None:
 def model_key(
     kind: str, path: Path, device: torch.device, dtype: torch.dtype, *options: Hashable
 ) -> tuple[Hashable, ...]:
+    """The model cache key of ``path`` loaded this way. Starts hashing the file in the
+    background too: the reproducibility record of the first saved image needs its digest,
+    and computed alongside the load it costs that image nothing."""
+    hash_in_background(path)
     return (kind, file_fingerprint(path), str(device), str(dtype), *options)
 
 

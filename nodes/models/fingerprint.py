@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import threading
 from pathlib import Path
 from typing import NamedTuple
@@ -43,34 +45,132 @@ def file_fingerprint(path: str | Path) -> Fingerprint:
 
 
 _hashes: dict[Fingerprint, str] = {}
+_inflight: dict[Fingerprint, threading.Event] = {}
 _hash_lock = threading.Lock()
+_DISK_CACHE = "model-hashes.json"
+_disk_read = threading.Event()
+"""Set once the digests of earlier sessions have been read from the disk cache."""
 
 
 def sha256_file(path: str | Path) -> str:
     """The hex SHA-256 of a model file, read in chunks and cached by its fingerprint.
 
+    Hashing a 4–7 GB checkpoint takes seconds, so a digest is computed once per file
+    version: kept in memory, and on disk under the Daguerre home keyed by path, size and
+    mtime (a changed file gets a new digest). A hash started in the background (see
+    :func:`hash_in_background`) is waited for, not repeated.
+
     A folder hashes to the SHA-256 of its files' relative paths and hashes, in sorted order,
     so two copies of the same diffusers folder agree.
     """
     fp = file_fingerprint(path)
+    while True:
+        with _hash_lock:
+            _load_disk_cache()
+            cached = _hashes.get(fp)
+            if cached is not None:
+                return cached
+            pending = _inflight.get(fp)
+            if pending is None:
+                pending = _inflight[fp] = threading.Event()
+                break
+        pending.wait()  # another thread is hashing this file: its digest will be cached
+    try:
+        digest = _digest(Path(fp.path))
+        with _hash_lock:
+            _hashes[fp] = digest
+        _save_disk_cache()
+        return digest
+    finally:
+        with _hash_lock:
+            _inflight.pop(fp, None)
+        pending.set()
+
+
+def hash_in_background(path: str | Path) -> None:
+    """Start hashing a model file on a daemon thread unless its digest is known or being
+    computed: called when a model loads, so the first saved image does not wait for it."""
+    try:
+        fp = file_fingerprint(path)
+    except ModelError:
+        return  # the loader reports a missing file itself
     with _hash_lock:
-        cached = _hashes.get(fp)
-    if cached is not None:
-        return cached
-    root = Path(fp.path)
+        _load_disk_cache()
+        if fp in _hashes or fp in _inflight:
+            return
+    thread = threading.Thread(
+        target=_quietly_hash, args=(fp.path,), name="daguerre-hash", daemon=True
+    )
+    thread.start()
+
+
+def _quietly_hash(path: str) -> None:
+    # A failure is asked for again when an image is saved, and reported there.
+    with contextlib.suppress(ModelError):
+        sha256_file(path)
+
+
+def _digest(root: Path) -> str:
     try:
         if root.is_dir():
             outer = hashlib.sha256()
             for f in _files_under(root):
                 outer.update(f"{f.relative_to(root).as_posix()}\0{_hash_one(f)}\n".encode())
-            digest = outer.hexdigest()
-        else:
-            digest = _hash_one(root)
+            return outer.hexdigest()
+        return _hash_one(root)
     except OSError as exc:
         raise ModelError(f"cannot read {root} to hash it: {exc}") from exc
+
+
+def _disk_cache_path() -> Path:
+    from nodes.paths import home_dir
+
+    return home_dir() / "cache" / _DISK_CACHE
+
+
+def _load_disk_cache() -> None:
+    """Read the digests of earlier sessions once (call with the lock held)."""
+    if _disk_read.is_set():
+        return
+    _disk_read.set()
+    try:
+        entries = json.loads(_disk_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # none yet, or unreadable: digests are recomputed, never trusted blindly
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        try:
+            fp = Fingerprint(str(entry["path"]), int(entry["size"]), int(entry["mtime_ns"]))
+            digest = str(entry["sha256"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+            _hashes.setdefault(fp, digest)
+
+
+def _save_disk_cache() -> None:
+    from nodes.workflow.io import write_atomic
+
     with _hash_lock:
-        _hashes[fp] = digest
-    return digest
+        entries = [
+            {"path": fp.path, "size": fp.size, "mtime_ns": fp.mtime_ns, "sha256": digest}
+            for fp, digest in _hashes.items()
+        ]
+    try:
+        data = (json.dumps(entries, indent=1) + "\n").encode("utf-8")
+        path = _disk_cache_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+    except OSError:
+        pass  # a read-only home only costs a re-hash next session
+
+
+def forget_hashes() -> None:
+    """Drop the in-memory digests and re-read the disk cache next time (for tests)."""
+    with _hash_lock:
+        _hashes.clear()
+        _disk_read.clear()
 
 
 def _hash_one(path: Path) -> str:
