@@ -32,13 +32,19 @@ from PySide6.QtWidgets import (
 
 from desktop.theme import THEMES, apply_theme
 from nodes.paths import default_output_dir, home_dir
-from nodes.settings import DEVICES, PRECISIONS, Settings
+from nodes.settings import ACCELERATIONS, DEVICES, PRECISIONS, Settings, cuda_devices
 
 DEVICE_NAMES = {
     "auto": "Automatic (best available)",
     "cpu": "CPU",
     "cuda": "CUDA (NVIDIA GPU)",
     "mps": "MPS (Apple GPU)",
+}
+ACCELERATION_NAMES = {
+    "auto": "Automatic (CUDA graphs on NVIDIA GPUs)",
+    "off": "Off (plain PyTorch)",
+    "graphs": "CUDA graphs",
+    "compile": "torch.compile + CUDA graphs (compiles in the background)",
 }
 PRECISION_NAMES = {
     "auto": "Automatic",
@@ -120,8 +126,23 @@ class SettingsDialog(QDialog):
         output_layout.addWidget(output_hint)
 
         # -- engine
-        self.device_box = _combo(self, DEVICES, DEVICE_NAMES, settings.device)
+        devices = (*DEVICES, *cuda_devices())
+        if settings.device not in devices:  # a GPU chosen elsewhere (cuda:3 in the settings)
+            devices = (*devices, settings.device)
+        names = DEVICE_NAMES | {
+            d: f"CUDA GPU {d.partition(':')[2]}" for d in devices if d.startswith("cuda:")
+        }
+        self.device_box = _combo(self, devices, names, settings.device)
         self.device_box.setObjectName("device")
+        self.acceleration_box = _combo(
+            self, ACCELERATIONS, ACCELERATION_NAMES, settings.acceleration
+        )
+        self.acceleration_box.setObjectName("acceleration")
+        self.acceleration_box.setToolTip(
+            "How the sampler runs on an NVIDIA GPU. CUDA graphs replay each step without "
+            "Python overhead; torch.compile also fuses kernels, compiling in the background "
+            "the first time (cached for later launches). Off elsewhere."
+        )
         self.precision_box = _combo(self, PRECISIONS, PRECISION_NAMES, settings.precision)
         self.precision_box.setObjectName("precision")
         self.previews_check = QCheckBox("Show live previews while sampling", self)
@@ -147,6 +168,7 @@ class SettingsDialog(QDialog):
         engine_form.setHorizontalSpacing(12)
         engine_form.addRow("Device", self.device_box)
         engine_form.addRow("Precision", self.precision_box)
+        engine_form.addRow("Acceleration", self.acceleration_box)
         engine_form.addRow("Previews", self.previews_check)
         engine_form.addRow("Preview rate", self.rate_spin)
 
@@ -163,7 +185,7 @@ class SettingsDialog(QDialog):
         metrics = self.fontMetrics()
         width = max(
             metrics.horizontalAdvance(text)
-            for text in ("Device", "Precision", "Previews", "Preview rate", "Theme")
+            for text in ("Device", "Precision", "Acceleration", "Previews", "Preview rate", "Theme")
         )
         for form in (engine_form, look_form):
             for row in range(form.rowCount()):
@@ -200,6 +222,7 @@ class SettingsDialog(QDialog):
             "output_dir": self.output_edit.text().strip(),
             "device": self.device_box.currentData(),
             "precision": self.precision_box.currentData(),
+            "acceleration": self.acceleration_box.currentData(),
             "previews": self.previews_check.isChecked(),
             "preview_rate": float(self.rate_spin.value()),
             "theme": self.theme_box.currentData(),

@@ -36,6 +36,18 @@ def valid_device(name: str) -> bool:
     return kind == "cuda" and index.isascii() and index.isdigit() and len(index) <= 3
 
 
+def cuda_devices() -> tuple[str, ...]:
+    """``cuda:N`` for each NVIDIA GPU the driver lists, found without importing torch (the
+    app's settings dialog must not): Linux's driver keeps one folder per GPU under
+    ``/proc/driver/nvidia/gpus``. Elsewhere nothing is listed and ``cuda``/``cuda:N`` can
+    still be chosen on the command line."""
+    try:
+        count = len(list(Path("/proc/driver/nvidia/gpus").iterdir()))
+    except OSError:
+        return ()
+    return tuple(f"cuda:{i}" for i in range(count))
+
+
 def acceleration_from_env(setting: str) -> str:
     """The acceleration in force: the environment's override when valid, else ``setting``."""
     value = os.environ.get(ACCELERATION_ENV, "").strip().lower()

@@ -494,6 +494,7 @@ def test_settings_dialog_round_trips_through_the_settings_file(
     qtbot.keyClicks(dialog.output_edit, str(tmp_path / "pictures"))
     dialog.device_box.setCurrentIndex(dialog.device_box.findData("cpu"))
     dialog.precision_box.setCurrentIndex(dialog.precision_box.findData("bf16"))
+    dialog.acceleration_box.setCurrentIndex(dialog.acceleration_box.findData("compile"))
     dialog.rate_spin.selectAll()
     qtbot.keyClicks(dialog.rate_spin, "4")
     dialog.theme_box.setCurrentIndex(dialog.theme_box.findData("light"))
@@ -507,6 +508,7 @@ def test_settings_dialog_round_trips_through_the_settings_file(
         assert loaded.models_dirs == [str(models)]
         assert loaded.output_dir == str(tmp_path / "pictures")
         assert (loaded.device, loaded.precision) == ("cpu", "bf16")
+        assert loaded.acceleration == "compile"
         assert loaded.previews is False and loaded.preview_rate == 4.0
         assert loaded.theme == "light"
         assert dialog.settings().output_dir == loaded.output_dir
@@ -514,6 +516,14 @@ def test_settings_dialog_round_trips_through_the_settings_file(
         assert window == COLORS["light"].panel
     finally:
         apply_theme(qapp, "dark")
+
+
+def test_settings_dialog_keeps_a_gpu_chosen_by_index(qtbot: QtBot):
+    dialog = SettingsDialog(Settings(device="cuda:3"))
+    _show(qtbot, dialog, 560, 640)
+    assert dialog.device_box.currentData() == "cuda:3"
+    assert dialog.device_box.currentText() == "CUDA GPU 3"
+    assert dialog.values()["device"] == "cuda:3"
 
 
 def test_settings_dialog_cancel_changes_nothing(qtbot: QtBot):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from nodes.paths import FileFinder, list_model_files, next_numbered, safe_prefix
-from nodes.settings import Settings
+from nodes.settings import ACCELERATION_ENV, Settings, acceleration_from_env, valid_device
 
 
 def test_defaults_when_missing_or_broken(tmp_path: Path) -> None:
@@ -91,3 +91,19 @@ def test_output_names_cannot_escape(tmp_path: Path) -> None:
     (tmp_path / "shot_00007.png").write_bytes(b"")
     assert next_numbered(tmp_path, "shot", ".png").name == "shot_00008.png"
     assert next_numbered(tmp_path, "../shot", ".png").parent == tmp_path
+
+
+def test_gpus_by_index_and_acceleration_modes(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"device": "cuda:1", "acceleration": "compile"}))
+    loaded = Settings.load(path)
+    assert (loaded.device, loaded.acceleration) == ("cuda:1", "compile")
+    for device in ("cuda:x", "cuda:", "cuda:²", "tpu", "cuda:12345"):
+        path.write_text(json.dumps({"device": device, "acceleration": "warp"}))
+        loaded = Settings.load(path)
+        assert (loaded.device, loaded.acceleration) == ("auto", "auto"), device
+    assert valid_device("cuda:0") and valid_device("mps") and not valid_device("cuda:-1")
+    monkeypatch.setenv(ACCELERATION_ENV, "off")
+    assert acceleration_from_env("graphs") == "off"
+    monkeypatch.setenv(ACCELERATION_ENV, "nonsense")
+    assert acceleration_from_env("graphs") == "graphs"
