@@ -185,6 +185,14 @@ class Document(QObject):
         controls[param] = mode
         self.graph.set_node_extra(node_id, SEED_CONTROL_KEY, controls)
 
+    def saved_view(self) -> tuple[float, tuple[float, float]] | None:
+        """The zoom and center the workflow was last looked at with, if the file says."""
+        view = self.graph.view
+        zoom, center = view.get("zoom"), view.get("center")
+        if isinstance(zoom, int | float) and isinstance(center, list) and len(center) == 2:
+            return float(zoom), (float(center[0]), float(center[1]))
+        return None
+
     def set_view(self, zoom: float, center: tuple[float, float]) -> None:
         """Keep the canvas's zoom and center in the view state (saved with the file); not
         an edit, so no undo step and nothing to save."""

@@ -9,7 +9,7 @@ canvas, so rubber-band selection works inside groups.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
@@ -25,17 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas import style
-from desktop.canvas.params import InlineEditor
+from desktop.canvas.host import CanvasHost
+from desktop.canvas.widgets import InlineEditor
 from nodes.graph import Group
-
-if TYPE_CHECKING:
-    from desktop.canvas.scene import CanvasScene
 
 _GRIP = 14.0
 
 
 class GroupItem(QGraphicsItem):
-    def __init__(self, canvas: CanvasScene, group: Group) -> None:
+    def __init__(self, canvas: CanvasHost, group: Group) -> None:
         super().__init__()
         self.canvas = canvas
         self.group_id = group.id
@@ -75,7 +73,7 @@ class GroupItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())  # type: ignore[attr-defined]
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         rect = QRectF(0, 0, *self.size)
         color = self.frame_color()
         fill = QColor(color)
@@ -240,8 +238,9 @@ class GroupItem(QGraphicsItem):
 
     def _rename_done(self, text: str | None) -> None:
         proxy, self._editor = self._editor, None
-        if proxy is not None and proxy.scene() is not None:
-            proxy.scene().removeItem(proxy)
+        scene = proxy.scene() if proxy is not None else None
+        if proxy is not None and scene is not None:
+            scene.removeItem(proxy)
             proxy.deleteLater()
         graph = self.canvas.document.graph
         new = (text or "").strip()

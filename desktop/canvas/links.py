@@ -11,12 +11,15 @@ Dragging starts on a port (see :class:`desktop.canvas.ports.PortItem`):
   another input moves the link, on empty canvas deletes it.
 
 Nothing here edits the graph directly: every change is a Document call (one undo step).
+The drag sees its scene as a :class:`LinkDragHost`, so this module does not import the
+scene (which imports it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
@@ -30,13 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas import style
-from desktop.canvas.ports import PortHighlight, PortItem
+from desktop.canvas.ports import PortHighlight, PortItem, PortOwner
+from desktop.document import Document
 from nodes.api import Node
 from nodes.graph import GraphError, Link
 from nodes.ports import PortType, can_connect
-
-if TYPE_CHECKING:
-    from desktop.canvas.scene import CanvasScene
 
 
 def link_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -50,9 +51,10 @@ def link_path(start: QPointF, end: QPointF) -> QPainterPath:
 class LinkItem(QGraphicsPathItem):
     """One link of the graph. Selectable (Del removes it); Alt-click removes it at once."""
 
-    def __init__(self, link: Link, port_type: PortType) -> None:
+    def __init__(self, link: Link, port_type: PortType, document: Document) -> None:
         super().__init__()
         self.link = link
+        self.document = document
         self.port_type = port_type
         self._hover = False
         self._shape: QPainterPath | None = None
@@ -82,7 +84,7 @@ class LinkItem(QGraphicsPathItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())  # type: ignore[attr-defined]
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         color = QColor(style.port_color(self.port_type))
         width = 2.2
         if self.isSelected():
@@ -110,16 +112,13 @@ class LinkItem(QGraphicsPathItem):
         self.update()
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        from desktop.canvas.scene import CanvasScene
-
-        scene = self.scene()
         if (
             event.button() is Qt.MouseButton.LeftButton
             and event.modifiers() & Qt.KeyboardModifier.AltModifier
-            and isinstance(scene, CanvasScene)
+            and self.scene() is not None
         ):
             event.accept()
-            scene.document.disconnect_links([self.link])
+            self.document.disconnect_links([self.link])
             return
         super().mousePressEvent(event)
 
@@ -152,13 +151,43 @@ def compatible_port(cls: type[Node], pending: PendingLink) -> str | None:
     return exact[0] if exact else fits[0][0]
 
 
+class LinkDragHost(Protocol):
+    """What the drag needs of its scene (``CanvasScene`` is it)."""
+
+    @property
+    def document(self) -> Document: ...
+
+    @property
+    def links(self) -> Mapping[tuple[str, str], LinkItem]:
+        """The link items by (target node, input)."""
+        ...
+
+    def port_item(self, node_id: str, name: str, output: bool) -> PortItem | None: ...
+
+    def port_items(self) -> list[PortItem]: ...
+
+    def node_at(self, pos: QPointF) -> PortOwner | None: ...
+
+    def request_search(self, pos: QPointF, pending: PendingLink) -> None:
+        """A link was dropped on empty canvas: offer the node search for its loose end."""
+        ...
+
+    def show_message(self, text: str, pos: QPointF) -> None: ...
+
+    def addItem(self, item: QGraphicsItem, /) -> None: ...
+
+    def removeItem(self, item: QGraphicsItem, /) -> None: ...
+
+    def items(self, rect: QRectF, /) -> list[QGraphicsItem]: ...
+
+
 class LinkDrag:
     """The drag-to-connect interaction of one scene (at most one drag at a time)."""
 
     SNAP = 14.0
     """How close (scene units) the mouse must come to a port to drop on it."""
 
-    def __init__(self, scene: CanvasScene) -> None:
+    def __init__(self, scene: LinkDragHost) -> None:
         self.scene = scene
         self.origin: PortItem | None = None
         self.detached: Link | None = None
@@ -234,7 +263,7 @@ class LinkDrag:
             if detached is not None:
                 document.disconnect_links([detached])
             elif self.scene.node_at(pos) is None:
-                self.scene.searchRequested.emit(
+                self.scene.request_search(
                     pos,
                     PendingLink(origin.node_id, origin.name, origin.is_output, origin.port_type),
                 )

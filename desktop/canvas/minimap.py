@@ -6,24 +6,24 @@ a second time, so it costs next to nothing even for big graphs. Repaints are coa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from desktop.canvas import style
-
-if TYPE_CHECKING:
-    from desktop.canvas.view import CanvasView
+from desktop.canvas.navigation import visible_scene_rect
+from desktop.canvas.scene import CanvasScene
 
 
 class Minimap(QWidget):
+    """The overview of ``scene``, a child widget in ``view``'s corner."""
+
     SIZE = (220, 150)
 
-    def __init__(self, view: CanvasView) -> None:
+    def __init__(self, view: QGraphicsView, scene: CanvasScene) -> None:
         super().__init__(view)
         self.view = view
+        self.canvas_scene = scene
         self.resize(*self.SIZE)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
@@ -45,8 +45,8 @@ class Minimap(QWidget):
         )
 
     def _mapping(self) -> tuple[QRectF, float, QPointF]:
-        scene = self.view.canvas_scene
-        visible = self.view.visible_scene_rect()
+        scene = self.canvas_scene
+        visible = visible_scene_rect(self.view)
         # the graph's extent only (not the visible area), so the mapping holds still while
         # the user drags the view rectangle around
         world = scene.nodes_bounding_rect()
@@ -75,7 +75,7 @@ class Minimap(QWidget):
                 max(rect.height() * scale, 2),
             )
 
-        scene = self.view.canvas_scene
+        scene = self.canvas_scene
         painter.setPen(Qt.PenStyle.NoPen)
         for group in scene.groups.values():
             color = group.frame_color()
@@ -88,7 +88,7 @@ class Minimap(QWidget):
             painter.drawRect(rect)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(QColor(255, 255, 255, 170), 1))
-        painter.drawRect(to_map(self.view.visible_scene_rect()))
+        painter.drawRect(to_map(visible_scene_rect(self.view)))
 
     def _jump(self, pos: QPointF) -> None:
         _world, scale, offset = self._mapping()

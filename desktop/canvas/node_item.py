@@ -4,27 +4,24 @@ A node item mirrors one ``NodeData`` of the document. It never edits the graph i
 user edits go through the scene's :class:`~desktop.document.Document` (undo commands), and
 the scene calls the item's ``set_*`` methods when the document changes.
 
-Layout, top to bottom: the title bar (collapse chevron, title, run state badge); one row
-per input/output pair (inputs left, outputs right); one row per param (label left, widget
-right, a small socket on the left edge when the param is linkable; multi-line text takes
-the whole width with its token count under it); the live preview or last result image.
+Top to bottom: the title bar (collapse chevron, title, run state badge), the port rows,
+the param rows, the live preview or last result image (where each goes is
+:mod:`desktop.canvas.node_layout`'s).
 
 Zoomed out below :data:`style.LOD_DETAIL` the item paints a cheap proxy (title color band
-and body, no text) and the scene hides its widgets.
-
-A reroute (``utility.reroute``) is drawn as a small dot instead, colored by the type
-flowing in; its two ports sit hidden at its center, so links enter and leave the dot, and
-a link dropped on the dot connects to it.
+and body, no text) and the scene hides its widgets. Painting lives in
+:mod:`desktop.canvas.node_paint`; a reroute dot is a node item of its own kind
+(:mod:`desktop.canvas.reroute`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsProxyWidget,
@@ -37,9 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas import style
+from desktop.canvas.host import CanvasHost
+from desktop.canvas.node_layout import layout_node
 from desktop.canvas.node_paint import fonts_, paint_node
 from desktop.canvas.params import (
-    InlineEditor,
     ParamEditor,
     ParamPanel,
     SeedEditor,
@@ -49,7 +47,8 @@ from desktop.canvas.params import (
     param_label,
     row_height,
 )
-from desktop.canvas.ports import PortHighlight, PortItem
+from desktop.canvas.ports import PortDrag, PortItem, PortOwner
+from desktop.canvas.widgets import InlineEditor
 from desktop.imaging import to_pixmap
 from desktop.run_state import NodeState, NodeStatus
 from nodes.api import Node, Param
@@ -58,24 +57,19 @@ from nodes.graph import GraphError, NodeData
 from nodes.ports import PortType
 from nodes.seed_control import DEFAULT_SEED_MODE
 
-if TYPE_CHECKING:
-    from desktop.canvas.scene import CanvasScene
-
 _TOKENS = re.compile(r"(\d+)\s+tokens?")
-REROUTE_TYPE = "utility.reroute"
 _GRIP = 12.0
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(PortOwner):
     """One node on the canvas (see the module docstring)."""
 
-    def __init__(self, canvas: CanvasScene, data: NodeData) -> None:
+    def __init__(self, canvas: CanvasHost, data: NodeData) -> None:
         super().__init__()
         self.canvas = canvas
         self.node_id = data.id
         self.type_id = data.type
         self.cls: type[Node] | None = canvas.document.registry.get(data.type)
-        self.is_reroute = data.type == REROUTE_TYPE and self.cls is not None
         flag = QGraphicsItem.GraphicsItemFlag
         self.setFlags(flag.ItemIsMovable | flag.ItemIsSelectable | flag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
@@ -97,16 +91,20 @@ class NodeItem(QGraphicsItem):
         self.problems: dict[str | None, list[str]] = {}
         self.tokens: dict[str, tuple[int, bool]] = {}
         """Per multi-line param: (count, exact)."""
-        self._rows: list[tuple[Param, float, QRectF]] = []
+        self.rows: list[tuple[Param, float, QRectF]] = []
         """(param, row top, widget rect) in node coordinates."""
-        self._values: dict[str, Any] = dict(data.params)
-        self._preview: QPixmap | None = None
+        self.values: dict[str, Any] = dict(data.params)
+        """The param values shown (the document's, mirrored)."""
+        self.preview: QPixmap | None = None
+        """The live preview or last result image under the params."""
         self._preview_scaled: QPixmap | None = None
-        self._preview_rect = QRectF()
-        self._ports_bottom = style.TITLE_H
+        self.preview_rect = QRectF()
+        self.ports_bottom = style.TITLE_H
+        """Where the port rows end (an unknown type lists its values from there)."""
         self._resizing = False
         self._title_editor: QGraphicsProxyWidget | None = None
-        self.panel: ParamPanel | None = None
+        self.param_panel: ParamPanel | None = None
+        """The widget holding the param editors (not ``panel``: that is QGraphicsItem's)."""
         self.proxy: QGraphicsProxyWidget | None = None
         self._params_top = style.TITLE_H
         self._build_ports()
@@ -142,6 +140,11 @@ class NodeItem(QGraphicsItem):
         return self._editors or {}
 
     @property
+    def widgets_built(self) -> bool:
+        """Whether the param editors exist (until then the node paints look-alikes)."""
+        return self._editors is not None
+
+    @property
     def needs_widgets(self) -> bool:
         """Whether the node has params and their widgets are not built yet."""
         return self._editors is None and self.cls is not None and bool(self.cls.params)
@@ -170,7 +173,7 @@ class NodeItem(QGraphicsItem):
         self._editors = editors
         modes = self.seed_modes()
         for name, editor in editors.items():
-            editor.set_value(self._values.get(name, editor.param.default))
+            editor.set_value(self.values.get(name, editor.param.default))
             if isinstance(editor, SeedEditor):
                 editor.set_mode(modes.get(name, DEFAULT_SEED_MODE))
             if name in self.linked_params:
@@ -178,18 +181,18 @@ class NodeItem(QGraphicsItem):
         proxy = QGraphicsProxyWidget(self)
         proxy.setWidget(panel)
         proxy.setZValue(1)
-        self.panel, self.proxy = panel, proxy
+        self.param_panel, self.proxy = panel, proxy
         self._place_widgets()
         self.update()
 
     def _place_widgets(self) -> None:
-        if self.proxy is None or self.panel is None or self._editors is None:
+        if self.proxy is None or self.param_panel is None or self._editors is None:
             return
         top = self._params_top
         self.proxy.setPos(0, top)
-        bottom = self._rows[-1][1] + row_height(self._rows[-1][0]) if self._rows else top
-        self.panel.resize(int(self.width), max(1, int(bottom - top)))
-        for param, _row_top, rect in self._rows:
+        bottom = self.rows[-1][1] + row_height(self.rows[-1][0]) if self.rows else top
+        self.param_panel.resize(int(self.width), max(1, int(bottom - top)))
+        for param, _row_top, rect in self.rows:
             self._editors[param.name].place(rect.translated(0, -top))
         self.proxy.setVisible(self.detail and not self.collapsed)
 
@@ -215,10 +218,13 @@ class NodeItem(QGraphicsItem):
         return [*self.inputs, *self.sockets.values(), *self.outputs]
 
     def port_anchor(self, port: PortItem) -> QPointF:
-        if self.collapsed and not self.is_reroute:
+        if self.collapsed:
             x = self.width if port.is_output else 0.0
             return self.mapToScene(QPointF(x, style.TITLE_H / 2))
         return port.scenePos()
+
+    def port_drag(self) -> PortDrag | None:
+        return self.canvas.link_drag
 
     def seed_modes(self) -> dict[str, str]:
         """After-run control of each seed param: fixed, increment, decrement or randomize."""
@@ -226,8 +232,6 @@ class NodeItem(QGraphicsItem):
 
     def default_width(self) -> float:
         """Nodes with params need room for their widgets; port-only nodes stay narrow."""
-        if self.is_reroute:
-            return style.REROUTE_D
         if self.cls is None or self.cls.params:
             return style.NODE_WIDTH
         return style.NODE_NARROW_WIDTH
@@ -250,15 +254,13 @@ class NodeItem(QGraphicsItem):
         self.color = data.color
         self.bypass = data.bypass
         self.collapsed = data.collapsed
-        self.width = max(style.NODE_MIN_WIDTH, data.size[0]) if data.size else self.default_width()
-        if self.is_reroute:
-            self.width = style.REROUTE_D
-        self._values = dict(data.params)
+        self.width = self._width_for(data.size)
+        self.values = dict(data.params)
         if self.cls is not None:
             for param in self.cls.params:
                 if is_full_width(param):
                     self.tokens[param.name] = count_tokens(
-                        str(self._values.get(param.name, param.default))
+                        str(self.values.get(param.name, param.default))
                     )
         for name, editor in (self._editors or {}).items():
             editor.set_value(data.params.get(name, editor.param.default))
@@ -285,12 +287,16 @@ class NodeItem(QGraphicsItem):
         elif attr == "collapsed":
             self.collapsed = bool(value)
             self.relayout()
-        elif attr == "size" and not self.is_reroute:
-            self.width = max(style.NODE_MIN_WIDTH, value[0]) if value else self.default_width()
+        elif attr == "size":
+            self.width = self._width_for(value)
             self.relayout()
 
+    def _width_for(self, size: tuple[float, float] | None) -> float:
+        """The width a stored size gives (None: the type's default)."""
+        return max(style.NODE_MIN_WIDTH, size[0]) if size else self.default_width()
+
     def set_param_value(self, name: str, value: Any) -> None:
-        self._values[name] = value
+        self.values[name] = value
         editor = (self._editors or {}).get(name)
         if editor is not None:
             editor.set_value(value)
@@ -317,15 +323,28 @@ class NodeItem(QGraphicsItem):
 
     def set_preview(self, image: np.ndarray | None) -> None:
         """Show ``image`` (uint8 H×W×3) under the params; None removes it."""
-        old = self._preview
+        old = self.preview
         if old is None and image is None:
             return
-        self._preview = to_pixmap(image) if image is not None else None
+        self.preview = to_pixmap(image) if image is not None else None
         self._preview_scaled = None
-        if old is None or self._preview is None or old.size() != self._preview.size():
+        if old is None or self.preview is None or old.size() != self.preview.size():
             self.relayout()
         else:
-            self.update(self._preview_rect)
+            self.update(self.preview_rect)
+
+    def scaled_preview(self) -> QPixmap | None:
+        """The preview scaled to its place in the node (kept until either changes)."""
+        if self.preview is None:
+            return None
+        size = self.preview_rect.size().toSize()
+        if self._preview_scaled is None or self._preview_scaled.size() != size:
+            self._preview_scaled = self.preview.scaled(
+                size,
+                Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        return self._preview_scaled
 
     def set_problems(self, problems: list[Problem]) -> None:
         self.problems = {}
@@ -350,74 +369,35 @@ class NodeItem(QGraphicsItem):
 
     # ================================================================ layout
     def relayout(self) -> None:
+        """Place ports, param rows, widgets and preview for the node's width and state (the
+        geometry is :func:`~desktop.canvas.node_layout.layout_node`'s)."""
         self.prepareGeometryChange()
-        if self.is_reroute:
-            self._relayout_dot()
-            return
-        w = self.width
-        y = style.TITLE_H + 6
-        rows = max(len(self.inputs), len(self.outputs))
-        for i, port in enumerate(self.inputs):
-            port.setPos(0, y + (i + 0.5) * style.ROW_H)
-        for i, port in enumerate(self.outputs):
-            port.setPos(w, y + (i + 0.5) * style.ROW_H)
-        y += rows * style.ROW_H
-        self._ports_bottom = y
-        self._rows = []
-        params = self.cls.params if self.cls is not None else ()
-        if params:
-            y += 2
-        self._params_top = y
-        label_w = (w - 2 * style.PAD) * style.LABEL_FRACTION
-        for param in params:
-            h = row_height(param)
-            if is_full_width(param):
-                rect = QRectF(style.PAD, y + 2, w - 2 * style.PAD, style.MULTILINE_H)
-                socket_y = y + 12
-            else:
-                x0 = style.PAD + label_w
-                top = y + (style.PARAM_ROW_H - style.WIDGET_H) / 2
-                rect = QRectF(x0, top, w - style.PAD - x0, style.WIDGET_H)
-                socket_y = y + style.PARAM_ROW_H / 2
-            self._rows.append((param, y, rect))
-            if param.name in self.sockets:
-                self.sockets[param.name].setPos(0, socket_y)
-            y += h
-        if self.cls is None:
-            y += len(self._values) * style.PARAM_ROW_H + style.ROW_H
-        y += 6
-        if self._preview is not None:
-            inner = w - 2 * style.PAD
-            ratio = self._preview.height() / max(1, self._preview.width())
-            self._preview_rect = QRectF(style.PAD, y, inner, inner * ratio)
-            self._preview_scaled = None
-            y += inner * ratio + style.PAD
-        else:
-            self._preview_rect = QRectF()
-        self.height = style.TITLE_H if self.collapsed else y
+        layout = layout_node(
+            self.width,
+            len(self.inputs),
+            len(self.outputs),
+            self.cls.params if self.cls is not None else (),
+            None if self.cls is not None else len(self.values),
+            self.preview.size() if self.preview is not None else None,
+        )
+        for port, y in zip(self.inputs, layout.input_ys, strict=True):
+            port.setPos(0, y)
+        for port, y in zip(self.outputs, layout.output_ys, strict=True):
+            port.setPos(self.width, y)
+        for name, y in layout.socket_ys.items():
+            self.sockets[name].setPos(0, y)
+        self.ports_bottom, self._params_top = layout.ports_bottom, layout.params_top
+        self.rows = layout.rows
+        self.preview_rect = layout.preview_rect
+        self._preview_scaled = None
+        self.height = style.TITLE_H if self.collapsed else layout.height
         for port in self.ports():
             port.setVisible(not self.collapsed)
         self._place_widgets()
         self.canvas.node_geometry_changed(self)
         self.update()
 
-    def _relayout_dot(self) -> None:
-        d = style.REROUTE_D
-        self.width = self.height = d
-        for port in self.ports():
-            port.setPos(d / 2, d / 2)
-            port.setVisible(False)  # the dot takes the mouse: drag moves, drop connects
-        self.canvas.node_geometry_changed(self)
-        self.update()
-
-    def flow_type(self) -> PortType | None:
-        """For a reroute: the type of the link flowing in (None when nothing is linked)."""
-        link = self.canvas.links.get((self.node_id, "value"))
-        return link.port_type if link is not None else None
-
     def boundingRect(self) -> QRectF:
-        if self.is_reroute:
-            return QRectF(0, 0, style.REROUTE_D, style.REROUTE_D)
         return QRectF(-style.PORT_R - 4, -3, self.width + 2 * style.PORT_R + 8, self.height + 8)
 
     def body_rect(self) -> QRectF:
@@ -435,26 +415,8 @@ class NodeItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        if self.is_reroute:
-            self._paint_dot(painter)
-            return
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())  # type: ignore[attr-defined]
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         paint_node(self, painter, lod)
-
-    def _paint_dot(self, painter: QPainter) -> None:
-        kind = self.flow_type()
-        color = style.REROUTE_IDLE if kind is None else style.port_color(kind)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(0, 0, self.width, self.height).adjusted(1.5, 1.5, -1.5, -1.5)
-        if self.isSelected():
-            pen = QPen(style.NODE_SELECTED, 2.0)
-        elif self.problems or any(p.highlight is PortHighlight.COMPATIBLE for p in self.ports()):
-            pen = QPen(style.ERROR if self.problems else style.ACCENT, 2.0)
-        else:
-            pen = QPen(color.darker(170), 1.2)
-        painter.setPen(pen)
-        painter.setBrush(color)
-        painter.drawEllipse(rect)
 
     def _update_tooltip(self) -> None:
         parts = []
@@ -511,8 +473,9 @@ class NodeItem(QGraphicsItem):
 
     def _rename_done(self, text: str | None) -> None:
         proxy, self._title_editor = self._title_editor, None
-        if proxy is not None and proxy.scene() is not None:
-            proxy.scene().removeItem(proxy)
+        scene = proxy.scene() if proxy is not None else None
+        if proxy is not None and scene is not None:
+            scene.removeItem(proxy)
             proxy.deleteLater()
         if text is None or not self.canvas.document.graph.nodes.get(self.node_id):
             return
@@ -523,11 +486,16 @@ class NodeItem(QGraphicsItem):
     # ================================================================ mouse
     def _in_grip(self, pos: QPointF) -> bool:
         return (
-            not self.is_reroute
-            and not self.collapsed
-            and pos.x() >= self.width - _GRIP
-            and pos.y() >= self.height - _GRIP
+            not self.collapsed and pos.x() >= self.width - _GRIP and pos.y() >= self.height - _GRIP
         )
+
+    def _on_chevron(self, pos: QPointF) -> bool:
+        """Whether ``pos`` is on the collapse chevron (a press toggles it)."""
+        return pos.y() < style.TITLE_H and pos.x() < style.PAD + 12
+
+    def _on_title_bar(self, pos: QPointF) -> bool:
+        """Whether a double-click at ``pos`` renames or collapses the node."""
+        return pos.y() < style.TITLE_H and self.cls is not None
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         pos = event.pos()
@@ -536,11 +504,11 @@ class NodeItem(QGraphicsItem):
                 self._resizing = True
                 event.accept()
                 return
-            if not self.is_reroute and pos.y() < style.TITLE_H and pos.x() < style.PAD + 12:
+            if self._on_chevron(pos):
                 event.accept()
                 self.toggle_collapsed()
                 return
-            self.canvas.raise_node(self)
+            self.canvas.raise_item(self)
             self.canvas.begin_move()
             self.ensure_widgets()
         super().mousePressEvent(event)
@@ -564,7 +532,7 @@ class NodeItem(QGraphicsItem):
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         pos = event.pos()
-        if pos.y() < style.TITLE_H and self.cls is not None and not self.is_reroute:
+        if self._on_title_bar(pos):
             event.accept()
             if self.title_text_rect().contains(pos):
                 self.start_rename()

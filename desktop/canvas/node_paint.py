@@ -5,26 +5,79 @@ color band and the body — and an outline when selected or failing: no text, no
 so a 300-node graph pans smoothly. Zoomed in it gets the full drawing: shadow, rounded
 body, title bar with collapse chevron and run state badge (progress ring while running),
 port and param labels, token counts, problem highlights and the preview image.
+
+The painter reads a node through :class:`PaintedNode`, the part of
+:class:`~desktop.canvas.node_item.NodeItem` it draws, so the item module imports this one
+and not the other way round.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence, Set
+from typing import Any, Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
 
 from desktop.canvas import style
 from desktop.canvas.params import is_full_width, number_text, param_label
-from desktop.run_state import NodeState
-from nodes.api import Param
+from desktop.canvas.ports import PortItem
+from desktop.run_state import NodeState, NodeStatus
+from nodes.api import Node, Param
 from nodes.ports import PortType
 
-if TYPE_CHECKING:
-    from desktop.canvas.node_item import NodeItem
+
+class PaintedNode(Protocol):
+    """What painting reads of a node item (all of it kept up to date by the item)."""
+
+    @property
+    def cls(self) -> type[Node] | None: ...
+    @property
+    def type_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def width(self) -> float: ...
+    @property
+    def height(self) -> float: ...
+    @property
+    def collapsed(self) -> bool: ...
+    @property
+    def bypass(self) -> bool: ...
+    @property
+    def status(self) -> NodeStatus: ...
+    @property
+    def inputs(self) -> Sequence[PortItem]: ...
+    @property
+    def outputs(self) -> Sequence[PortItem]: ...
+    @property
+    def rows(self) -> Sequence[tuple[Param, float, QRectF]]:
+        """(param, row top, widget rect) in node coordinates."""
+        ...
+
+    @property
+    def values(self) -> Mapping[str, Any]: ...
+    @property
+    def linked_params(self) -> Set[str]: ...
+    @property
+    def problems(self) -> Mapping[str | None, list[str]]: ...
+    @property
+    def tokens(self) -> Mapping[str, tuple[int, bool]]: ...
+    @property
+    def widgets_built(self) -> bool: ...
+    @property
+    def ports_bottom(self) -> float: ...
+    @property
+    def preview_rect(self) -> QRectF: ...
+
+    def scaled_preview(self) -> QPixmap | None: ...
+    def seed_modes(self) -> dict[str, str]: ...
+    def body_rect(self) -> QRectF: ...
+    def title_color(self) -> QColor: ...
+    def isSelected(self) -> bool: ...
 
 
-def paint_node(item: NodeItem, painter: QPainter, lod: float) -> None:
+def paint_node(item: PaintedNode, painter: QPainter, lod: float) -> None:
     """Paint ``item``: a cheap proxy below :data:`style.LOD_DETAIL`, else everything."""
     body = item.body_rect()
     title = item.title_color()
@@ -57,8 +110,9 @@ def paint_node(item: NodeItem, painter: QPainter, lod: float) -> None:
     _paint_title(item, painter, fonts)
     if not item.collapsed:
         _paint_rows(item, painter, fonts)
-        if item._preview is not None and not item._preview_rect.isEmpty():
-            painter.drawPixmap(item._preview_rect.topLeft(), _scaled_preview(item))
+        preview = item.scaled_preview() if not item.preview_rect.isEmpty() else None
+        if preview is not None:
+            painter.drawPixmap(item.preview_rect.topLeft(), preview)
     outline = _outline(item)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     if outline is not None:
@@ -68,7 +122,7 @@ def paint_node(item: NodeItem, painter: QPainter, lod: float) -> None:
     painter.drawRoundedRect(body.adjusted(0.5, 0.5, -0.5, -0.5), r, r)
 
 
-def _outline(item: NodeItem) -> tuple[QColor, float] | None:
+def _outline(item: PaintedNode) -> tuple[QColor, float] | None:
     if item.isSelected():
         return style.NODE_SELECTED, 2.0
     if item.problems or item.status.state is NodeState.FAILED:
@@ -78,7 +132,7 @@ def _outline(item: NodeItem) -> tuple[QColor, float] | None:
     return None
 
 
-def _paint_title(item: NodeItem, painter: QPainter, fonts: dict) -> None:
+def _paint_title(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
     # collapse chevron
     cx, cy = style.PAD + 4, style.TITLE_H / 2
     chevron = QPainterPath()
@@ -102,7 +156,7 @@ def _paint_title(item: NodeItem, painter: QPainter, fonts: dict) -> None:
     painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
 
-def _paint_status(item: NodeItem, painter: QPainter, fonts: dict) -> float:
+def _paint_status(item: PaintedNode, painter: QPainter, fonts: dict) -> float:
     """The run state badge at the title's right; returns the width it took."""
     state = item.status.state
     right = item.width - style.PAD
@@ -144,7 +198,7 @@ def _paint_status(item: NodeItem, painter: QPainter, fonts: dict) -> float:
     return (item.width - style.PAD - right) + width + 6
 
 
-def _paint_rows(item: NodeItem, painter: QPainter, fonts: dict) -> None:
+def _paint_rows(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
     painter.setFont(fonts["label"])
     y = style.TITLE_H + 6
     for i, port in enumerate(item.inputs):
@@ -161,7 +215,7 @@ def _paint_rows(item: NodeItem, painter: QPainter, fonts: dict) -> None:
             item.width / 2, y + i * style.ROW_H, item.width / 2 - style.PAD - 2, style.ROW_H
         )
         _label(item, painter, rect, port.label, port.name, left=False)
-    for param, top, rect in item._rows:
+    for param, top, rect in item.rows:
         label = param_label(param)
         linked = param.name in item.linked_params
         if not is_full_width(param):
@@ -185,7 +239,7 @@ def _paint_rows(item: NodeItem, painter: QPainter, fonts: dict) -> None:
                 f"{label} ← linked" if is_full_width(param) else "← linked",
             )
         else:
-            if item._editors is None:
+            if not item.widgets_built:
                 _paint_static_field(item, painter, param, rect)
             if is_full_width(param):
                 _paint_tokens(item, painter, fonts, param, rect)
@@ -198,9 +252,9 @@ def _paint_rows(item: NodeItem, painter: QPainter, fonts: dict) -> None:
         _paint_unknown(item, painter, fonts)
 
 
-def _paint_static_field(item: NodeItem, painter: QPainter, param: Param, rect: QRectF) -> None:
+def _paint_static_field(item: PaintedNode, painter: QPainter, param: Param, rect: QRectF) -> None:
     """A look-alike of the param's widget, shown until the real one is built."""
-    value = item._values.get(param.name, param.default)
+    value = item.values.get(param.name, param.default)
     if param.type is PortType.BOOL:
         box = QRectF(rect.left() + 2, rect.center().y() - 7, 14, 14)
         _field(painter, box, style.ACCENT if value is True else style.FIELD_BG, 3)
@@ -261,7 +315,7 @@ _FIELD_BORDER = QColor("#3a3d44")
 
 
 def _label(
-    item: NodeItem, painter: QPainter, rect: QRectF, text: str, field: str, left: bool
+    item: PaintedNode, painter: QPainter, rect: QRectF, text: str, field: str, left: bool
 ) -> None:
     painter.setPen(style.ERROR.lighter(130) if field in item.problems else style.TEXT_DIM)
     align = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
@@ -270,7 +324,7 @@ def _label(
 
 
 def _paint_tokens(
-    item: NodeItem, painter: QPainter, fonts: dict, param: Param, rect: QRectF
+    item: PaintedNode, painter: QPainter, fonts: dict, param: Param, rect: QRectF
 ) -> None:
     if param.type is not PortType.STRING:
         return
@@ -288,8 +342,8 @@ def _paint_tokens(
     painter.setFont(fonts["label"])
 
 
-def _paint_unknown(item: NodeItem, painter: QPainter, fonts: dict) -> None:
-    y = item._ports_bottom
+def _paint_unknown(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
+    y = item.ports_bottom
     painter.setPen(QColor("#ffb3ad"))
     painter.drawText(
         QRectF(style.PAD, y, item.width - 2 * style.PAD, style.ROW_H),
@@ -298,7 +352,7 @@ def _paint_unknown(item: NodeItem, painter: QPainter, fonts: dict) -> None:
     )
     y += style.ROW_H
     painter.setPen(style.TEXT_DIM)
-    for name, value in item._values.items():
+    for name, value in item.values.items():
         text = painter.fontMetrics().elidedText(
             f"{name}: {value!r}", Qt.TextElideMode.ElideRight, int(item.width - 2 * style.PAD)
         )
@@ -308,18 +362,6 @@ def _paint_unknown(item: NodeItem, painter: QPainter, fonts: dict) -> None:
             text,
         )
         y += style.PARAM_ROW_H
-
-
-def _scaled_preview(item: NodeItem) -> QPixmap:
-    assert item._preview is not None
-    size = item._preview_rect.size().toSize()
-    if item._preview_scaled is None or item._preview_scaled.size() != size:
-        item._preview_scaled = item._preview.scaled(
-            size,
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-    return item._preview_scaled
 
 
 def _seconds(seconds: float) -> str:

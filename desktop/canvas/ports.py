@@ -4,12 +4,16 @@ A port is an input socket (left edge), an output (right edge) or the socket of a
 param (left edge, next to the param's widget). Pressing a port starts the drag-to-connect
 interaction, which lives in :mod:`desktop.canvas.links`; the port item is the mouse grabber
 for the whole drag, so it forwards moves and the release there.
+
+A port sees its node as a :class:`PortOwner` and the drag as a :class:`PortDrag`: both are
+declared here, below the modules that implement them (the node item, the links), so that
+this module imports neither.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
@@ -22,11 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas import style
+from nodes.api import Node
 from nodes.ports import PortType
-
-if TYPE_CHECKING:
-    from desktop.canvas.node_item import NodeItem
-    from desktop.canvas.scene import CanvasScene
 
 
 class PortHighlight(Enum):
@@ -37,12 +38,45 @@ class PortHighlight(Enum):
     """A link being dragged may not end here."""
 
 
+class PortDrag(Protocol):
+    """The drag-to-connect interaction a pressed port hands the mouse to (``LinkDrag``)."""
+
+    def start(self, port: PortItem, pos: QPointF) -> None: ...
+
+    def move(self, pos: QPointF) -> None: ...
+
+    def finish(self, pos: QPointF) -> None: ...
+
+
+class PortOwner(QGraphicsItem):
+    """A node as its ports and links see it; :class:`~desktop.canvas.node_item.NodeItem`
+    is the one implementation (see the module docstring for why it is declared here)."""
+
+    node_id: str
+    cls: type[Node] | None
+    """The node's type; None when it is not installed (links to it are refused)."""
+    is_reroute: bool = False
+    """A reroute dot draws its hidden ports' highlight itself."""
+
+    def port_anchor(self, port: PortItem) -> QPointF:
+        """Where ``port``'s links attach, in scene coordinates."""
+        raise NotImplementedError
+
+    def ports(self) -> list[PortItem]:
+        """Every port of the node: inputs, param sockets, outputs."""
+        raise NotImplementedError
+
+    def port_drag(self) -> PortDrag | None:
+        """The drag-to-connect interaction of the node's canvas."""
+        raise NotImplementedError
+
+
 class PortItem(QGraphicsItem):
     """One socket. Its position is the socket's center in the node's coordinates."""
 
     def __init__(
         self,
-        node: NodeItem,
+        node: PortOwner,
         name: str,
         port_type: PortType,
         *,
@@ -98,7 +132,7 @@ class PortItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())  # type: ignore[attr-defined]
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         color = QColor(self._color)
         radius = style.PORT_R - (1.5 if self.is_param else 0)
         if self.highlight is PortHighlight.DIMMED:
@@ -132,26 +166,23 @@ class PortItem(QGraphicsItem):
         self._hover = False
         self.update()
 
-    def _canvas(self) -> CanvasScene | None:
-        from desktop.canvas.scene import CanvasScene
-
-        scene = self.scene()
-        return scene if isinstance(scene, CanvasScene) else None
+    def _drag(self) -> PortDrag | None:
+        return self.node.port_drag() if self.scene() is not None else None
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        scene = self._canvas()
-        if scene is None or event.button() is not Qt.MouseButton.LeftButton:
+        drag = self._drag()
+        if drag is None or event.button() is not Qt.MouseButton.LeftButton:
             event.ignore()
             return
         event.accept()
-        scene.link_drag.start(self, event.scenePos())
+        drag.start(self, event.scenePos())
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        scene = self._canvas()
-        if scene is not None:
-            scene.link_drag.move(event.scenePos())
+        drag = self._drag()
+        if drag is not None:
+            drag.move(event.scenePos())
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        scene = self._canvas()
-        if scene is not None:
-            scene.link_drag.finish(event.scenePos())
+        drag = self._drag()
+        if drag is not None:
+            drag.finish(event.scenePos())

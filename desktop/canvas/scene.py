@@ -13,15 +13,16 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleFactory
 
 from desktop.canvas import style
 from desktop.canvas.groups import GroupItem
-from desktop.canvas.links import LinkDrag, LinkItem
-from desktop.canvas.node_item import REROUTE_TYPE, NodeItem
+from desktop.canvas.links import LinkDrag, LinkItem, PendingLink
+from desktop.canvas.node_item import NodeItem
 from desktop.canvas.ports import PortItem
+from desktop.canvas.reroute import REROUTE_TYPE, RerouteItem
 from desktop.document import Document
 from desktop.run_state import ImageResult, NodeState, NodeStatus, RunState
 from nodes.graph import Graph, GraphError, Group, Link, NodeData
@@ -109,7 +110,8 @@ class CanvasScene(QGraphicsScene):
 
     # ================================================================ graph → items
     def _node_added(self, data: NodeData) -> None:
-        item = NodeItem(self, data)
+        reroute = data.type == REROUTE_TYPE and self.document.registry.get(data.type) is not None
+        item = RerouteItem(self, data) if reroute else NodeItem(self, data)
         self._z += 0.0001
         item.setZValue(self._z)
         self.nodes[data.id] = item
@@ -145,7 +147,7 @@ class CanvasScene(QGraphicsScene):
             return
         out_port = source.ensure_port(link.output, True)
         in_port = target.ensure_port(link.input, False)
-        item = LinkItem(link, self._link_type(source, out_port, in_port))
+        item = LinkItem(link, self._link_type(source, out_port, in_port), self.document)
         key = (link.target, link.input)
         old = self.links.pop(key, None)
         if old is not None:
@@ -158,7 +160,7 @@ class CanvasScene(QGraphicsScene):
         out_port.set_linked(True)
         in_port.set_linked(True)
         target.set_param_linked(link.input, True)
-        if target.is_reroute:
+        if isinstance(target, RerouteItem):
             self._reroute_changed(target)
 
     def _link_removed(self, link: Link) -> None:
@@ -178,7 +180,7 @@ class CanvasScene(QGraphicsScene):
             if port is not None:
                 port.set_linked(False)
             target.set_param_linked(link.input, False)
-            if target.is_reroute:
+            if isinstance(target, RerouteItem):
                 self._reroute_changed(target)
         source = self.nodes.get(link.source)
         if source is not None:
@@ -195,13 +197,13 @@ class CanvasScene(QGraphicsScene):
     def _link_type(self, source: NodeItem, out_port: PortItem, in_port: PortItem) -> PortType:
         """A link's color type: its output's, what flows into a reroute, else its input's."""
         port_type = out_port.port_type
-        if port_type is PortType.ANY and source.is_reroute:
+        if port_type is PortType.ANY and isinstance(source, RerouteItem):
             port_type = source.flow_type() or PortType.ANY
         if port_type is PortType.ANY:
             port_type = in_port.port_type
         return port_type
 
-    def _reroute_changed(self, item: NodeItem, seen: frozenset[str] = frozenset()) -> None:
+    def _reroute_changed(self, item: RerouteItem, seen: frozenset[str] = frozenset()) -> None:
         """What flows into a reroute changed: repaint the dot and recolor links leaving it."""
         item.update()
         for key in list(self._node_links.get(item.node_id, ())):
@@ -215,7 +217,7 @@ class CanvasScene(QGraphicsScene):
                 continue
             link_item.port_type = self._link_type(item, out_port, in_port)
             link_item.update()
-            if target.is_reroute and target.node_id not in seen:
+            if isinstance(target, RerouteItem) and target.node_id not in seen:
                 self._reroute_changed(target, seen | {item.node_id})
 
     def insert_reroute(self, link: Link, pos: QPointF) -> str:
@@ -297,9 +299,9 @@ class CanvasScene(QGraphicsScene):
         self._problem_nodes = set(by_node)
 
     # ================================================================ item services
-    def node_geometry_changed(self, item: NodeItem) -> None:
+    def node_geometry_changed(self, item: QGraphicsItem) -> None:
         """A node moved or changed shape: re-route its links."""
-        if self.nodes.get(item.node_id) is not item:
+        if not isinstance(item, NodeItem) or self.nodes.get(item.node_id) is not item:
             return
         self.contentChanged.emit()
         for key in self._node_links.get(item.node_id, ()):
@@ -315,7 +317,7 @@ class CanvasScene(QGraphicsScene):
             if out_port is not None and in_port is not None:
                 link_item.update_path(out_port.scene_anchor(), in_port.scene_anchor())
 
-    def raise_node(self, item: NodeItem) -> None:
+    def raise_item(self, item: QGraphicsItem) -> None:
         self._z += 0.0001
         item.setZValue(self._z)
 
@@ -345,6 +347,10 @@ class CanvasScene(QGraphicsScene):
     def show_message(self, text: str, pos: QPointF) -> None:
         self.message.emit(text, pos)
 
+    def request_search(self, pos: QPointF, pending: PendingLink) -> None:
+        """A link was dropped on empty canvas: the view offers the node search."""
+        self.searchRequested.emit(pos, pending)
+
     # ================================================================ queries
     def selected_node_ids(self) -> list[str]:
         return [node_id for node_id, item in self.nodes.items() if item.isSelected()]
@@ -362,6 +368,10 @@ class CanvasScene(QGraphicsScene):
     def port_item(self, node_id: str, name: str, output: bool) -> PortItem | None:
         node = self.nodes.get(node_id)
         return node.port(name, output) if node is not None else None
+
+    def link_type_into(self, node_id: str, input: str) -> PortType | None:
+        link = self.links.get((node_id, input))
+        return link.port_type if link is not None else None
 
     def port_items(self) -> list[PortItem]:
         return [port for node in self.nodes.values() for port in node.ports()]
@@ -381,7 +391,8 @@ class CanvasScene(QGraphicsScene):
         return rect
 
     # ================================================================ background
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        rect = QRectF(rect)
         painter.fillRect(rect, style.BACKGROUND)
         zoom = painter.worldTransform().m11()
         left, top = rect.left(), rect.top()

@@ -1,8 +1,8 @@
-"""The canvas view: navigation, selection, keyboard, drops, and the canvas's public API.
+"""The canvas view: selection, keyboard, drops, and the canvas's public API.
 
-Navigation: the wheel zooms around the cursor (clamped); the middle button, or left drag
-while Space is held, pans; arrow keys pan. Left drag on empty canvas draws a rubber band;
-Ctrl toggles items into the selection and Shift adds them. Tab or a double-click on empty
+Moving around (zoom, pan, fit, the view saved with the file) is :mod:`.navigation`'s. Left
+drag on empty canvas draws a rubber band; Ctrl toggles items into the selection and Shift
+adds them. Tab or a double-click on empty
 canvas opens the node search; a double-click on a link puts a reroute dot there. Below
 :data:`style.LOD_DETAIL` zoom, nodes draw a cheap proxy and their widgets are hidden.
 
@@ -43,15 +43,15 @@ from desktop.canvas import style
 from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
+from desktop.canvas.navigation import Navigation
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup
 from desktop.document import Document
+from desktop.mime import NODE_TYPE_MIME, node_type_of
 from desktop.run_state import RunState
 from nodes.graph import GraphError
 from nodes.settings import Settings
 
-NODE_TYPE_MIME = "application/x-daguerre-node-type"
-"""Drag payload of the node library: the type id as UTF-8 text."""
 REALIZE_BUDGET_S = 0.008
 """Most time one event-loop turn spends building widgets of nodes that came into view."""
 
@@ -99,10 +99,9 @@ class CanvasView(QGraphicsView):
         self._search.chosen.connect(self._search_chosen)
         self._search_pos = QPointF()
         self._pending: PendingLink | None = None
-        self.minimap = Minimap(self)
+        self.navigation = Navigation(self, document, self._zoom_changed)
+        self.minimap = Minimap(self, self.canvas_scene)
         self.minimap.hide()  # the window's View › Minimap action (unchecked) shows it
-        self._pan_from: QPoint | None = None
-        self._space = False
         self._last_mouse: QPoint | None = None
         self._placed = False
         self._realize_timer = QTimer(self)
@@ -137,18 +136,8 @@ class CanvasView(QGraphicsView):
                 self.centerOn(rect.center())
 
     def fit_view(self) -> None:
-        rect = self.canvas_scene.nodes_bounding_rect()
-        if rect.isNull():
-            self.setTransform(self.transform().fromScale(1, 1))
-            self.centerOn(0, 0)
-        else:
-            self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
-            zoom = self.zoom()
-            clamped = max(style.ZOOM_MIN, min(1.0, zoom))
-            if clamped != zoom:
-                self.scale(clamped / zoom, clamped / zoom)
-                self.centerOn(rect.center())
-        self._zoom_changed()
+        """Show the whole graph (see :meth:`Navigation.fit`)."""
+        self.navigation.fit(self.canvas_scene.nodes_bounding_rect())
 
     def open_search(
         self, scene_pos: QPointF | None = None, pending: PendingLink | None = None
@@ -257,10 +246,10 @@ class CanvasView(QGraphicsView):
         return self.document.seed_controls()
 
     def zoom(self) -> float:
-        return self.transform().m11()
+        return self.navigation.zoom()
 
     def visible_scene_rect(self) -> QRectF:
-        return self.mapToScene(self.viewport().rect()).boundingRect()
+        return self.navigation.visible_rect()
 
     # ================================================================ internals
     def _selection_changed(self) -> None:
@@ -298,24 +287,8 @@ class CanvasView(QGraphicsView):
         self._schedule_realize()
         self.minimap.schedule_update()
 
-    def _remember_view(self) -> None:
-        """Keep zoom and center in the document's view state (saved with the file).
-
-        Only the user's own navigation (wheel, pan, arrows) is remembered: fitting or
-        restoring on open leaves the document exactly as the file had it.
-        """
-        center = self.mapToScene(self.viewport().rect().center())
-        self.document.set_view(round(self.zoom(), 4), (round(center.x(), 1), round(center.y(), 1)))
-
     def _restore_view(self) -> None:
-        view = self.document.graph.view
-        zoom, center = view.get("zoom"), view.get("center")
-        if isinstance(zoom, int | float) and isinstance(center, list) and len(center) == 2:
-            zoom = max(style.ZOOM_MIN, min(style.ZOOM_MAX, float(zoom)))
-            self.setTransform(self.transform().fromScale(zoom, zoom))
-            self.centerOn(QPointF(float(center[0]), float(center[1])))
-            self._zoom_changed()
-        else:
+        if not self.navigation.restore():
             self.fit_view()
 
     def _reloaded(self) -> None:
@@ -327,7 +300,8 @@ class CanvasView(QGraphicsView):
 
     def _editing(self) -> bool:
         """Whether keys belong to a widget: a node's editor or the search field."""
-        if self._search.isVisible() and self._search.isAncestorOf(QApplication.focusWidget()):
+        focused = QApplication.focusWidget()
+        if self._search.isVisible() and focused is not None and self._search.isAncestorOf(focused):
             return True
         return isinstance(self.canvas_scene.focusItem(), QGraphicsProxyWidget)
 
@@ -417,25 +391,12 @@ class CanvasView(QGraphicsView):
             super().keyPressEvent(event)
             return
         key = event.key()
-        pan = 240 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 60
-        arrows = {
-            Qt.Key.Key_Left: (-pan, 0),
-            Qt.Key.Key_Right: (pan, 0),
-            Qt.Key.Key_Up: (0, -pan),
-            Qt.Key.Key_Down: (0, pan),
-        }
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.delete_selection()
         elif key == Qt.Key.Key_F2:
             self.rename_selection()
-        elif key in arrows:
-            dx, dy = arrows[Qt.Key(key)]
-            self._scroll_by(dx, dy)
-            self._remember_view()
-        elif key == Qt.Key.Key_Space:
-            if not event.isAutoRepeat():
-                self._space = True
-                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self.navigation.key_press(event):
+            pass  # arrows pan, Space arms panning
         elif key == Qt.Key.Key_Period:
             self.fit_view()
         elif key == Qt.Key.Key_Escape and self.canvas_scene.link_drag.active:
@@ -446,53 +407,23 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
-            if self._pan_from is None:
-                self.viewport().unsetCursor()
+        self.navigation.key_release(event)
         super().keyReleaseEvent(event)
-
-    def _scroll_by(self, dx: float, dy: float) -> None:
-        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + int(dx))
-        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + int(dy))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._search.isVisible():
             self._search.close_popup()
-        button = event.button()
-        if button is Qt.MouseButton.MiddleButton or (
-            button is Qt.MouseButton.LeftButton and self._space
-        ):
-            self._pan_from = event.position().toPoint()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            event.accept()
-            return
-        super().mousePressEvent(_shift_as_ctrl(event))
+        if not self.navigation.mouse_press(event):
+            super().mousePressEvent(_shift_as_ctrl(event))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._last_mouse = event.position().toPoint()
-        if self._pan_from is not None:
-            delta = event.position().toPoint() - self._pan_from
-            self._pan_from = event.position().toPoint()
-            self._scroll_by(-delta.x(), -delta.y())
-            event.accept()
-            return
-        super().mouseMoveEvent(event)
+        if not self.navigation.mouse_move(event):
+            super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None and event.button() in (
-            Qt.MouseButton.MiddleButton,
-            Qt.MouseButton.LeftButton,
-        ):
-            self._pan_from = None
-            if self._space:
-                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-            else:
-                self.viewport().unsetCursor()
-            self._remember_view()
-            event.accept()
-            return
-        super().mouseReleaseEvent(_shift_as_ctrl(event))
+        if not self.navigation.mouse_release(event):
+            super().mouseReleaseEvent(_shift_as_ctrl(event))
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         item = self.itemAt(event.position().toPoint())
@@ -520,16 +451,7 @@ class CanvasView(QGraphicsView):
             super().wheelEvent(event)  # a focused widget (prompt, spin box) scrolls/steps
             if event.isAccepted():
                 return
-        delta = event.angleDelta().y() or event.angleDelta().x()
-        if not delta:
-            return
-        zoom = self.zoom()
-        target = max(style.ZOOM_MIN, min(style.ZOOM_MAX, zoom * 1.0015**delta))
-        if target != zoom:
-            self.scale(target / zoom, target / zoom)
-            self._zoom_changed()
-            self._remember_view()
-        event.accept()
+        self.navigation.wheel(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         if self.itemAt(event.pos()) is not None:
@@ -543,15 +465,15 @@ class CanvasView(QGraphicsView):
 
     # ---------------------------------------------------------------- drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasFormat(NODE_TYPE_MIME) or mime.hasUrls():
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        self._accept_drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._accept_drag(event)
+
+    def _accept_drag(self, event: QDragMoveEvent) -> None:
+        """A node type from the library, or files (the window decides what they are)."""
         mime = event.mimeData()
-        if mime.hasFormat(NODE_TYPE_MIME) or mime.hasUrls():
+        if mime is not None and (mime.hasFormat(NODE_TYPE_MIME) or mime.hasUrls()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -559,13 +481,13 @@ class CanvasView(QGraphicsView):
     def dropEvent(self, event: QDropEvent) -> None:
         mime = event.mimeData()
         pos = self.mapToScene(event.position().toPoint())
-        if mime.hasFormat(NODE_TYPE_MIME):
-            type_id = bytes(mime.data(NODE_TYPE_MIME).data()).decode("utf-8").strip()
+        type_id = node_type_of(mime) if mime is not None else None
+        if type_id is not None:
             if type_id in self.document.registry:
                 node_id = self.document.add_node(type_id, (pos.x(), pos.y()))
                 self.select_nodes([node_id])
             event.acceptProposedAction()
-        elif mime.hasUrls():
+        elif mime is not None and mime.hasUrls():
             paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
             if paths:
                 self.filesDropped.emit(paths, pos)
@@ -591,4 +513,4 @@ def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
     )
 
 
-__all__ = ["NODE_TYPE_MIME", "CanvasView"]
+__all__ = ["CanvasView"]

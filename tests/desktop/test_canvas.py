@@ -24,12 +24,14 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.bridge import EngineBridge
-from desktop.canvas import NODE_TYPE_MIME, CanvasView, style
+from desktop.canvas import style
 from desktop.canvas.node_item import NodeItem
 from desktop.canvas.params import count_tokens, estimate_tokens
 from desktop.canvas.ports import PortHighlight, PortItem
-from desktop.node_search import fuzzy_score, rank_node_types
+from desktop.canvas.view import CanvasView
 from desktop.document import Document
+from desktop.mime import NODE_TYPE_MIME
+from desktop.node_search import fuzzy_score, rank_node_types
 from desktop.run_state import NodeState, RunState
 from nodes.events import (
     NodeFailed,
@@ -318,7 +320,7 @@ def test_link_into_a_param_socket_hides_its_widget(canvas: CanvasView, document:
     editor = node(canvas, sampler).editors["seed"]
     assert not editor.widget.isVisible()
     document.undo_stack.undo()
-    assert editor.widget.isVisibleTo(node(canvas, sampler).panel)
+    assert editor.widget.isVisibleTo(node(canvas, sampler).param_panel)
 
 
 # ------------------------------------------------------------------ params
@@ -642,12 +644,12 @@ def test_run_states_previews_results_and_problems(
     bridge.nodeProgress.emit(NodeProgress(1, sampler, 3, 20, preview))
     assert item.status.state is NodeState.RUNNING and item.status.step == 3
     assert item.height > height  # the preview shows inside the node
-    assert item._preview_rect.width() == pytest.approx(item.width - 2 * style.PAD)
+    assert item.preview_rect.width() == pytest.approx(item.width - 2 * style.PAD)
     bridge.nodeFinished.emit(NodeFinished(1, sampler, False, 1.5))
     assert item.status.state is NodeState.DONE and item.status.seconds == 1.5
     bridge.nodeStarted.emit(NodeStarted(1, save))
     bridge.nodeResult.emit(NodeResult(1, save, images=(np.full((32, 32, 3), 90, np.uint8),)))
-    assert node(canvas, save)._preview is not None
+    assert node(canvas, save).preview is not None
     bridge.nodeFailed.emit(NodeFailed(1, save, "prefix", "disk full", "OSError"))
     assert node(canvas, save).status.state is NodeState.FAILED
     assert "disk full" in node(canvas, save).toolTip()

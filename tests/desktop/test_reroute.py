@@ -11,10 +11,11 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.canvas import CanvasView, style
+from desktop.canvas import style
 from desktop.canvas.node_item import NodeItem
-from desktop.node_search import rank_node_types
+from desktop.canvas.view import CanvasView
 from desktop.document import Document
+from desktop.node_search import rank_node_types
 from desktop.run_state import RunState
 from nodes.events import NodeResult, RunStatus
 from nodes.executor import Executor
