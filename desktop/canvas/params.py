@@ -30,6 +30,7 @@ from desktop.canvas.widgets import (
     PromptEdit,
     WideCheckBox,
     format_number,
+    line_edit_of,
     step_decimals,
 )
 from nodes.api import Param
@@ -269,9 +270,10 @@ class FileEditor(ParamEditor):
         combo = _Combo(panel)
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        combo.lineEdit().setPlaceholderText("choose a file…")
+        line = line_edit_of(combo)
+        line.setPlaceholderText("choose a file…")
         combo.activated.connect(lambda _i: self._edited(combo.currentText(), False))
-        combo.lineEdit().editingFinished.connect(lambda: self._edited(combo.currentText(), False))
+        line.editingFinished.connect(lambda: self._edited(combo.currentText(), False))
         browse = QToolButton(panel)
         browse.setText("…")
         browse.setToolTip("Browse…")
@@ -326,7 +328,7 @@ class FileEditor(ParamEditor):
         text = "" if value is None else str(value)
         if self.combo.currentText() != text:
             self.combo.setEditText(text)
-            self.combo.lineEdit().setCursorPosition(0)  # show the name's start
+            line_edit_of(self.combo).setCursorPosition(0)  # show the name's start
 
     def place(self, rect: QRectF) -> None:
         button = rect.height()

@@ -46,9 +46,9 @@ class _ResultDelegate(QStyledItemDelegate):
         if not category:
             return
         painter.save()
-        selected = option.state & QStyle.StateFlag.State_Selected  # type: ignore[attr-defined]
+        selected = option.state & QStyle.StateFlag.State_Selected
         painter.setPen(QColor(255, 255, 255, 170) if selected else style.TEXT_DIM)
-        rect = option.rect.adjusted(0, 0, -8, 0)  # type: ignore[attr-defined]
+        rect = option.rect.adjusted(0, 0, -8, 0)
         painter.drawText(
             rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, category
         )

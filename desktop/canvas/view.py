@@ -14,7 +14,7 @@ is being edited.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -49,6 +49,7 @@ from desktop.canvas.search import NodeSearchPopup
 from desktop.document import Document
 from desktop.mime import NODE_TYPE_MIME, node_type_of
 from desktop.run_state import RunState
+from nodes.api import Node
 from nodes.graph import GraphError
 from nodes.settings import Settings
 
@@ -146,13 +147,14 @@ class CanvasView(QGraphicsView):
         pos = scene_pos if scene_pos is not None else self.scene_mouse_pos()
         self._search_pos = QPointF(pos)
         self._pending = pending
-        accept = None
+        accept: Callable[[type[Node]], bool] | None = None
         hint = ""
         if pending is not None:
 
-            def accept(cls: Any, p: PendingLink = pending) -> bool:
+            def fits(cls: type[Node], p: PendingLink = pending) -> bool:
                 return compatible_port(cls, p) is not None
 
+            accept = fits
             side = "an input" if pending.is_output else "an output"
             hint = f"Nodes with {side} for {pending.port_type.value}"
         self._search.open_at(self.mapFromScene(pos), accept, hint)

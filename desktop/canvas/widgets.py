@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
@@ -52,18 +53,28 @@ def format_number(value: Any, integer: bool, decimals: int) -> str:
     return text
 
 
-class _WheelOnFocus:
-    """Mixin: the wheel edits only a focused widget; otherwise the canvas zooms."""
+def line_edit_of(combo: QComboBox) -> QLineEdit:
+    """The line edit of an editable combo box (Qt answers None only while it is not)."""
+    line = combo.lineEdit()
+    if line is None:
+        raise ValueError("the combo box is not editable")
+    return line
 
+
+def wheel_if_focused(
+    widget: QWidget, event: QWheelEvent, handle: Callable[[QWheelEvent], None]
+) -> None:
+    """The wheel edits only a focused widget (``handle`` is its own wheel handler);
+    otherwise the event goes on to the canvas, which zooms."""
+    if widget.hasFocus():
+        handle(event)
+    else:
+        event.ignore()
+
+
+class NoWheelComboBox(QComboBox):
     def wheelEvent(self, event: QWheelEvent) -> None:
-        if self.hasFocus():  # type: ignore[attr-defined]
-            super().wheelEvent(event)  # type: ignore[misc]
-        else:
-            event.ignore()
-
-
-class NoWheelComboBox(_WheelOnFocus, QComboBox):
-    pass
+        wheel_if_focused(self, event, super().wheelEvent)
 
 
 class WideCheckBox(QCheckBox):
@@ -73,7 +84,7 @@ class WideCheckBox(QCheckBox):
         return self.rect().contains(pos)
 
 
-class NumberSpinBox(_WheelOnFocus, QAbstractSpinBox):
+class NumberSpinBox(QAbstractSpinBox):
     """A spin box over Python numbers (seeds reach 2**64, beyond QSpinBox's int32).
 
     Click-drag horizontally on it to change the value (one step per few pixels); type a
@@ -114,6 +125,9 @@ class NumberSpinBox(_WheelOnFocus, QAbstractSpinBox):
         self.lineEdit().installEventFilter(self)
         self.lineEdit().setCursor(Qt.CursorShape.SizeHorCursor)
         self.setToolTip("Drag sideways or type to change")
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        wheel_if_focused(self, event, super().wheelEvent)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -157,7 +171,12 @@ class NumberSpinBox(_WheelOnFocus, QAbstractSpinBox):
         return int(value) if self.integer else float(value)
 
     # QAbstractSpinBox -------------------------------------------------
-    def validate(self, text: str, pos: int) -> QValidator.State:
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        """Intermediate while typing a sign or a point, Invalid for non-numbers, else
+        Acceptable within range (the text and cursor are left as they are)."""
+        return self._state(text), text, pos
+
+    def _state(self, text: str) -> QValidator.State:
         stripped = text.strip()
         if stripped in ("", "-", "+", ".", "-.", "+."):
             return QValidator.State.Intermediate
@@ -165,7 +184,7 @@ class NumberSpinBox(_WheelOnFocus, QAbstractSpinBox):
         if value is None:
             return QValidator.State.Invalid
         return (
-            QValidator.State.Acceptable if self.in_range(value) else (QValidator.State.Intermediate)
+            QValidator.State.Acceptable if self.in_range(value) else QValidator.State.Intermediate
         )
 
     def fixup(self, text: str) -> str:
@@ -239,10 +258,7 @@ class PromptEdit(QPlainTextEdit):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
+        wheel_if_focused(self, event, super().wheelEvent)
 
 
 class InlineEditor(QLineEdit):

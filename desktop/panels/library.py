@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QKeyEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -232,7 +242,7 @@ class LibraryPanel(QWidget):
         self.search.selectAll()
 
     # ------------------------------------------------------------ internals
-    def eventFilter(self, watched: object, event: object) -> bool:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Up/Down in the search field move through the matches without leaving it."""
         if (
             watched is self.search
@@ -242,7 +252,7 @@ class LibraryPanel(QWidget):
         ):
             self._step(1 if event.key() == Qt.Key.Key_Down else -1)
             return True
-        return super().eventFilter(watched, event)  # type: ignore[arg-type]
+        return super().eventFilter(watched, event)
 
     def _step(self, delta: int) -> None:
         ids = self.visible_type_ids()
