@@ -43,6 +43,7 @@ def applied(models: Sequence[torch.nn.Module], patches: Sequence[LoraPatch]) -> 
         with torch.no_grad():
             for (part, module), changes in plan.items():
                 weight = models[part].get_submodule(module).weight
+                assert isinstance(weight, torch.Tensor)
                 backup = weight.detach().clone()
                 backups.append((weight, backup))
                 merged = backup.to(torch.float32)

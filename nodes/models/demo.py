@@ -17,16 +17,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from nodes.models import ldm, to_ldm
-from nodes.models.families import Family, get_family
-from nodes.models.infer import heads_for_width
+from nodes.models.families import Family, get_family, heads_for_width
 from nodes.models.quiet import quiet_hf
 from nodes.models.tokenizer import clip_tokenizer
 
 if TYPE_CHECKING:
     import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
 
 WIDTHS = (32, 64)
 """UNet block widths of the demo models."""
@@ -51,6 +51,11 @@ class DemoPaths:
     """A LoRA for this model in kohya's format (`lora_unet_…`, `lora_te_…`; SDXL with
     LDM-style UNet names and `lora_te1_`/`lora_te2_`), on the attention projections of the
     UNet and of the text encoder(s)."""
+
+
+_NONE: Any = None
+"""diffusers' documented way to build a pipeline without its safety checker (its type
+hints ask for a model)."""
 
 
 def make_demo_model(
@@ -135,8 +140,8 @@ def _build(fam: Family, prediction: str) -> _Parts:
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
     unet_cfg, vae_cfg, text_cfgs = _configs(fam)
-    unet = UNet2DConditionModel.from_config(unet_cfg)
-    vae = AutoencoderKL.from_config(vae_cfg)
+    unet = cast("UNet2DConditionModel", UNet2DConditionModel.from_config(unet_cfg))
+    vae = cast("AutoencoderKL", AutoencoderKL.from_config(vae_cfg))
     classes = [entry[1] for key, entry in fam.model_index().items() if key.startswith("text_enc")]
     encoders = []
     full = None
@@ -158,10 +163,23 @@ def _build(fam: Family, prediction: str) -> _Parts:
         encoders[0].load_state_dict(kept, strict=False)
     if fam.v_prediction_by_norm_std and prediction == "v_prediction":
         # The statistic ComfyUI (and `detect`) read to tell SD2 v-prediction models apart.
-        last = unet.up_blocks[-1].attentions[-1].transformer_blocks[0].norm1.bias
+        last = _tree(unet).up_blocks[-1].attentions[-1].transformer_blocks[0].norm1.bias
         with torch.no_grad():
             last.copy_(torch.randn_like(last) * 0.2)
     return _Parts(unet, vae, encoders, full)
+
+
+def _tree(module: torch.nn.Module) -> Any:
+    """A diffusers module as its (dynamically typed) tree of named children."""
+    return module
+
+
+def _weight(module: torch.nn.Module, path: str) -> torch.Tensor:
+    import torch
+
+    weight = module.get_submodule(path).weight
+    assert isinstance(weight, torch.Tensor)
+    return weight
 
 
 def _perturb(model: torch.nn.Module) -> None:
@@ -191,7 +209,7 @@ def _write_folder(folder: Path, fam: Family, parts: _Parts, prediction: str) -> 
         )
     else:
         pipe = diffusers.StableDiffusionPipeline(
-            safety_checker=None, feature_extractor=None, requires_safety_checker=False, **common
+            safety_checker=_NONE, feature_extractor=_NONE, requires_safety_checker=False, **common
         )
     pipe.to(torch.float16)
     pipe.save_pretrained(folder, safe_serialization=True)
@@ -244,8 +262,8 @@ def _write_controlnet(paths: DemoPaths, parts: _Parts) -> None:
         for conv in zeroed:
             conv.weight.copy_(torch.randn_like(conv.weight) * 0.05)
             conv.bias.copy_(torch.randn_like(conv.bias) * 0.05)
-    net.to(torch.float16).save_pretrained(paths.controlnet, safe_serialization=True)
-    state = to_ldm.unet_to_ldm(net.state_dict(), net.config.layers_per_block, ldm.CONTROLNET)
+    net.half().save_pretrained(paths.controlnet, safe_serialization=True)
+    state = to_ldm.unet_to_ldm(net.state_dict(), net.config["layers_per_block"], ldm.CONTROLNET)
     save_file(_fp16(state), str(paths.controlnet_file), metadata={"format": "pt"})
 
 
@@ -276,7 +294,7 @@ def kohya_names(
     }
     if fam.kohya_ldm_names:
         state = unet.state_dict()
-        ldm_names = to_ldm.unet_to_ldm(state, unet.config.layers_per_block, prefix="")
+        ldm_names = to_ldm.unet_to_ldm(state, _tree(unet).config.layers_per_block, prefix="")
         by_key = dict(zip(state, ldm_names, strict=True))
         unet_names = {n: by_key[n + ".weight"].removesuffix(".weight") for n in weights}
     else:
@@ -318,7 +336,7 @@ def kohya_lora(
     for (index, path), name in kohya_names(unet, text_encoders, family).items():
         if not regex.search(path):
             continue
-        weight = models[index].get_submodule(path).weight
+        weight = _weight(models[index], path)
         fan_in = weight.shape[1:]
         down = torch.randn(rank, *fan_in, generator=generator) * 0.2
         up = torch.randn(weight.shape[0], rank, *([1] * (weight.ndim - 2)), generator=generator)

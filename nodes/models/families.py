@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from nodes.models import ldm
+from nodes.models import prefixes as ldm
 from nodes.models.errors import ModelError
-from nodes.models.infer import heads_for_width
 from nodes.models.paths import resources_dir
 from nodes.models.tokenizer import EOS_TOKEN, OPENCLIP_PAD_TOKEN
 
@@ -280,6 +279,21 @@ UNet conditions on aesthetic score instead of the target size)."""
 FAMILIES: dict[str, Family] = {f.id: f for f in (SD1, SD2, SDXL, SDXL_REFINER)}
 _ALIASES = {"sd15": "sd1", "sd1.5": "sd1", "sd1.x": "sd1", "sd21": "sd2", "sd2.1": "sd2"}
 _ALIASES |= {"sd2.x": "sd2", "sd_xl": "sdxl", "xl": "sdxl", "refiner": "sdxl_refiner"}
+
+
+def heads_for_width(width: int) -> int:
+    """Attention heads of a layer `width` wide, for layers whose heads are 64 channels.
+
+    OpenAI CLIP, OpenCLIP and the SD2.x/SDXL UNets all use 64-channel heads, which the
+    weights cannot show (a head split is a reshape, not a tensor). Widths that are not a
+    multiple of 64 only occur in tiny test models; those get 8-channel heads so that the
+    rule still gives one answer for every width.
+    """
+    if width % 64 == 0:
+        return width // 64
+    if width % 8 == 0:
+        return width // 8
+    return 1
 
 
 def get_family(name: str | Family) -> Family:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nodes.models.errors import ModelError
+from nodes.models.families import heads_for_width
 
 if TYPE_CHECKING:
     from nodes.models.families import Family
@@ -24,21 +25,6 @@ if TYPE_CHECKING:
 
 Shapes = Mapping[str, "Shape"]
 Config = dict[str, Any]
-
-
-def heads_for_width(width: int) -> int:
-    """Attention heads of a layer `width` wide, for layers whose heads are 64 channels.
-
-    OpenAI CLIP, OpenCLIP and the SD2.x/SDXL UNets all use 64-channel heads, which the
-    weights cannot show (a head split is a reshape, not a tensor). Widths that are not a
-    multiple of 64 only occur in tiny test models; those get 8-channel heads so that the
-    rule still gives one answer for every width.
-    """
-    if width % 64 == 0:
-        return width // 64
-    if width % 8 == 0:
-        return width // 8
-    return 1
 
 
 def indices(keys: Iterable[str], prefix: str) -> list[int]:

@@ -26,22 +26,35 @@ from typing import TYPE_CHECKING
 
 from nodes.models.errors import ModelError
 from nodes.models.infer import indices
+from nodes.models.prefixes import (
+    CONTROLNET,
+    SD1_CLIP,
+    SD2_OPENCLIP,
+    SDXL_CLIP,
+    SDXL_OPENCLIP,
+    SDXL_REFINER_OPENCLIP,
+    UNET,
+    VAE,
+)
 
 if TYPE_CHECKING:
     import torch
 
     from nodes.models.tensor_file import Shape
 
-StateDict = dict[str, "torch.Tensor"]
+__all__ = [
+    "CONTROLNET",
+    "SD1_CLIP",
+    "SD2_OPENCLIP",
+    "SDXL_CLIP",
+    "SDXL_OPENCLIP",
+    "SDXL_REFINER_OPENCLIP",
+    "UNET",
+    "VAE",
+    "StateDict",
+]
 
-UNET = "model.diffusion_model."
-VAE = "first_stage_model."
-SD1_CLIP = "cond_stage_model.transformer."
-SD2_OPENCLIP = "cond_stage_model.model."
-SDXL_CLIP = "conditioner.embedders.0.transformer."
-SDXL_OPENCLIP = "conditioner.embedders.1.model."
-SDXL_REFINER_OPENCLIP = "conditioner.embedders.0.model."
-CONTROLNET = "control_model."
+StateDict = dict[str, "torch.Tensor"]
 
 
 def has_prefix(keys: Mapping[str, Shape] | Mapping[str, torch.Tensor], prefix: str) -> bool:

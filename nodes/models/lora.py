@@ -286,9 +286,9 @@ def _from_kohya(
     config = SimpleNamespace(layers_per_block=layers_per_block) if layers_per_block else None
     try:
         with quiet_hf(diffusers_notices=True):
-            converted, _ = StableDiffusionLoraLoaderMixin.lora_state_dict(
+            converted = StableDiffusionLoraLoaderMixin.lora_state_dict(
                 dict(state), unet_config=config
-            )
+            )[0]
     except (ValueError, KeyError, IndexError) as exc:
         reason = " ".join(str(exc).split())
         raise ModelError(f"{name}: cannot read its kohya LoRA layers: {reason}") from exc

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gzip
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nodes.models.errors import ModelError
 from nodes.models.paths import resources_dir
@@ -74,9 +74,11 @@ def clip_tokenizer(pad_token: str = EOS_TOKEN) -> CLIPTokenizer:
         raise ValueError(f"pad token {pad_token!r} is not in the CLIP vocabulary")
     # Passing vocab_file=/merges_file= instead silently builds a 2-token tokenizer in
     # transformers 5.x: the in-memory vocabulary and merges are the reliable route.
+    # transformers takes the merges as pairs at run time; its hint says strings.
+    pairs: Any = list(merges)
     return CLIPTokenizer(
         vocab=dict(vocab),
-        merges=list(merges),
+        merges=pairs,
         pad_token=pad_token,
         model_max_length=MAX_LENGTH,
     )
