@@ -34,8 +34,16 @@ def resolve_device(name: str) -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for, but torch sees no CUDA GPU")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name} was asked for, but torch sees no CUDA GPU")
+        index = name.partition(":")[2]
+        count = torch.cuda.device_count()
+        if index and (not index.isdigit() or int(index) >= count):
+            raise ValueError(
+                f"{name} was asked for, but torch sees {count} CUDA GPU(s): "
+                f"cuda:0 to cuda:{count - 1}"
+            )
     if name == "mps" and not torch.backends.mps.is_available():
         raise ValueError("MPS was asked for, but this machine has no Apple GPU available")
     return torch.device(name)

@@ -190,9 +190,10 @@ def test_a_graph_is_valid_only_for_the_modules_it_captured() -> None:
     x, t = torch.ones(1, 4, 2, 2), torch.tensor(1.0)
     first = AcceleratedDenoiser(_ToyDenoiser(_Toy()), "graphs", store=store, capture=capture)
     first(x, t, 0)
-    other = _ToyDenoiser(_Toy())
+    toy = _Toy()
+    other = _ToyDenoiser(toy)
     with torch.no_grad():
-        other.module.scale.fill_(3.0)
+        toy.scale.fill_(3.0)
     out = AcceleratedDenoiser(other, "graphs", store=store, capture=capture)(x, t, 0)
     assert capture.captures == 2
     assert torch.equal(out, x * 3.0 + 1.0)
@@ -275,3 +276,17 @@ def test_graphs_and_compiled_calls_are_dropped_with_their_model() -> None:
     del module, store, compiling, call
     gc.collect()
     assert alive() is None and dead_store() is None
+
+
+def test_gpus_are_chosen_by_index(monkeypatch) -> None:
+    from nodes.diffusion.device import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="cuda:1 was asked for, but torch sees no CUDA GPU"):
+        resolve_device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert resolve_device("cuda") == torch.device("cuda")
+    with pytest.raises(ValueError, match=r"sees 2 CUDA GPU\(s\): cuda:0 to cuda:1"):
+        resolve_device("cuda:2")
