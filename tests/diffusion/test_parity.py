@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
 from diffusers import StableDiffusionPipeline
+from diffusers.pipelines.stable_diffusion import StableDiffusionPipelineOutput
 from diffusers.utils import numpy_to_pil
 from PIL import Image
 
 from nodes.diffusion.schedulers import SCHEDULER_NAMES, SchedulerRecipe
 from nodes.events import RunStatus
+from nodes.executor import RunOutcome
 from tests.diffusion.conftest import tiny
 
 PROMPT = "a lighthouse on a cliff at sunset, oil painting, warm light"
 NEGATIVE = "blurry, low quality"
 TOLERANCE = 1e-5
+NO_SAFETY: Any = None
+"""For ``safety_checker`` and ``feature_extractor``: diffusers types them as required, but
+None (with ``requires_safety_checker=False``) is its documented way to run without them."""
 
 
-def _ours(executor, graph) -> tuple[np.ndarray, object]:
+def _ours(executor, graph) -> tuple[np.ndarray, RunOutcome]:
     outcome = executor.run(graph, capture=("decode", "checkpoint"))
     assert outcome.status is RunStatus.DONE, outcome.problems
     (image,) = outcome.values["decode"]
@@ -40,6 +47,13 @@ def _reference(pipe, *, cfg: float = 7.0, seed: int = 1234, **extra) -> np.ndarr
     ).images
 
 
+def _np_images(out: object) -> np.ndarray:
+    """The images of an SD pipeline called with ``output_type="np"`` (and return_dict)."""
+    assert isinstance(out, StableDiffusionPipelineOutput)
+    assert isinstance(out.images, np.ndarray)
+    return out.images
+
+
 def _sd_pipeline(checkpoint_values, recipe: SchedulerRecipe, seed: int):
     unet, clip, vae = checkpoint_values
     pipe = StableDiffusionPipeline(
@@ -48,8 +62,8 @@ def _sd_pipeline(checkpoint_values, recipe: SchedulerRecipe, seed: int):
         tokenizer=clip.tokenizers[0],
         unet=unet.module,
         scheduler=recipe.build(unet.scheduler_config, seed),
-        safety_checker=None,
-        feature_extractor=None,
+        safety_checker=NO_SAFETY,
+        feature_extractor=NO_SAFETY,
         requires_safety_checker=False,
     )
     pipe.set_progress_bar_config(disable=True)
@@ -118,13 +132,13 @@ def test_img2img_matches_img2img_pipeline(demo_sd15, executor, workflow, tmp_pat
         tokenizer=clip.tokenizers[0],
         unet=unet.module,
         scheduler=SchedulerRecipe("euler").build(unet.scheduler_config),
-        safety_checker=None,
-        feature_extractor=None,
+        safety_checker=NO_SAFETY,
+        feature_extractor=NO_SAFETY,
         requires_safety_checker=False,
     )
     pipe.set_progress_bar_config(disable=True)
     with Image.open(source) as init:
-        theirs = pipe(
+        result = pipe(
             PROMPT,
             image=init.convert("RGB"),
             strength=0.6,
@@ -133,7 +147,8 @@ def test_img2img_matches_img2img_pipeline(demo_sd15, executor, workflow, tmp_pat
             guidance_scale=7.0,
             generator=torch.Generator("cpu").manual_seed(1234),
             output_type="np",
-        ).images
+        )
+        theirs = _np_images(result)
     assert ours.shape == theirs.shape
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
@@ -152,7 +167,7 @@ def _control_source(tmp_path) -> tuple[str, Image.Image]:
     return str(path), Image.fromarray(np.repeat(edges[:, :, None], 3, axis=2))
 
 
-def _controlnet_pipeline(outcome, controlnet):
+def _controlnet_pipeline(outcome: RunOutcome, controlnet):
     from diffusers import StableDiffusionControlNetPipeline
 
     unet, clip, vae = outcome.values["checkpoint"]
@@ -163,8 +178,8 @@ def _controlnet_pipeline(outcome, controlnet):
         unet=unet.module,
         controlnet=controlnet,
         scheduler=SchedulerRecipe("euler").build(unet.scheduler_config),
-        safety_checker=None,
-        feature_extractor=None,
+        safety_checker=NO_SAFETY,
+        feature_extractor=NO_SAFETY,
         requires_safety_checker=False,
     )
     pipe.set_progress_bar_config(disable=True)
@@ -191,7 +206,7 @@ def test_controlnet_matches_controlnet_pipeline(demo_sd15, executor, workflow, t
     ours = outcome.values["decode"][0].numpy()
     (loaded,) = outcome.values["controlnet"]
     pipe = _controlnet_pipeline(outcome, loaded.controlnet)
-    theirs = pipe(
+    result = pipe(
         PROMPT,
         image=edges,
         negative_prompt=NEGATIVE,
@@ -204,7 +219,8 @@ def test_controlnet_matches_controlnet_pipeline(demo_sd15, executor, workflow, t
         control_guidance_end=0.75,
         generator=torch.Generator("cpu").manual_seed(1234),
         output_type="np",
-    ).images
+    )
+    theirs = _np_images(result)
     assert np.abs(ours - theirs).max() <= TOLERANCE
     # and the ControlNet really steers: without it the image differs
     plain, _ = _ours(executor, workflow("txt2img", tiny(demo_sd15.single_file)))
@@ -250,7 +266,7 @@ def test_two_controlnets_match_multi_controlnet(demo_sd15, executor, workflow, t
     ours = outcome.values["decode"][0].numpy()
     nets = [outcome.values[n][0].controlnet for n in ("controlnet", "controlnet_2")]
     pipe = _controlnet_pipeline(outcome, MultiControlNetModel(nets))
-    theirs = pipe(
+    result = pipe(
         PROMPT,
         image=[edges, Image.fromarray(second_pixels)],
         negative_prompt=NEGATIVE,
@@ -263,7 +279,8 @@ def test_two_controlnets_match_multi_controlnet(demo_sd15, executor, workflow, t
         control_guidance_end=[1.0, 1.0],
         generator=torch.Generator("cpu").manual_seed(1234),
         output_type="np",
-    ).images
+    )
+    theirs = _np_images(result)
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from nodes.models.demo import DemoPaths
+    from nodes.models.families import Family
+    from nodes.models.loading import LoadedCheckpoint
 
 
 @pytest.mark.parametrize("fixture", ["demo_sd15", "demo_sd21", "demo_sdxl"])
@@ -30,9 +32,9 @@ def test_controlnet_folder_and_file_agree(fixture: str, request: pytest.FixtureR
     assert not single.controlnet.training
 
 
-def _unet_inputs(ck: object, family: object) -> tuple[torch.Tensor, ...]:
+def _unet_inputs(ck: LoadedCheckpoint, family: Family) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    width = ck.unet.config.cross_attention_dim  # type: ignore[attr-defined]
+    width = ck.unet.config["cross_attention_dim"]
     sample = torch.randn(1, 4, 8, 8, generator=g)
     text = torch.randn(1, 77, width, generator=g)
     hint = torch.rand(1, 3, 64, 64, generator=g)
@@ -49,7 +51,9 @@ def test_controlnet_changes_the_unet_output(fixture: str, request: pytest.Fixtur
     t = torch.tensor([500])
     extra = {}
     if ck.family is SDXL:
-        pooled = torch.randn(1, ck.text_encoders[1].config.projection_dim)
+        projection_dim = ck.text_encoders[1].config.projection_dim
+        assert projection_dim is not None
+        pooled = torch.randn(1, projection_dim)
         sizes = torch.tensor([[64.0, 64.0, 0.0, 0.0, 64.0, 64.0]])
         extra["added_cond_kwargs"] = {"text_embeds": pooled, "time_ids": sizes}
     with torch.no_grad():
@@ -110,12 +114,12 @@ def test_vae_sources_agree(demo_sd15: DemoPaths, tmp_path: Path) -> None:
     from_diffusers_file = load_vae(diffusers_file)
     for vae in (from_vae_subfolder, from_checkpoint, from_standalone, from_diffusers_file):
         assert_same_weights(vae, from_folder)
-        assert vae.config.scaling_factor == 0.18215
+        assert vae.config["scaling_factor"] == 0.18215
 
 
 def test_vae_scaling_follows_family(demo_sdxl: DemoPaths) -> None:
-    assert load_vae(demo_sdxl.folder).config.scaling_factor == 0.13025  # folder config
-    assert load_vae(demo_sdxl.single_file, family=SDXL).config.scaling_factor == 0.13025
-    assert load_vae(demo_sdxl.single_file, family=SD2).config.scaling_factor == 0.18215
+    assert load_vae(demo_sdxl.folder).config["scaling_factor"] == 0.13025  # folder config
+    assert load_vae(demo_sdxl.single_file, family=SDXL).config["scaling_factor"] == 0.13025
+    assert load_vae(demo_sdxl.single_file, family=SD2).config["scaling_factor"] == 0.18215
     with pytest.raises(ModelError, match="not a VAE"):
         load_vae(demo_sdxl.controlnet_file)

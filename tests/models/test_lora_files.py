@@ -36,7 +36,7 @@ def sdxl(demo_sdxl: DemoPaths) -> LoadedCheckpoint:
 
 
 def bind(path: Path, model: LoadedCheckpoint) -> BoundLora:
-    lora = read_lora(path, layers_per_block=model.unet.config.layers_per_block)
+    lora = read_lora(path, layers_per_block=model.unet.config["layers_per_block"])
     return bind_lora(lora, model.unet, model.text_encoders, model.family)
 
 
@@ -68,7 +68,7 @@ def test_demo_lora_binds_every_layer_to_the_module_it_was_written_for(
     assert bound.skipped == ()
     assert len(bound.unet) + sum(len(t) for t in bound.text_encoders) == len(raw) // 3
     assert all(bound.text_encoders)  # every text encoder gets layers
-    written = kohya_names(model.unet, model.text_encoders, model.family)
+    written = kohya_names(model.unet, [*model.text_encoders], model.family)
     for index, layers in enumerate((bound.unet, *bound.text_encoders)):
         for layer in layers:
             kohya = written[(index, layer.module)]
@@ -89,6 +89,7 @@ def test_kohya_conv_layers_and_a_missing_alpha(sd15: LoadedCheckpoint, tmp_path:
     assert layer.down.ndim == 4 and layer.down.shape[2:] == (3, 3)
     assert layer.scale == 1.0
     weight = sd15.unet.get_submodule(layer.module).weight
+    assert isinstance(weight, torch.Tensor)
     assert layer.fits(weight.shape)
 
 
@@ -320,6 +321,7 @@ def test_patches_apply_inside_the_block_and_restore_exactly(
     assert all(torch.equal(after[k], before[k]) for k in before)
 
     weight = sd15.unet.get_submodule(first.unet[0].module).weight
+    assert isinstance(weight, torch.Tensor)
     with pytest.raises(RuntimeError, match="boom"), applied(models, patches):
         assert not torch.equal(weight, before[first.unet[0].module + ".weight"])
         raise RuntimeError("boom")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 import torch
@@ -118,8 +118,11 @@ def _full_size_ldm(family: Family) -> dict[str, torch.Tensor]:
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
     with torch.device("meta"):
-        unet = UNet2DConditionModel.from_config(family.base_config("unet"))
-        vae = AutoencoderKL.from_config(family.base_config("vae"))
+        # from_config returns (model, unused kwargs) only with return_unused_kwargs=True
+        unet = cast(
+            UNet2DConditionModel, UNet2DConditionModel.from_config(family.base_config("unet"))
+        )
+        vae = cast(AutoencoderKL, AutoencoderKL.from_config(family.base_config("vae")))
         state = to_ldm.unet_to_ldm(unet.state_dict(), 2) | to_ldm.vae_to_ldm(vae.state_dict())
         if family is SD1:
             te = transformers.CLIPTextModel(
@@ -184,7 +187,9 @@ def test_full_size_ldm_round_trips_through_diffusers_converters() -> None:
     from diffusers import UNet2DConditionModel
 
     with torch.device("meta"):
-        unet = UNet2DConditionModel.from_config(SDXL.base_config("unet"))
+        unet = cast(
+            UNet2DConditionModel, UNet2DConditionModel.from_config(SDXL.base_config("unet"))
+        )
     original = {k: tuple(v.shape) for k, v in unet.state_dict().items()}
     back = ldm.convert_unet(to_ldm.unet_to_ldm(unet.state_dict(), 2))
     assert {k: tuple(v.shape) for k, v in back.items()} == original

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from nodes.models.demo import DemoPaths
 
 FIXTURES = ["demo_sd15", "demo_sd21", "demo_sdxl"]
+NO_SAFETY: Any = None
+"""For ``safety_checker`` and ``feature_extractor``: diffusers types them as required, but
+None (with ``requires_safety_checker=False``) is its documented way to run without them."""
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +101,19 @@ def test_pickled_checkpoint_loads_safely(demo_sd15: DemoPaths, tmp_path: Any) ->
 
 def _pipeline(ck: LoadedCheckpoint) -> Any:
     import diffusers
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     cfg = ck.scheduler_config
     scheduler = getattr(diffusers, cfg["_class_name"]).from_config(cfg)
+    encoder = ck.text_encoders[0]
+    assert isinstance(encoder, CLIPTextModel)
     if ck.family is SDXL:
+        encoder_2 = ck.text_encoders[1]
+        assert isinstance(encoder_2, CLIPTextModelWithProjection)
         pipe = diffusers.StableDiffusionXLPipeline(
             vae=ck.vae,
-            text_encoder=ck.text_encoders[0],
-            text_encoder_2=ck.text_encoders[1],
+            text_encoder=encoder,
+            text_encoder_2=encoder_2,
             tokenizer=ck.tokenizers[0],
             tokenizer_2=ck.tokenizers[1],
             unet=ck.unet,
@@ -115,12 +123,12 @@ def _pipeline(ck: LoadedCheckpoint) -> Any:
     else:
         pipe = diffusers.StableDiffusionPipeline(
             vae=ck.vae,
-            text_encoder=ck.text_encoders[0],
+            text_encoder=encoder,
             tokenizer=ck.tokenizers[0],
             unet=ck.unet,
             scheduler=scheduler,
-            safety_checker=None,
-            feature_extractor=None,
+            safety_checker=NO_SAFETY,
+            feature_extractor=NO_SAFETY,
             requires_safety_checker=False,
         )
     pipe.set_progress_bar_config(disable=True)
