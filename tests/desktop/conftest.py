@@ -1,5 +1,6 @@
-"""Fixtures for the desktop tests: the built-in node types, a document, and a RunState fed
-by a real :class:`EngineBridge` (its worker thread is shut down after each test)."""
+"""Fixtures for the desktop tests: the built-in node types, a document, a RunState fed by a
+real :class:`EngineBridge` (its worker thread is shut down after each test), and a shown
+canvas over the document."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from desktop.bridge import EngineBridge
+from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.run_state import RunState
 from nodes.context import Environment
@@ -42,3 +46,16 @@ def run_state(bridge: EngineBridge) -> RunState:
 @pytest.fixture
 def settings() -> Settings:
     return Settings()
+
+
+@pytest.fixture
+def canvas(
+    qtbot: QtBot, document: Document, run_state: RunState, settings: Settings
+) -> Iterator[CanvasView]:
+    view = CanvasView(document, run_state, settings)
+    qtbot.addWidget(view)
+    view.resize(1400, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    QApplication.processEvents()
+    yield view

@@ -22,11 +22,12 @@ def test_desktop_imports_no_model_libraries() -> None:
     for file in sorted(DESKTOP.rglob("*.py")):
         tree = ast.parse(file.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
+            else:
+                continue
             for name in names:
                 if any(name == f or name.startswith(f + ".") for f in FORBIDDEN):
                     offenders.append(f"{file.relative_to(DESKTOP.parent)}:{node.lineno} {name}")

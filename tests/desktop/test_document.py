@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from desktop.document import Document
-from nodes.graph import GraphError
+from nodes.graph import GraphError, Link
 from nodes.library import load_builtin_nodes
 from nodes.registry import Registry
 from nodes.workflow import to_dict
@@ -60,9 +60,9 @@ def test_replacing_a_link_undoes_to_the_old_one(doc: Document) -> None:
     d = doc.add_node("utility.display", (0, 0))
     doc.connect_ports(a, "value", d, "value")
     doc.connect_ports(b, "value", d, "value")
-    assert doc.graph.link_into(d, "value").source == b
+    assert doc.graph.link_into(d, "value") == Link(b, "value", d, "value")
     doc.undo_stack.undo()
-    assert doc.graph.link_into(d, "value").source == a
+    assert doc.graph.link_into(d, "value") == Link(a, "value", d, "value")
 
 
 def test_moves_of_one_drag_merge(doc: Document) -> None:

@@ -14,13 +14,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPalette, QWheelEvent
+from PySide6.QtGui import (
+    QAction,
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QPalette,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDialogButtonBox,
     QFileDialog,
     QMenu,
     QToolBar,
+    QTreeWidget,
+    QTreeWidgetItem,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -28,6 +37,7 @@ from pytestqt.qtbot import QtBot
 from desktop.bridge import EngineBridge
 from desktop.mime import NODE_TYPE_MIME, node_mime_data
 from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
+from desktop.panels.common import top_level_items
 from desktop.panels.image_view import CompareMode
 from desktop.run_state import RunState
 from desktop.settings_dialog import SettingsDialog
@@ -75,10 +85,16 @@ def _image(color: tuple[int, int, int], height: int = 48, width: int = 64) -> np
     return array
 
 
-def _button(toolbar: QToolBar, action: object) -> QWidget:
-    widget = toolbar.widgetForAction(action)  # type: ignore[arg-type]
+def _button(toolbar: QToolBar, action: QAction) -> QWidget:
+    widget = toolbar.widgetForAction(action)
     assert widget is not None and widget.isVisible() and widget.isEnabled()
     return widget
+
+
+def _row(tree: QTreeWidget, index: int) -> QTreeWidgetItem:
+    row = tree.topLevelItem(index)
+    assert row is not None, f"no row {index}"
+    return row
 
 
 def _pick(menu: QMenu, text: str) -> None:
@@ -106,7 +122,8 @@ def test_library_lists_every_type_with_its_description(qtbot: QtBot, registry: R
     sampler = panel.item_for("sampling.sampler")
     assert sampler is not None
     assert sampler.toolTip(0) == registry["sampling.sampler"].description()
-    assert sampler.parent().text(0) == "Sampling"
+    category = sampler.parent()
+    assert category is not None and category.text(0) == "Sampling"
 
 
 def test_library_search_filters_by_words_in_any_order(qtbot: QtBot, registry: Registry):
@@ -170,7 +187,8 @@ def test_library_drag_carries_the_type_id(qtbot: QtBot, registry: Registry):
     item = panel.item_for("latent.empty")
     assert item is not None
     assert item.flags() & Qt.ItemFlag.ItemIsDragEnabled
-    assert not item.parent().flags() & Qt.ItemFlag.ItemIsDragEnabled
+    category = item.parent()
+    assert category is not None and not category.flags() & Qt.ItemFlag.ItemIsDragEnabled
     dragged = panel.tree.mimeData([item])
     assert NODE_TYPE_MIME in panel.tree.mimeTypes()
     assert bytes(dragged.data(NODE_TYPE_MIME).data()).decode("utf-8") == "latent.empty"
@@ -310,7 +328,8 @@ def test_strip_click_shows_an_earlier_result(
     first = panel.strip.visualItemRect(panel.strip.item(0)).center()
     qtbot.mouseClick(panel.strip.viewport(), Qt.MouseButton.LeftButton, pos=first)
     assert panel.current_result() is run_state.results[0]
-    assert panel.current_image().pixelColor(1, 1).red() == 255
+    shown = panel.current_image()
+    assert shown is not None and shown.pixelColor(1, 1).red() == 255
 
 
 def test_compare_slider_and_side_by_side_render(
@@ -367,7 +386,7 @@ def test_run_panel_queue_progress_and_timings(
     bridge.runQueued.emit(RunQueued(1, "txt2img"))
     bridge.runQueued.emit(RunQueued(2, "txt2img · seed 2"))
     assert panel.queue.topLevelItemCount() == 2
-    assert [panel.queue.topLevelItem(i).text(2) for i in range(2)] == ["Queued", "Queued"]
+    assert [row.text(2) for row in top_level_items(panel.queue)] == ["Queued", "Queued"]
     assert panel.clear_button.isEnabled()
 
     bridge.runStarted.emit(RunStarted(1, ("loader", "sampler", "save")))
@@ -375,7 +394,7 @@ def test_run_panel_queue_progress_and_timings(
     bridge.nodeFinished.emit(NodeFinished(1, "loader", cached=True, seconds=0.0))
     bridge.nodeStarted.emit(NodeStarted(1, "sampler"))
     bridge.nodeProgress.emit(NodeProgress(1, "sampler", 3, 20))
-    assert panel.queue.topLevelItem(0).text(2) == "Running"
+    assert _row(panel.queue, 0).text(2) == "Running"
     assert panel.progress.text() == "3/20"
     assert panel.eta_label.text().startswith("ETA ")
     assert "Sampler (sampler)" in panel.detail.text()
@@ -385,12 +404,9 @@ def test_run_panel_queue_progress_and_timings(
     bridge.nodeStarted.emit(NodeStarted(1, "save"))
     bridge.nodeFinished.emit(NodeFinished(1, "save", cached=False, seconds=0.5))
     bridge.runFinished.emit(RunFinished(1, RunStatus.DONE, 4.8))
-    assert panel.queue.topLevelItem(0).text(2) == "Done"
-    assert panel.queue.topLevelItem(0).text(3) == "4.80 s"
-    rows = [
-        [panel.timings.topLevelItem(i).text(c) for c in (0, 2)]
-        for i in range(panel.timings.topLevelItemCount())
-    ]
+    assert _row(panel.queue, 0).text(2) == "Done"
+    assert _row(panel.queue, 0).text(3) == "4.80 s"
+    rows = [[row.text(c) for c in (0, 2)] for row in top_level_items(panel.timings)]
     assert rows == [
         ["loader", "cached"],
         ["Sampler (sampler)", "4.25 s"],
@@ -433,6 +449,7 @@ def test_problems_panel_lists_problems_and_selects_nodes(
     bridge.runFinished.emit(RunFinished(1, RunStatus.FAILED, 0.0, "2 problems", problems))
     assert panel.problem_count() == 2
     first, second = panel.problem_item(0), panel.problem_item(1)
+    assert first is not None and second is not None
     assert [first.text(c) for c in range(3)] == ["Sampler (3)", "steps", "0 is below the minimum 1"]
     assert second.text(0) == "Graph"
     assert panel.tabs.tabText(0) == "Problems (2)"
@@ -460,7 +477,8 @@ def test_problems_panel_logs_runs_and_node_failures(
     bridge.nodeFailed.emit(NodeFailed(4, "b", "image", "file not found", "NodeError"))
     bridge.runFinished.emit(RunFinished(4, RunStatus.FAILED, 1.25, "b: file not found"))
     assert panel.problem_count() == 1
-    assert panel.problem_item(0).text(1) == "image"
+    failure = panel.problem_item(0)
+    assert failure is not None and failure.text(1) == "image"
     lines = panel.log_lines()
     assert lines[0] == "Run #4 queued"
     assert lines[1] == "Run #4 started (2 nodes)"

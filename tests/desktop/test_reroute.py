@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.canvas import style
-from desktop.canvas.node_item import NodeItem
+from desktop.canvas.reroute import RerouteItem
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.node_search import rank_node_types
@@ -107,7 +107,7 @@ def test_the_reroute_is_a_small_dot_with_links_at_its_center(
     double_click_link(canvas, target)
     dot = the_reroute(document)
     item = canvas.canvas_scene.nodes[dot]
-    assert isinstance(item, NodeItem) and item.is_reroute
+    assert isinstance(item, RerouteItem) and item.is_reroute
     rect = item.boundingRect()
     assert rect.width() == rect.height() == style.REROUTE_D
     assert item.proxy is None and not item.needs_widgets
@@ -125,6 +125,7 @@ def test_the_reroute_is_a_small_dot_with_links_at_its_center(
 def test_an_unconnected_reroute_is_grey(canvas: CanvasView, document: Document) -> None:
     dot = document.add_node("utility.reroute", (0, 0))
     item = canvas.canvas_scene.nodes[dot]
+    assert isinstance(item, RerouteItem)
     assert item.flow_type() is None
     assert item.boundingRect().width() == style.REROUTE_D
     canvas.viewport().grab()  # paints without error

@@ -19,7 +19,9 @@ def test_clean_quit_remembers_and_unlocks(qapp, tmp_path: Path) -> None:
         {"format": "daguerre.workflow", "version": 1, "nodes": {}}, tmp_path / "a.json", dirty=False
     )
     assert not session.crashed_last_time()
-    document, path = session.read_session()
+    last = session.read_session()
+    assert last is not None
+    document, path = last
     assert document["nodes"] == {} and path == tmp_path / "a.json"
 
 
