@@ -295,7 +295,12 @@ class Executor:
             name: signatures[_resolve(sources, link.source, link.output)]
             for name, link in incoming.items()
         }
-        text = json.dumps([cls.type_id, cls.version, own, feeds], sort_keys=True, default=repr)
+        # Where the work runs is part of what it gives (a CPU fp32 image is not a GPU fp16
+        # one): changing the device, precision or acceleration re-runs, it never reuses.
+        placement = (self.env.device, self.env.precision, self.env.acceleration)
+        text = json.dumps(
+            [cls.type_id, cls.version, own, feeds, placement], sort_keys=True, default=repr
+        )
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     @staticmethod

@@ -96,6 +96,17 @@ def test_param_change_reruns_node_and_descendants_only(graph: Graph) -> None:
     assert _run(executor, graph).ran() == {"scale", "sink"}
 
 
+def test_a_new_device_precision_or_acceleration_reruns(graph: Graph) -> None:
+    _chain(graph)
+    executor = Executor()
+    _run(executor, graph)
+    everything = {"c1", "c2", "add", "scale", "sink", "lat", "lat_sink"}
+    for field, value in (("device", "cuda:1"), ("precision", "fp16"), ("acceleration", "off")):
+        setattr(executor.env, field, value)
+        assert _run(executor, graph).ran() == everything, field
+        assert _run(executor, graph).ran() == set(), field
+
+
 def test_ids_titles_and_positions_do_not_matter(graph: Graph) -> None:
     _chain(graph)
     executor = Executor()
