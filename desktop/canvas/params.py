@@ -50,8 +50,8 @@ _PIECE = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]", re.IGNORECA
 
 
 def count_tokens(text: str) -> tuple[int, bool]:
-    """(count, exact): the engine's exact count once its tokenizer is loaded, else an
-    estimate."""
+    """(count, exact): the count the text encoder will use (:func:`nodes.tokens.exact_count`)
+    once the tokenizer is loaded, else :func:`estimate_tokens`."""
     exact = exact_count(text)
     if exact is not None:
         return exact, True
@@ -61,9 +61,10 @@ def count_tokens(text: str) -> tuple[int, bool]:
 def estimate_tokens(text: str) -> int:
     """Roughly how many CLIP tokens ``text`` makes (weights like ``(word:1.2)`` removed).
 
-    The exact BPE tokenizer lives in the engine's model code, which the desktop must not
-    import (it pulls in torch); the canvas shows this estimate with a "~" until a run
-    reports the exact count. Common words are one token; long or rare words split.
+    The exact count needs the CLIP tokenizer, which takes about a second to build and is
+    built by the app's warm-up on a background thread (:mod:`nodes.tokens`); until then the
+    canvas shows this estimate with a "~" (a run's "N tokens" result is exact too). Common
+    words are one token; long or rare words split.
     """
     text = _PAREN.sub(" ", _WEIGHT.sub(")", text)).replace("\\(", "(").replace("\\)", ")")
     count = 0

@@ -12,6 +12,7 @@ from functools import cache
 from PySide6.QtGui import QColor, QFont, QPalette
 
 from nodes.ports import PORT_COLORS, PortType
+from nodes.tokens import CHUNK
 
 # ---------------------------------------------------------------- colors
 BACKGROUND = QColor("#1e1f22")
@@ -87,9 +88,9 @@ ZOOM_MIN = 0.08
 ZOOM_MAX = 3.0
 GROUP_TITLE_H = 30.0
 
-TOKEN_LIMIT = 75
-"""Tokens CLIP reads in one window (77 with the start and end tokens); longer prompts are
-encoded in chunks, which weakens their end — the editor warns past this."""
+TOKEN_LIMIT = CHUNK
+"""Tokens CLIP reads in one window (75, 77 with the start and end tokens); longer prompts
+are encoded in chunks, which weakens their end — the editor warns past this."""
 
 
 @cache

@@ -136,3 +136,39 @@ def test_a_pause_starts_a_new_undo_step(doc: Document, monkeypatch) -> None:
     assert doc.graph.nodes[n].params["value"] == "a cat"
     doc.undo_stack.undo()
     assert doc.graph.nodes[n].params["value"] == ""
+
+
+def test_undoing_a_param_restores_a_value_the_file_had(doc: Document) -> None:
+    doc.load_dict(
+        {
+            "format": "daguerre.workflow",
+            "version": 1,
+            "nodes": {
+                "s": {
+                    "type": "sampling.sampler",
+                    "type_version": "1.0.0",
+                    "position": [0, 0],
+                    "params": {"steps": 0},  # out of range: kept so validation can report it
+                }
+            },
+        }
+    )
+    doc.set_param("s", "steps", 30)
+    doc.undo_stack.undo()
+    assert doc.graph.nodes["s"].params["steps"] == 0
+
+
+def test_seed_modes_and_the_view_are_saved_but_are_not_edits(doc: Document) -> None:
+    n = doc.add_node("sampling.sampler", (0, 0))
+    doc.undo_stack.setClean()
+    assert doc.seed_modes(n) == {"seed": "fixed"}
+    doc.set_seed_mode(n, "seed", "increment")
+    assert doc.seed_modes(n) == {"seed": "increment"}
+    assert doc.seed_controls() == {(n, "seed"): "increment"}
+    doc.graph.nodes[n].extra["seed_control"] = {"seed": "sideways"}  # a file may hold anything
+    assert doc.seed_modes(n) == {"seed": "fixed"}
+    assert doc.saved_view() is None
+    doc.set_view(0.5, (10.0, -20.0))
+    assert doc.saved_view() == (0.5, (10.0, -20.0))
+    assert to_dict(doc.graph)["view"] == {"zoom": 0.5, "center": [10.0, -20.0]}
+    assert not doc.dirty and doc.undo_stack.count() == 1
