@@ -190,8 +190,9 @@ class SettingsDialog(QDialog):
         for form in (engine_form, look_form):
             for row in range(form.rowCount()):
                 label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-                if label is not None and label.widget() is not None:
-                    label.widget().setMinimumWidth(width)
+                widget = label.widget() if label is not None else None
+                if widget is not None:
+                    widget.setMinimumWidth(width)
 
         self.button_box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
