@@ -30,8 +30,6 @@ from nodes.registry import Registry
 from nodes.seed_control import SEED_CONTROL_KEY, seed_mode
 from nodes.workflow import from_dict, load_file, save_file, to_dict
 
-CLIPBOARD_MIME = "application/x-daguerre-workflow+json"
-
 
 class Document(QObject):
     """One workflow being edited."""
