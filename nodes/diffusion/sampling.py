@@ -29,7 +29,7 @@ from nodes.diffusion.patches import unet_patched
 from nodes.diffusion.preview import PreviewCopy
 from nodes.diffusion.schedulers import COMFYUI, SchedulerRecipe
 from nodes.diffusion.values import Conditioning, Latent, UNetModel
-from nodes.models.families import latent_to_rgb
+from nodes.models.families import Family, latent_to_rgb
 
 Progress = Callable[[int, int, Callable[[], np.ndarray | None]], None]
 
@@ -86,7 +86,7 @@ def sample(
     """
     module = unet.module
     device, dtype = module.device, module.dtype
-    latent = _fit_empty(latent, unet)
+    latent = _fit_empty(latent, unet.family)
     _check_compatible(unet, positive, negative, latent)
     batch = latent.samples.shape[0]
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None
@@ -169,10 +169,10 @@ def sample(
     return finish(latents) if finish is not None else latents
 
 
-def _fit_empty(latent: Latent, unet: UNetModel) -> Latent:
+def _fit_empty(latent: Latent, family: Family) -> Latent:
     """An empty latent carries a size, not a format: it takes the model family's channels
     (Empty Latent need not know which model it feeds)."""
-    channels = unet.family.latent.channels
+    channels = family.latent.channels
     if not latent.empty or latent.samples.shape[1] == channels:
         return latent
     b, _, h, w = latent.samples.shape

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from nodes.api import Input, Node, Output, Param
 from nodes.context import Environment, NodeContext
 from nodes.library.errors import model_errors
+from nodes.models.families import LOADABLE_IDS
 from nodes.ports import PortType
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class VaeLoader(Node):
             "family",
             PortType.STRING,
             default="sd1",
-            choices=("sd1", "sd2", "sdxl"),
+            choices=LOADABLE_IDS,
             tooltip="The model family the VAE belongs to (sets the latent scaling)",
         ),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -278,7 +279,7 @@ ATTENTION_PROJECTIONS = r"(attn[12]\.(to_q|to_k|to_v|to_out\.0)|self_attn\.(q|k|
 
 
 def kohya_names(
-    unet: torch.nn.Module, text_encoders: list[torch.nn.Module], family: str | Family
+    unet: torch.nn.Module, text_encoders: Sequence[torch.nn.Module], family: str | Family
 ) -> dict[tuple[int, str], str]:
     """(model index, module path) → kohya LoRA name, for every module with a weight.
 
@@ -311,7 +312,7 @@ def kohya_names(
 
 def kohya_lora(
     unet: torch.nn.Module,
-    text_encoders: list[torch.nn.Module],
+    text_encoders: Sequence[torch.nn.Module],
     family: str | Family,
     *,
     seed: int = 0,

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAMILIES",
+    "LOADABLE_IDS",
     "SD1",
     "SD2",
     "SDXL",
@@ -277,6 +278,8 @@ SDXL_REFINER = Family(
 UNet conditions on aesthetic score instead of the target size)."""
 
 FAMILIES: dict[str, Family] = {f.id: f for f in (SD1, SD2, SDXL, SDXL_REFINER)}
+LOADABLE_IDS: tuple[str, ...] = tuple(f.id for f in FAMILIES.values() if f.loadable)
+"""The families a model can be loaded as (menus offer these)."""
 _ALIASES = {"sd15": "sd1", "sd1.5": "sd1", "sd1.x": "sd1", "sd21": "sd2", "sd2.1": "sd2"}
 _ALIASES |= {"sd2.x": "sd2", "sd_xl": "sdxl", "xl": "sdxl", "refiner": "sdxl_refiner"}
 

@@ -59,7 +59,6 @@ _UNSUPPORTED = (
     (re.compile(r"\.diff(_b)?$"), "a LyCORIS full-difference"),
     (re.compile(r"\.[wb]_norm$"), "a LyCORIS norm-layer"),
 )
-_CROSS_ATTENTION_WIDTHS = {768: "SD1.x", 1024: "SD2.x", 2048: "SDXL"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -540,7 +539,18 @@ def _guess_family(lora: LoraFile) -> str:
         return " It looks like a LoRA for SDXL (it has two text encoders)."
     for module, layer in lora.parts["unet"].items():
         if module.endswith(("attn2.to_k", "attn2.to_v")):
-            family = _CROSS_ATTENTION_WIDTHS.get(int(math.prod(layer.down.shape[1:])))
+            family = _family_by_text_width(int(math.prod(layer.down.shape[1:])))
             if family:
                 return f" It looks like a LoRA for {family} (its cross-attention is that wide)."
     return ""
+
+
+def _family_by_text_width(width: int) -> str | None:
+    """The family whose published UNet attends to text features this wide (768 SD1.x,
+    1024 SD2.x, 2048 SDXL), for messages."""
+    from nodes.models.families import FAMILIES
+
+    for family in FAMILIES.values():
+        if family.loadable and family.base_config("unet")["cross_attention_dim"] == width:
+            return family.name
+    return None

@@ -4,14 +4,12 @@ call, an empty latent takes its model family's format."""
 from __future__ import annotations
 
 import dataclasses
-from types import SimpleNamespace
-from typing import cast
 
 import torch
 
 from nodes.diffusion.denoiser import ModelCall, UNetDenoiser
 from nodes.diffusion.sampling import _fit_empty
-from nodes.diffusion.values import Latent, UNetModel
+from nodes.diffusion.values import Latent
 from nodes.models.families import SD1, LatentFormat
 
 
@@ -75,10 +73,8 @@ def test_extensions_see_their_own_namespaced_inputs_every_step() -> None:
 def test_an_empty_latent_takes_the_model_familys_channels() -> None:
     wide = dataclasses.replace(SD1, id="wide", latent=dataclasses.replace(SD1.latent, channels=16))
     assert isinstance(wide.latent, LatentFormat)
-    # a stand-in: _fit_empty reads only the UNet's family
-    unet = cast(UNetModel, SimpleNamespace(family=wide))
     empty = Latent(torch.zeros(2, 4, 8, 6), empty=True)
-    fitted = _fit_empty(empty, unet)
+    fitted = _fit_empty(empty, wide)
     assert fitted.samples.shape == (2, 16, 8, 6) and fitted.empty
     encoded = Latent(torch.zeros(2, 4, 8, 6))
-    assert _fit_empty(encoded, unet) is encoded  # a real latent is never reshaped
+    assert _fit_empty(encoded, wide) is encoded  # a real latent is never reshaped

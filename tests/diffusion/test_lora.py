@@ -70,7 +70,7 @@ def merged_folder(demo: DemoPaths, loras: list[tuple[Path, float, float]], out: 
     """
     loaded = load_checkpoint(demo.folder)
     models = [loaded.unet, *loaded.text_encoders]
-    names = kohya_names(loaded.unet, [*loaded.text_encoders], demo.family)
+    names = kohya_names(loaded.unet, loaded.text_encoders, demo.family)
     merged: dict[tuple[int, str], torch.Tensor] = {}
     for path, unet_strength, clip_strength in loras:
         state = load_file(path)
@@ -141,7 +141,7 @@ def test_two_chained_loras_equal_both_merged(demo_sd15, executor, workflow, tmp_
     loaded = load_checkpoint(demo_sd15.folder)
     state = kohya_lora(
         loaded.unet,
-        [*loaded.text_encoders],
+        loaded.text_encoders,
         "sd15",
         seed=3,
         pattern=r"(resnets\.\d+\.conv1|ff\.net\.2|attn1\.to_q|mlp\.fc1)$",
@@ -159,7 +159,7 @@ def test_two_chained_loras_equal_both_merged(demo_sd15, executor, workflow, tmp_
 
 def test_diffusers_format_gives_the_kohya_image(demo_sd15, executor, workflow, tmp_path) -> None:
     loaded = load_checkpoint(demo_sd15.folder)
-    names = kohya_names(loaded.unet, [*loaded.text_encoders], "sd15")
+    names = kohya_names(loaded.unet, loaded.text_encoders, "sd15")
     kohya = load_file(demo_sd15.lora)
     peft = {}
     for (index, module), name in names.items():

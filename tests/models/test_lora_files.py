@@ -68,7 +68,7 @@ def test_demo_lora_binds_every_layer_to_the_module_it_was_written_for(
     assert bound.skipped == ()
     assert len(bound.unet) + sum(len(t) for t in bound.text_encoders) == len(raw) // 3
     assert all(bound.text_encoders)  # every text encoder gets layers
-    written = kohya_names(model.unet, [*model.text_encoders], model.family)
+    written = kohya_names(model.unet, model.text_encoders, model.family)
     for index, layers in enumerate((bound.unet, *bound.text_encoders)):
         for layer in layers:
             kohya = written[(index, layer.module)]
