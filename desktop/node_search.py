@@ -1,20 +1,16 @@
-"""How node types are searched by name: one home for the node search popup and the library.
+"""How node types are searched by name: one ranking for the node search popup and the library.
 
-Two searches, for two gestures:
+:func:`type_score` scores a type's title, type id, category and description for a query.
+An exact match beats a prefix, a prefix beats a word start, a word start beats a
+substring, and a substring beats a scattered subsequence ("ksamp" finds "Sampler",
+"txtenc" finds "Text Encode"). Descriptions only count for plain substrings: a subsequence
+of a long docstring matches almost anything.
 
-- The canvas's node search popup (Tab) ranks every type with :func:`rank_node_types`,
-  which scores each type's title, type id, category and description. An exact match beats
-  a prefix, a prefix beats a word start, a word start beats a substring, and a substring
-  beats a scattered subsequence ("ksamp" finds "Sampler", "txtenc" finds "Text Encode").
-  Descriptions only count for plain substrings: a subsequence of a long docstring matches
-  almost anything.
-- The node library's filter (:func:`matches`) keeps the types in which every word of the
-  query occurs, in the library's category order, and preselects the best of them for
-  Enter with :func:`word_match_rank` (title before title/category/id before description).
-
-They stay two rankings because they answer different questions (a few letters typed to
-add a node now, versus narrowing a browsable list); for one query they may put a different
-type first.
+- The canvas's node search popup (Tab) lists every type by that score
+  (:func:`rank_node_types`).
+- The node library keeps its browsable category tree: its filter (:func:`matches`) keeps
+  the types in which every word of the query occurs, and it preselects, for Enter, the one
+  :func:`type_score` ranks best — so Enter adds the same type in both places.
 """
 
 from __future__ import annotations
@@ -107,13 +103,3 @@ def matches(cls: type[Node], query: str) -> bool:
     description or type id (case-insensitive); an empty query matches everything."""
     haystack = search_text(cls)
     return all(word in haystack for word in query.lower().split())
-
-
-def word_match_rank(cls: type[Node], query: str) -> int:
-    """How well a matching type fits: 0 all words in the title, 1 in title, category or
-    type id, 2 only with the description. The best one is selected, for Enter."""
-    words = query.lower().split()
-    if all(word in cls.title.lower() for word in words):
-        return 0
-    short = " ".join((cls.title, cls.category, cls.type_id)).lower()
-    return 1 if all(word in short for word in words) else 2

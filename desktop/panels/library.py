@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.mime import NODE_TYPE_MIME, node_mime_data
-from desktop.node_search import matches, word_match_rank
+from desktop.node_search import matches, type_score
 from desktop.panels.common import PlaceholderTree, child_items
 from nodes.api import Node
 from nodes.registry import Registry
@@ -204,7 +204,9 @@ class LibraryPanel(QWidget):
                 item.setHidden(not ok)
                 if cls is not None and ok:
                     shown += 1
-                    score = word_match_rank(cls, query) if query.strip() else 0
+                    # the Tab popup's ranking: Enter adds what it would put first
+                    fit = type_score(cls, query) if query.strip() else 0.0
+                    score = -fit if fit is not None else float("inf")
                     if best is None or score < best[0]:
                         best = (score, item)
             category.setHidden(shown == 0)

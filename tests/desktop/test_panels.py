@@ -36,6 +36,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.bridge import EngineBridge
 from desktop.mime import NODE_TYPE_MIME, node_mime_data
+from desktop.node_search import rank_node_types
 from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
 from desktop.panels.common import top_level_items
 from desktop.panels.image_view import CompareMode
@@ -146,6 +147,21 @@ def test_library_search_filters_by_words_in_any_order(qtbot: QtBot, registry: Re
     assert panel.visible_type_ids() == []
     panel.search.clear()
     assert len(panel.visible_type_ids()) == len([c for c in registry if c.listed])
+
+
+def test_library_enter_picks_what_the_node_search_puts_first(qtbot: QtBot, registry: Registry):
+    """One ranking: among the library's matches, Enter takes the Tab popup's favourite."""
+    panel = LibraryPanel(registry)
+    _show(qtbot, panel)
+    for query in ("sampler", "vae dec", "ckpt", "text encode", "lora", "image", "seed"):
+        panel.search.clear()
+        qtbot.keyClicks(panel.search, query)
+        shown = set(panel.visible_type_ids())
+        if not shown:
+            continue
+        ranked = [c.type_id for c in rank_node_types(registry, query) if c.type_id in shown]
+        assert ranked, query
+        assert panel.current_type_id() == ranked[0], query
 
 
 def test_library_double_click_and_enter_ask_to_add(qtbot: QtBot, registry: Registry):
