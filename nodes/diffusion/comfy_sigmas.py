@@ -25,19 +25,6 @@ from typing import Any
 
 import torch
 
-COMFY_SCHEDULES: tuple[str, ...] = (
-    "normal",
-    "karras",
-    "exponential",
-    "simple",
-    "sgm_uniform",
-    "ddim_uniform",
-    "beta",
-    "linear_quadratic",
-    "kl_optimal",
-)
-"""ComfyUI's ``scheduler`` values, in the order of its menu (minus the model-specific ones)."""
-
 
 class ScheduleError(ValueError):
     """A schedule that cannot be computed for this model (unknown name, beta schedule...)."""

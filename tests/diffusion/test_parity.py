@@ -284,41 +284,40 @@ def test_two_controlnets_match_multi_controlnet(demo_sd15, executor, workflow, t
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
 
-def test_sdxl_matches_sdxl_pipeline(demo_sdxl, executor, workflow) -> None:
-    from diffusers import StableDiffusionXLPipeline
-
+def _sdxl_graph(workflow, demo_sdxl):
+    """The SDXL template at the tests' 64² size, prompt and cfg 6."""
     sizes = {
         f"{node}.{name}": 64
         for node in ("positive", "negative")
         for name in ("width", "height", "target_width", "target_height")
     }
-    graph = workflow(
-        "sdxl_txt2img",
-        tiny(
-            demo_sdxl.single_file,
-            **sizes,
-            **{
-                "positive.text": PROMPT,
-                "negative.text": NEGATIVE,
-                "sampler.cfg": 6.0,
-            },
-        ),
-    )
-    ours, outcome = _ours(executor, graph)
+    texts = {"positive.text": PROMPT, "negative.text": NEGATIVE, "sampler.cfg": 6.0}
+    return workflow("sdxl_txt2img", tiny(demo_sdxl.single_file, **sizes, **texts))
+
+
+def _sdxl_pipeline(cls, outcome: RunOutcome, **extra):
+    """An SDXL pipeline of ``cls`` on the run's own components (DPM++ 2M Karras)."""
     unet, clip, vae = outcome.values["checkpoint"]
-    recipe = SchedulerRecipe("dpmpp_2m", "karras")
-    pipe = StableDiffusionXLPipeline(
+    pipe = cls(
         vae=vae.module,
         text_encoder=clip.encoders[0],
         text_encoder_2=clip.encoders[1],
         tokenizer=clip.tokenizers[0],
         tokenizer_2=clip.tokenizers[1],
         unet=unet.module,
-        scheduler=recipe.build(unet.scheduler_config),
+        scheduler=SchedulerRecipe("dpmpp_2m", "karras").build(unet.scheduler_config),
         add_watermarker=False,
+        **extra,
     )
     pipe.set_progress_bar_config(disable=True)
-    theirs = _reference(pipe, cfg=6.0)
+    return pipe
+
+
+def test_sdxl_matches_sdxl_pipeline(demo_sdxl, executor, workflow) -> None:
+    from diffusers import StableDiffusionXLPipeline
+
+    ours, outcome = _ours(executor, _sdxl_graph(workflow, demo_sdxl))
+    theirs = _reference(_sdxl_pipeline(StableDiffusionXLPipeline, outcome), cfg=6.0)
     assert ours.shape == theirs.shape == (1, 64, 64, 3)
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
@@ -341,19 +340,7 @@ def test_sdxl_controlnet_matches_sdxl_controlnet_pipeline(
     from diffusers import StableDiffusionXLControlNetPipeline
 
     control_path, _ = _control_source(tmp_path)
-    sizes = {
-        f"{node}.{name}": 64
-        for node in ("positive", "negative")
-        for name in ("width", "height", "target_width", "target_height")
-    }
-    graph = workflow(
-        "sdxl_txt2img",
-        tiny(
-            demo_sdxl.single_file,
-            **sizes,
-            **{"positive.text": PROMPT, "negative.text": NEGATIVE, "sampler.cfg": 6.0},
-        ),
-    )
+    graph = _sdxl_graph(workflow, demo_sdxl)
     graph.add_node(
         "loaders.controlnet", id="controlnet", params={"path": str(demo_sdxl.controlnet_file)}
     )
@@ -372,22 +359,11 @@ def test_sdxl_controlnet_matches_sdxl_controlnet_pipeline(
     outcome = executor.run(graph, capture=("decode", "checkpoint", "controlnet"))
     assert outcome.status is RunStatus.DONE, outcome.problems
     ours = outcome.values["decode"][0].numpy()
-    unet, clip, vae = outcome.values["checkpoint"]
     (loaded,) = outcome.values["controlnet"]
     assert loaded.family.id == "sdxl"
-    recipe = SchedulerRecipe("dpmpp_2m", "karras")
-    pipe = StableDiffusionXLControlNetPipeline(
-        vae=vae.module,
-        text_encoder=clip.encoders[0],
-        text_encoder_2=clip.encoders[1],
-        tokenizer=clip.tokenizers[0],
-        tokenizer_2=clip.tokenizers[1],
-        unet=unet.module,
-        controlnet=loaded.controlnet,
-        scheduler=recipe.build(unet.scheduler_config),
-        add_watermarker=False,
+    pipe = _sdxl_pipeline(
+        StableDiffusionXLControlNetPipeline, outcome, controlnet=loaded.controlnet
     )
-    pipe.set_progress_bar_config(disable=True)
     theirs = _reference(
         pipe,
         cfg=6.0,
@@ -399,13 +375,5 @@ def test_sdxl_controlnet_matches_sdxl_controlnet_pipeline(
     assert ours.shape == theirs.shape == (1, 64, 64, 3)
     assert np.abs(ours - theirs).max() <= TOLERANCE
     # and the ControlNet really steers
-    plain = workflow(
-        "sdxl_txt2img",
-        tiny(
-            demo_sdxl.single_file,
-            **sizes,
-            **{"positive.text": PROMPT, "negative.text": NEGATIVE, "sampler.cfg": 6.0},
-        ),
-    )
-    without, _ = _ours(executor, plain)
+    without, _ = _ours(executor, _sdxl_graph(workflow, demo_sdxl))
     assert np.abs(ours - without).max() > 1e-3
