@@ -165,6 +165,15 @@ def store_for(module: torch.nn.Module) -> GraphStore:
         return store
 
 
+def forget_graphs(module: torch.nn.Module) -> None:
+    """Drop ``module``'s captured graphs and compiled calls. Call it after anything that
+    reallocates its parameters (``module.to(dtype)``): a graph replays the addresses it
+    captured, which would then be freed memory. (LoRA patches change weights in place and
+    need no call.)"""
+    with _stores_lock:
+        module.__dict__.pop(_STORE_ATTRIBUTE, None)
+
+
 # --- background compile ------------------------------------------------------------------
 
 

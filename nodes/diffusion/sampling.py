@@ -1,14 +1,17 @@
-"""Our sampling loop — one place that calls the UNet — matching diffusers' pipelines.
+"""Our sampling loop, matching diffusers' pipelines: denoise → scheduler step → preview →
+cancel check, every step.
 
-On CPU in fp32 the result equals ``StableDiffusionPipeline`` (and its img2img, ControlNet
-and SDXL siblings) bit for bit for the same components, seed and scheduler: the same
-noise draws from one CPU ``torch.Generator`` in the same order, the same batching of
-``[negative, positive]`` in one UNet call, the same scheduler calls. It is our own loop
-rather than a pipeline call so that previews, cancel and ControlNet windows fit in.
+The model is called in one place, the run's denoiser (:mod:`nodes.diffusion.denoiser`),
+which owns CFG and the extensions (ControlNet); acceleration (CUDA graphs, compile) wraps
+that denoiser, never this loop. On CPU in fp32 the result equals ``StableDiffusionPipeline``
+(and its img2img, ControlNet and SDXL siblings) bit for bit for the same components, seed
+and scheduler: the same noise draws from one CPU ``torch.Generator`` in the same order,
+the same batching of ``[negative, positive]`` in one UNet call, the same scheduler calls.
+It is our own loop rather than a pipeline call so that previews, cancel, ComfyUI's
+conventions and acceleration fit in.
 
-The per-step path avoids host syncs (no ``.item()``, no ``.cpu()``) except the throttled
-preview copy, keeps shapes static, and calls the UNet in one place, so it can later be
-captured in CUDA graphs or compiled without a rewrite.
+The per-step path makes no host sync (no ``.item()``, no ``.cpu()``; the throttled preview
+is copied without waiting, see :mod:`nodes.diffusion.preview`) and keeps shapes static.
 """
 
 from __future__ import annotations
@@ -128,11 +131,11 @@ def sample(
             latents = scheduler.add_noise(latents, noise, timesteps[:1].repeat(batch))
         do_cfg = settings.cfg > 1.0 and negative is not None
 
-    halves = [negative, positive] if do_cfg else [positive]
+    halves = [negative, positive] if do_cfg and negative is not None else [positive]
     total = len(timesteps)
     built = build_denoiser(
         unet,
-        halves,  # type: ignore[arg-type]
+        halves,
         batch=batch,
         cfg=settings.cfg if do_cfg else None,
         total=total,

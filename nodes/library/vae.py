@@ -28,10 +28,10 @@ class VaeDecode(Node):
     def run(self, ctx: NodeContext, *, vae: VaeModel, latent: Latent) -> tuple[torch.Tensor]:
         import torch
 
+        from nodes.diffusion.acceleration import decode, forget_graphs
+
         module = vae.module
         with model_errors(), torch.inference_mode():
-            from nodes.diffusion.acceleration import decode
-
             latents = latent.samples.to(device=module.device, dtype=module.dtype)
             image = decode(module, vae.to_vae(latents), ctx.env.acceleration)
             if module.dtype != torch.float32 and torch.isnan(image).any():
@@ -43,6 +43,7 @@ class VaeDecode(Node):
                     image = module.decode(vae.to_vae(latents.float()), return_dict=False)[0]
                 finally:
                     module.to(dtype)
+                    forget_graphs(module)  # new parameter memory: old graphs are invalid
             image = (image / 2 + 0.5).clamp(0, 1)
             image = image.cpu().permute(0, 2, 3, 1).float()
         return (image,)

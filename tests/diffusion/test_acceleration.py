@@ -278,6 +278,19 @@ def test_graphs_and_compiled_calls_are_dropped_with_their_model() -> None:
     assert alive() is None and dead_store() is None
 
 
+def test_reallocating_a_model_forgets_its_graphs() -> None:
+    from nodes.diffusion.acceleration import forget_graphs
+
+    module = _Toy()
+    store = store_for(module)
+    AcceleratedDenoiser(_ToyDenoiser(module), "graphs", capture=FakeGraphs())(
+        torch.ones(1), torch.tensor(1.0), 0
+    )
+    assert store.replays
+    forget_graphs(module)
+    assert store_for(module) is not store and not store_for(module).replays
+
+
 def test_gpus_are_chosen_by_index(monkeypatch) -> None:
     from nodes.diffusion.device import resolve_device
 
