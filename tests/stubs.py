@@ -1,8 +1,10 @@
 """Every stub node type the tests use: tiny nodes that exercise the engine without models.
 
-One module, so a change to the node API is made here once. Three families, by the first
+One module, so a change to the node API is made here once. Four families, by the first
 part of their type id, each registered on its own so one family's ids and titles never
-meet another's:
+meet another's. A node that two families share (a constant, an adder, a scaler, a sink)
+is implemented once, as the ``test.*`` class, and the other families subclass it with
+their own type id (and title or tooltip where theirs differs):
 
 - ``test.*`` (engine tests): constants, adders, a scaler, a fake latent and a pass-through
   for bypass, a node that fails on purpose, a slow node with progress, previews and cancel
@@ -11,6 +13,9 @@ meet another's:
   a promotable param and an annotation. :func:`file_registry`, without built-ins.
 - ``fz.*`` (fuzzing the loader): every param kind with ranges and choices, an upgrader,
   an IMAGE port. :func:`fuzz_registry` adds the built-ins.
+- ``cli.*`` (the command line): a recorder that writes files, a node that fails two ways,
+  one that presses Ctrl+C and one that records its environment. :func:`cli_registry`,
+  without built-ins (the command line adds them).
 
 They are registered from this module's catalogue of declared node types
 (:func:`nodes.api.declared_in`), the way the library's are, and only into the registries
@@ -19,6 +24,7 @@ the tests build: never into the application's.
 
 from __future__ import annotations
 
+import _thread
 import threading
 import time
 from collections.abc import Mapping
@@ -27,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nodes.api import Input, Node, NodeError, Output, Param, Upgrader, declared_in
-from nodes.context import NodeContext
+from nodes.context import Environment, NodeContext
 from nodes.library import load_builtin_nodes
 from nodes.ports import PortType
 from nodes.registry import Registry
@@ -55,6 +61,11 @@ def file_registry() -> Registry:
 def fuzz_registry() -> Registry:
     """The fuzzing stubs (``fz.*``) and the built-in node types."""
     return load_builtin_nodes(stub_registry("fz"))
+
+
+def cli_registry() -> Registry:
+    """The command-line stubs (``cli.*``) alone: ``cli.main`` adds the built-ins."""
+    return stub_registry("cli")
 
 
 # --------------------------------------------------------------------------- test.*
@@ -197,8 +208,12 @@ class Sink(Node):
     inputs = (Input("value", PortType.ANY),)
 
     def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
-        ctx.result(text=repr(value))
+        ctx.result(text=self.text(value))
         return ()
+
+    def text(self, value: Any) -> str:
+        """The text shown for ``value``."""
+        return repr(value)
 
 
 class FilePick(Node):
@@ -217,50 +232,36 @@ class FilePick(Node):
 # --------------------------------------------------------------------------- wf.*
 
 
-class WfNum(Node):
+class WfNum(Const):
     """An integer constant."""
 
     type_id = "wf.num"
     title = "Num"
-    category = "test"
-    params = (Param("value", PortType.INT, default=1, min=-1000, max=1000),)
-    outputs = (Output("value", PortType.INT),)
-
-    def run(self, ctx: NodeContext, *, value: int) -> tuple[int]:
-        return (value,)
 
 
-class WfAdd(Node):
+class WfAdd(Add):
     """Adds two integers and an offset (the offset can be promoted to a socket)."""
 
     type_id = "wf.add"
-    title = "Add"
-    category = "test"
-    inputs = (Input("a", PortType.INT), Input("b", PortType.INT, optional=True))
     params = (
-        Param("offset", PortType.INT, default=0, min=-100, max=100),
+        *Add.params,
         Param("label", PortType.STRING, default="sum", choices=("sum", "total")),
     )
-    outputs = (Output("sum", PortType.INT),)
 
     def run(
-        self, ctx: NodeContext, *, a: int, b: int | None, offset: int, label: str
-    ) -> tuple[int]:
-        return ((a + (b or 0) + offset),)
+        self, ctx: NodeContext, *, a: int, b: int | None, offset: int, label: str = "sum"
+    ) -> dict[str, int]:
+        return super().run(ctx, a=a, b=b, offset=offset)
 
 
-class WfShow(Node):
+class WfShow(Sink):
     """Shows a value."""
 
     type_id = "wf.show"
     title = "Show"
-    category = "test"
-    is_output = True
-    inputs = (Input("value", PortType.ANY),)
 
-    def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
-        ctx.result(text=str(value))
-        return ()
+    def text(self, value: Any) -> str:
+        return str(value)
 
 
 def _rename_amount(params: dict[str, Any]) -> dict[str, Any]:
@@ -312,19 +313,14 @@ def _broken_upgrade(params: dict[str, Any]) -> dict[str, Any]:
     raise NodeError("cannot read the old params")
 
 
-class WfFragile(Node):
+class WfFragile(Const):
     """A node whose only upgrader fails."""
 
     type_id = "wf.fragile"
     title = "Fragile"
-    category = "test"
     version = "2.0.0"
     params = (Param("value", PortType.INT, default=0),)
-    outputs = (Output("value", PortType.INT),)
     upgraders: ClassVar[Mapping[str, Upgrader]] = {"1.0.0": Upgrader("2.0.0", _broken_upgrade)}
-
-    def run(self, ctx: NodeContext, *, value: int) -> tuple[int]:
-        return (value,)
 
 
 class WfNote(Node):
@@ -340,17 +336,11 @@ class WfNote(Node):
 # --------------------------------------------------------------------------- fz.*
 
 
-class FzNum(Node):
+class FzNum(Const):
     """An integer constant."""
 
     type_id = "fz.num"
     title = "Num"
-    category = "test"
-    params = (Param("value", PortType.INT, default=1, min=-1000, max=1000),)
-    outputs = (Output("value", PortType.INT),)
-
-    def run(self, ctx: NodeContext, *, value: int) -> tuple[int]:
-        return (value,)
 
 
 class FzMix(Node):
@@ -376,14 +366,117 @@ class FzMix(Node):
         return (a * factor, img)
 
 
-class FzSink(Node):
+class FzSink(Sink):
     """An output node."""
 
     type_id = "fz.sink"
-    title = "Sink"
+
+    def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
+        return ()
+
+
+# --------------------------------------------------------------------------- cli.*
+
+
+class CliNum(Const):
+    """An integer constant."""
+
+    type_id = "cli.num"
+    title = "Num"
+
+
+class CliAdd(Add):
+    """Adds two integers and an offset."""
+
+    type_id = "cli.add"
+
+
+class CliScale(Scale):
+    """Scales a number, with a mode chosen from a list."""
+
+    type_id = "cli.scale"
+
+
+class CliRecord(Node):
+    """Writes the value it gets to ``<prefix>_<value>.txt`` in the output folder."""
+
+    type_id = "cli.record"
+    title = "Record"
     category = "test"
     is_output = True
     inputs = (Input("value", PortType.ANY),)
+    params = (Param("prefix", PortType.STRING, default="rec"),)
 
-    def run(self, ctx: NodeContext, *, value: Any) -> tuple[()]:
+    def run(self, ctx: NodeContext, *, value: Any, prefix: str) -> tuple[()]:
+        ctx.output_dir.mkdir(parents=True, exist_ok=True)
+        path = ctx.output_dir / f"{prefix}_{value}.txt"
+        path.write_text(str(value))
+        ctx.result(files=(str(path),), text=str(value))
+        return ()
+
+
+class CliBoom(Node):
+    """Fails on purpose: with a NodeError on ``x``, or a plain RuntimeError."""
+
+    type_id = "cli.boom"
+    title = "Boom"
+    category = "test"
+    is_output = True
+    inputs = (Input("x", PortType.ANY),)
+    params = (Param("plain", PortType.BOOL, default=False),)
+
+    def run(self, ctx: NodeContext, *, x: Any, plain: bool) -> tuple[()]:
+        if plain:
+            raise RuntimeError(f"exploded on {x}")
+        raise NodeError(f"cannot handle {x}", "x")
+
+
+class CliCtrlC(Node):
+    """Presses Ctrl+C in the main thread, then waits to be cancelled (5 s at most).
+
+    It waits ``delay`` seconds first, so that the command has queued all its runs (a
+    person's Ctrl+C does not come within microseconds of the start either).
+    """
+
+    type_id = "cli.ctrlc"
+    title = "Ctrl C"
+    category = "test"
+    is_output = True
+    params = (
+        Param("obey", PortType.BOOL, default=True),
+        Param("delay", PortType.FLOAT, default=0.1, min=0.0),
+    )
+    release: ClassVar[threading.Event] = threading.Event()
+    """Lets a CliCtrlC that ignores cancellation finish."""
+
+    def run(self, ctx: NodeContext, *, obey: bool, delay: float) -> tuple[()]:
+        time.sleep(delay)
+        _thread.interrupt_main()
+        deadline = time.monotonic() + 5.0
+        if obey:
+            while time.monotonic() < deadline:
+                ctx.check_cancelled()
+                time.sleep(0.01)
+            return ()
+        # A node that never checks the token: only a second Ctrl+C gets the user out.
+        while not ctx.cancel.cancelled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        _thread.interrupt_main()
+        CliCtrlC.release.wait(5.0)
+        return ()
+
+
+class CliEnvProbe(Node):
+    """Records the environment it runs in (what the command line built from its flags)."""
+
+    type_id = "cli.env_probe"
+    title = "Env probe"
+    category = "test"
+    is_output = True
+    seen: ClassVar[list[Environment]] = []
+    """The environments CliEnvProbe ran in."""
+
+    def run(self, ctx: NodeContext) -> tuple[()]:
+        CliEnvProbe.seen.append(ctx.env)
         return ()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from nodes import cli
 from nodes.comfy import PLACEHOLDER, ensure_registered
 from nodes.library import load_builtin_nodes
 from nodes.registry import Registry
+from tests.engine.test_registry import imported_after
 
 PACKAGE = Path(nodes.__file__).parent
 EDGES = ("comfy", "cli")
@@ -45,13 +44,11 @@ def test_no_engine_module_imports_the_adapter() -> None:
 
 
 def test_loading_and_running_the_engine_leaves_the_adapter_unloaded() -> None:
-    code = (
-        "import sys, nodes.runner, nodes.validation, nodes.workflow, nodes.library as l;"
-        "l.load_builtin_nodes();"
-        "bad = [m for m in sys.modules if m.startswith('nodes.comfy')];"
-        "assert not bad, bad"
+    modules = imported_after(
+        "import nodes.runner, nodes.validation, nodes.workflow, nodes.library as l;"
+        "l.load_builtin_nodes()"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert not [m for m in modules if m.startswith("nodes.comfy")]
 
 
 def test_the_placeholder_type_is_registered_by_the_edges(

@@ -1,6 +1,6 @@
 """Fixtures for the desktop tests: the built-in node types, a document, a RunState fed by a
 real :class:`EngineBridge` (its worker thread is shut down after each test), and a shown
-canvas over the document."""
+canvas over the document, at ``canvas_size`` (a module may override that fixture)."""
 
 from __future__ import annotations
 
@@ -49,12 +49,22 @@ def settings() -> Settings:
 
 
 @pytest.fixture
+def canvas_size() -> tuple[int, int]:
+    """The size the ``canvas`` is shown at; a test module overrides this to change it."""
+    return (1400, 900)
+
+
+@pytest.fixture
 def canvas(
-    qtbot: QtBot, document: Document, run_state: RunState, settings: Settings
+    qtbot: QtBot,
+    document: Document,
+    run_state: RunState,
+    settings: Settings,
+    canvas_size: tuple[int, int],
 ) -> Iterator[CanvasView]:
     view = CanvasView(document, run_state, settings)
     qtbot.addWidget(view)
-    view.resize(1400, 900)
+    view.resize(*canvas_size)
     view.show()
     qtbot.waitExposed(view)
     QApplication.processEvents()

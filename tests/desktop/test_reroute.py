@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QPainterPath
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
 from desktop.canvas import style
 from desktop.canvas.reroute import RerouteItem
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.node_search import rank_node_types
-from desktop.run_state import RunState
 from nodes.events import NodeResult, RunStatus
 from nodes.executor import Executor
 from nodes.graph import Link
 from nodes.ports import PortType
 from nodes.registry import Registry
-from nodes.settings import Settings
 from nodes.validation import validate
 
 LEFT = Qt.MouseButton.LeftButton
@@ -30,16 +24,9 @@ NO_MOD = Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture
-def canvas(
-    qtbot: QtBot, document: Document, run_state: RunState, settings: Settings
-) -> Iterator[CanvasView]:
-    view = CanvasView(document, run_state, settings)
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
-    QApplication.processEvents()
-    yield view
+def canvas_size() -> tuple[int, int]:
+    """The conftest's ``canvas``, shown smaller."""
+    return (1200, 800)
 
 
 def vp(view: CanvasView, scene_pos: QPointF) -> QPoint:

@@ -4,7 +4,6 @@ device and acceleration flags), validate (exit codes, one line per problem), nod
 
 from __future__ import annotations
 
-import _thread
 import json
 import os
 import re
@@ -12,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,148 +19,20 @@ from typing import Any
 import pytest
 
 from nodes import cli
-from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.cli import run as run_command
 from nodes.cli import validate as validate_command
-from nodes.context import Environment, NodeContext
+from nodes.context import Environment
 from nodes.graph import Graph
 from nodes.library import load_builtin_nodes
-from nodes.ports import PortType
 from nodes.registry import Registry
 from nodes.settings import Settings
 from nodes.workflow import save_file
-
-# --------------------------------------------------------------------------- test nodes
-
-
-class Num(Node):
-    """An integer constant."""
-
-    type_id = "cli.num"
-    title = "Num"
-    category = "test"
-    params = (Param("value", PortType.INT, default=1, min=-1000, max=1000),)
-    outputs = (Output("value", PortType.INT),)
-
-    def run(self, ctx: NodeContext, *, value: int) -> tuple[int]:
-        return (value,)
-
-
-class Add(Node):
-    """Adds two integers and an offset."""
-
-    type_id = "cli.add"
-    title = "Add"
-    category = "test"
-    inputs = (Input("a", PortType.INT), Input("b", PortType.INT, optional=True))
-    params = (Param("offset", PortType.INT, default=0, min=-100, max=100),)
-    outputs = (Output("sum", PortType.INT),)
-
-    def run(self, ctx: NodeContext, *, a: int, b: int | None, offset: int) -> tuple[int]:
-        return (a + (b or 0) + offset,)
-
-
-class Scale(Node):
-    """Scales a number, with a mode chosen from a list."""
-
-    type_id = "cli.scale"
-    title = "Scale"
-    category = "test"
-    inputs = (Input("x", PortType.FLOAT),)
-    params = (
-        Param("factor", PortType.FLOAT, default=1.0, min=0.0, max=10.0),
-        Param("mode", PortType.STRING, default="mul", choices=("mul", "div")),
-        Param("enabled", PortType.BOOL, default=True),
-    )
-    outputs = (Output("y", PortType.FLOAT),)
-
-    def run(self, ctx: NodeContext, *, x: float, factor: float, mode: str, enabled: bool):
-        if not enabled:
-            return (x,)
-        return (x * factor if mode == "mul" else x / factor,)
-
-
-class Record(Node):
-    """Writes the value it gets to ``<prefix>_<value>.txt`` in the output folder."""
-
-    type_id = "cli.record"
-    title = "Record"
-    category = "test"
-    is_output = True
-    inputs = (Input("value", PortType.ANY),)
-    params = (Param("prefix", PortType.STRING, default="rec"),)
-
-    def run(self, ctx: NodeContext, *, value: Any, prefix: str) -> tuple[()]:
-        ctx.output_dir.mkdir(parents=True, exist_ok=True)
-        path = ctx.output_dir / f"{prefix}_{value}.txt"
-        path.write_text(str(value))
-        ctx.result(files=(str(path),), text=str(value))
-        return ()
-
-
-class Boom(Node):
-    """Fails on purpose: with a NodeError on ``x``, or a plain RuntimeError."""
-
-    type_id = "cli.boom"
-    title = "Boom"
-    category = "test"
-    is_output = True
-    inputs = (Input("x", PortType.ANY),)
-    params = (Param("plain", PortType.BOOL, default=False),)
-
-    def run(self, ctx: NodeContext, *, x: Any, plain: bool) -> tuple[()]:
-        if plain:
-            raise RuntimeError(f"exploded on {x}")
-        raise NodeError(f"cannot handle {x}", "x")
-
-
-RELEASE = threading.Event()
-"""Lets a :class:`CtrlC` that ignores cancellation finish."""
-
-
-class CtrlC(Node):
-    """Presses Ctrl+C in the main thread, then waits to be cancelled (5 s at most).
-
-    It waits ``delay`` seconds first, so that the command has queued all its runs (a
-    person's Ctrl+C does not come within microseconds of the start either).
-    """
-
-    type_id = "cli.ctrlc"
-    title = "Ctrl C"
-    category = "test"
-    is_output = True
-    params = (
-        Param("obey", PortType.BOOL, default=True),
-        Param("delay", PortType.FLOAT, default=0.1, min=0.0),
-    )
-
-    def run(self, ctx: NodeContext, *, obey: bool, delay: float) -> tuple[()]:
-        time.sleep(delay)
-        _thread.interrupt_main()
-        deadline = time.monotonic() + 5.0
-        if obey:
-            while time.monotonic() < deadline:
-                ctx.check_cancelled()
-                time.sleep(0.01)
-            return ()
-        # A node that never checks the token: only a second Ctrl+C gets the user out.
-        while not ctx.cancel.cancelled and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.2)
-        _thread.interrupt_main()
-        RELEASE.wait(5.0)
-        return ()
-
-
-NODE_TYPES: tuple[type[Node], ...] = (Num, Add, Scale, Record, Boom, CtrlC)
+from tests.stubs import CliCtrlC, CliEnvProbe, cli_registry
 
 
 @pytest.fixture
 def registry() -> Registry:
-    registry = Registry()
-    for cls in NODE_TYPES:
-        registry.register(cls)
-    return registry
+    return cli_registry()
 
 
 @pytest.fixture(autouse=True)
@@ -599,35 +469,17 @@ def test_outputs_default_to_daguerre_home(
 
 # --------------------------------------------------------------------------- device, acceleration
 
-SEEN: list[Environment] = []
-"""The environments :class:`EnvProbe` ran in."""
-
-
-class EnvProbe(Node):
-    """Records the environment it runs in (what the command line built from its flags)."""
-
-    type_id = "cli.env_probe"
-    title = "Env probe"
-    category = "test"
-    is_output = True
-
-    def run(self, ctx: NodeContext) -> tuple[()]:
-        SEEN.append(ctx.env)
-        return ()
-
 
 def probe_env(
     tmp_path: Path, registry: Registry, capsys: pytest.CaptureFixture[str], *flags: str
 ) -> Environment:
-    """The environment of one run of a workflow of one :class:`EnvProbe`, with ``flags``."""
-    if EnvProbe.type_id not in registry:
-        registry.register(EnvProbe)
+    """The environment of one run of a workflow of one :class:`CliEnvProbe`, with ``flags``."""
     graph = Graph(registry)
-    graph.add_node(EnvProbe.type_id, id="probe")
-    SEEN.clear()
+    graph.add_node(CliEnvProbe.type_id, id="probe")
+    CliEnvProbe.seen.clear()
     code, out, err = run_cli(capsys, registry, "run", "--quiet", write(graph, tmp_path), *flags)
     assert (code, out, err) == (0, "", "")
-    (env,) = SEEN
+    (env,) = CliEnvProbe.seen
     return env
 
 
@@ -703,11 +555,11 @@ def test_a_bad_acceleration_is_a_usage_error(
 def sigint_raises() -> Iterator[None]:
     """Make sure SIGINT raises KeyboardInterrupt (a background shell may ignore it)."""
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    RELEASE.clear()
+    CliCtrlC.release.clear()
     try:
         yield
     finally:
-        RELEASE.set()
+        CliCtrlC.release.set()
         signal.signal(signal.SIGINT, previous)
 
 
@@ -782,7 +634,7 @@ def test_a_second_ctrl_c_quits_even_if_a_node_ignores_the_cancel(
     began = time.monotonic()
     code = _main_catching_interrupts(["run", "--json", "--quiet", str(wf)], registry)
     took = time.monotonic() - began
-    RELEASE.set()
+    CliCtrlC.release.set()
     out, err = capsys.readouterr()
     assert code == 130
     assert took < 4.0
@@ -939,7 +791,7 @@ def test_nodes_json_lists_every_type_with_its_schema(
     assert code == 0
     listed = json.loads(out)
     assert [item["type"] for item in listed] == [cls.type_id for cls in registry]
-    assert {item["type"] for item in listed} >= {cls.type_id for cls in NODE_TYPES} | {
+    assert {item["type"] for item in listed} >= {cls.type_id for cls in cli_registry()} | {
         "primitive.int",
         "primitive.string",
         "utility.save_text",
