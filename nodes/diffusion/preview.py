@@ -18,12 +18,24 @@ class PreviewCopy:
     """Latent previews (C×h×w) brought to the host as float32 numpy arrays."""
 
     def __init__(self, device: torch.device) -> None:
+        self.device = device
         self.asynchronous = device.type == "cuda"
+        self._resident: dict[int, torch.Tensor] = {}
         self._buffers: list[torch.Tensor] = []
         self._events: list[torch.cuda.Event | None] = [None, None]
         self._next = 0
         self._pending: int | None = None
         """The buffer whose copy was started last and has not been read yet."""
+
+    def resident(self, table: torch.Tensor | None) -> torch.Tensor | None:
+        """``table`` (a scheduler's per-timestep constants) on the device, copied there
+        once per run rather than at every preview."""
+        if table is None or table.device == self.device:
+            return table
+        key = id(table)
+        if key not in self._resident:
+            self._resident[key] = table.to(self.device, torch.float32)
+        return self._resident[key]
 
     def fetch(self, latent: torch.Tensor, *, wait: bool = False) -> np.ndarray | None:
         """Start copying ``latent``; the newest arrived copy (this one when ``wait``), or

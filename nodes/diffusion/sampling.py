@@ -339,19 +339,26 @@ def estimate_x0(
     t: torch.Tensor,
     sigma: torch.Tensor | None,
     sigma_space: bool,
+    *,
+    alphas: torch.Tensor | None = None,
 ) -> torch.Tensor | None:
-    """The clean latent the model predicts, for schedulers whose step does not return it."""
+    """The clean latent the model predicts, for schedulers whose step does not return it.
+
+    ``alphas`` is the scheduler's ``alphas_cumprod`` already on the latents' device (moved
+    once per run); σ stays where the scheduler keeps it (a CPU scalar multiplies a GPU
+    tensor without a copy), so a preview makes no host sync."""
     x, out = sample.float(), model_output.float()
     if sigma_space:
         if sigma is None:
             return None
-        s = sigma.to(x.device, torch.float32)
+        s = sigma.to(torch.float32)
         if prediction == "epsilon":
             return x - s * out
         if prediction == "v_prediction":
             return out * (-s / (s**2 + 1) ** 0.5) + x / (s**2 + 1)
         return None
-    alphas = getattr(scheduler, "alphas_cumprod", None)
+    if alphas is None:
+        alphas = getattr(scheduler, "alphas_cumprod", None)
     if alphas is None:
         return None
     a = alphas.to(x.device, torch.float32)[t.to(x.device).long()]
@@ -389,7 +396,14 @@ def _preview(
         if estimate is None:
             prediction = unet.scheduler_config.get("prediction_type", "epsilon")
             estimate = estimate_x0(
-                prediction, scheduler, previous, noise_pred, t, sigma, sigma_space
+                prediction,
+                scheduler,
+                previous,
+                noise_pred,
+                t,
+                sigma,
+                sigma_space,
+                alphas=copy.resident(getattr(scheduler, "alphas_cumprod", None)),
             )
         if estimate is None:
             estimate = step_output.prev_sample
