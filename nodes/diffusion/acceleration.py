@@ -22,6 +22,7 @@ fails, a compile error — falls back to eager with one log line, never a failed
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -193,9 +194,21 @@ def compile_cache_dir() -> Path:
 
 
 def _persist_compile_cache() -> None:
+    """Point inductor's and Triton's caches at the Daguerre home, unless the user chose
+    other folders. (Inductor writes its default into ``TORCHINDUCTOR_CACHE_DIR`` the first
+    time anything asks for it, so a value equal to that default is not the user's.)"""
     directory = compile_cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(directory))
+    default = None
+    try:
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+        default = default_cache_dir()
+    except (ImportError, AttributeError):  # another torch layout: only fill a gap
+        pass
+    current = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    if current is None or current == default:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(directory)
     os.environ.setdefault("TRITON_CACHE_DIR", str(directory / "triton"))
     try:
         import torch._inductor.config as inductor
@@ -203,6 +216,30 @@ def _persist_compile_cache() -> None:
         inductor.fx_graph_cache = True
     except (ImportError, AttributeError):  # older torch: its default
         pass
+
+
+_active_compiles: set[threading.Thread] = set()
+_exit_hook_installed = threading.Event()
+_active_lock = threading.Lock()
+
+
+def compiling() -> bool:
+    """Whether a background compile is running anywhere in this process. No graph is
+    captured meanwhile: a capture must not race another thread's kernel launches."""
+    with _active_lock:
+        return bool(_active_compiles)
+
+
+def wait_for_compiles(timeout: float | None = None) -> None:
+    """Let running compiles finish. Registered at exit: a compile interrupted by the
+    interpreter's teardown aborts the process, and a finished one fills the persistent
+    cache so the next launch does not pay for it."""
+    with _active_lock:
+        threads = list(_active_compiles)
+    if threads:
+        log.info("waiting for torch.compile to finish (cached for the next launch)")
+    for thread in threads:
+        thread.join(timeout)
 
 
 class CompiledCall:
@@ -232,14 +269,19 @@ class CompiledCall:
                 return
             self._started = True
         example = (x.clone(), t.clone(), {k: v.clone() for k, v in inputs.items()})
+        threads = torch.get_num_threads()  # per thread in torch: give it the caller's
         self.thread = threading.Thread(
-            target=self._compile, args=example, name="daguerre-compile", daemon=True
+            target=self._compile, args=(*example, threads), name="daguerre-compile", daemon=True
         )
+        with _active_lock:
+            if not _active_compiles and not _exit_hook_installed.is_set():
+                atexit.register(wait_for_compiles)
+                _exit_hook_installed.set()
+            _active_compiles.add(self.thread)
         self.thread.start()
 
-    def _compile(self, x: torch.Tensor, t: torch.Tensor, inputs: Tensors) -> None:
-        if x.device.type == "cpu":
-            torch.set_num_threads(1)  # per thread: the tests' and benchmarks' one core
+    def _compile(self, x: torch.Tensor, t: torch.Tensor, inputs: Tensors, threads: int) -> None:
+        torch.set_num_threads(threads)
         try:
             with torch.inference_mode():
                 compiled = self.compiler(self.eager)
@@ -251,6 +293,8 @@ class CompiledCall:
             log.warning("torch.compile failed, staying eager: %s", exc)
         finally:
             self._ready.set()
+            with _active_lock:
+                _active_compiles.discard(threading.current_thread())
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until compiled (for benchmarks and tests); True when the call is ready."""
@@ -294,7 +338,7 @@ class AcceleratedDenoiser:
         forward, which = self._forward(key, x, t, inputs)
         # While a compile runs on its thread, nothing is captured: a capture must not race
         # another thread's kernel launches.
-        if not self.graphs or (self.mode == "compile" and which == "eager"):
+        if not self.graphs or compiling():
             self._count(which)
             return forward(x, t, inputs)
         graph_key = (which, key)
@@ -383,7 +427,8 @@ def decode(vae: torch.nn.Module, latents: torch.Tensor, setting: str) -> torch.T
     def forward(x: torch.Tensor, t: torch.Tensor, inputs: Tensors) -> torch.Tensor:
         return vae.decode(x, return_dict=False)[0]  # type: ignore[operator]
 
-    if resolve_mode(setting, latents.device) == "off" or latents.device.type != "cuda":
+    off = resolve_mode(setting, latents.device) == "off"
+    if off or latents.device.type != "cuda" or compiling():
         return forward(latents, latents, {})
     store = store_for(vae)
     key = ("decode", _sig(latents))

@@ -169,6 +169,10 @@ def sample(
                     last=index + 1 == total,
                 )
                 progress(index + 1, total, preview)
+    if device.type == "cuda":
+        # One sync per run, not per step: the sampler's time is then its own, instead of
+        # surfacing in whichever node first reads a result back (the VAE decode).
+        torch.cuda.current_stream(device).synchronize()
     return finish(latents) if finish is not None else latents
 
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from nodes.context import Environment
-from nodes.diffusion import sampling
+from nodes.diffusion import acceleration, sampling
 from nodes.diffusion.acceleration import (
     AcceleratedDenoiser,
     CompiledCall,
@@ -218,11 +218,23 @@ def test_compile_runs_eager_until_the_background_compile_is_ready() -> None:
     for step in range(3):
         assert torch.equal(denoiser(x, t, step), x * 2.0 + 1.0)
     assert denoiser.eager_calls == 3 and denoiser.compiled_calls == 0
+    # meanwhile no graph is captured anywhere in the process (it would race the compile)
+    capture = FakeGraphs()
+    graphed = AcceleratedDenoiser(
+        _ToyDenoiser(_Toy()), "graphs", store=GraphStore(), capture=capture
+    )
+    assert acceleration.compiling()
+    graphed(x, t, 0)
+    assert capture.captures == 0 and graphed.eager_calls == 1
     release.set()
     (call,) = denoiser.store.compiled.values()
     assert call.wait(10)
+    acceleration.wait_for_compiles(10)  # what runs at exit: the compile thread has ended
+    assert not acceleration.compiling()
     assert torch.equal(denoiser(x, t, 3), x * 2.0 + 1.0)
     assert denoiser.compiled_calls == 1
+    graphed(x, t, 1)
+    assert capture.captures == 1
     assert len(compiled_calls) == 2  # the warm-up compile run and the swapped-in call
 
 
