@@ -37,7 +37,7 @@ def cmd_make_demo_model(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from nodes.models.demo import make_demo_model
+    from nodes.models.demo import make_demo_inpainting_model, make_demo_model
 
     root = (args.dir or Settings.load().model_dirs()[0]).expanduser()
     with tempfile.TemporaryDirectory(dir=_existing(root)) as scratch:
@@ -47,10 +47,12 @@ def cmd_make_demo_model(args: argparse.Namespace) -> int:
             paths.folder: root / "checkpoints",
             paths.controlnet: root / "controlnet",
             paths.controlnet_file: root / "controlnet",
+            paths.lora: root / "loras",
         }
-        lora = getattr(paths, "lora", None)
-        if lora is not None:
-            moves[lora] = root / "loras"
+        if args.inpainting:
+            inpainting = make_demo_inpainting_model(Path(scratch), args.family)
+            moves[inpainting.single_file] = root / "checkpoints"
+            moves[inpainting.folder] = root / "checkpoints"
         written = []
         for source, folder in moves.items():
             folder.mkdir(parents=True, exist_ok=True)

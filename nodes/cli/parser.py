@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         "dir", type=Path, nargs="?", help="a models folder (default: the first models folder)"
     )
     demo.add_argument("--family", choices=("sd15", "sdxl"), default="sd15")
+    demo.add_argument(
+        "--inpainting",
+        action="store_true",
+        help="also write an inpainting model (a 9-channel UNet) of the family",
+    )
     return parser
 
 

@@ -289,15 +289,18 @@ def build_denoiser(
     total: int,
     device: torch.device,
     dtype: torch.dtype,
+    extra: Sequence[Extension] = (),
 ) -> UNetDenoiser:
     """The denoiser of one run: ``halves`` is ``[negative, positive]`` with CFG (``cfg``
-    given), else ``[positive]``; ``total`` is the number of loop steps."""
+    given), else ``[positive]``; ``total`` is the number of loop steps. ``extra``
+    extensions run after the ControlNets (an inpainting concat must not reach them)."""
     embeds = _embeddings(halves, batch, device, dtype)
     added = _added_conditions(unet, halves, batch, device, dtype)
     extensions: list[Extension] = []
     controls = ControlNetExtension(halves, batch, total, device, dtype)
     if controls:
         extensions.append(controls)
+    extensions.extend(extra)
     return UNetDenoiser(unet.module, embeds=embeds, added=added, cfg=cfg, extensions=extensions)
 
 

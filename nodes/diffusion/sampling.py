@@ -28,10 +28,19 @@ import torch
 
 from nodes.diffusion.acceleration import accelerate
 from nodes.diffusion.denoiser import Denoiser, build_denoiser
+from nodes.diffusion.inpainting import (
+    InpaintError,
+    InpaintExtension,
+    MaskBlend,
+    check_mask_size,
+    inpaint_image,
+    latent_mask,
+    masked_image_latents,
+)
 from nodes.diffusion.patches import unet_patched
 from nodes.diffusion.preview import PreviewCopy
 from nodes.diffusion.schedulers import COMFYUI, SchedulerRecipe
-from nodes.diffusion.values import Conditioning, Latent, UNetModel
+from nodes.diffusion.values import Conditioning, InpaintImage, Latent, UNetModel
 from nodes.models.families import Family, latent_to_rgb
 
 Progress = Callable[[int, int, Callable[[], np.ndarray | None]], None]
@@ -90,15 +99,21 @@ def sample(
     module = unet.module
     device, dtype = module.device, module.dtype
     latent = _fit_empty(latent, unet.family)
-    _check_compatible(unet, positive, negative, latent)
+    inpaint = inpaint_image([negative, positive])
+    _check_compatible(unet, positive, negative, latent, inpaint)
     batch = latent.samples.shape[0]
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None
+    masked = latent.noise_mask is not None
+    image_latents: torch.Tensor | None = None
+    comfy = recipe.convention == COMFYUI
 
-    if recipe.convention == COMFYUI:
+    if comfy:
         start = _comfy_start(unet, recipe, latent, settings, device, dtype)
         if start is None:  # no step left: ComfyUI returns the latent as it came
             return latent.samples.to(device=device, dtype=dtype)
-        scheduler, timesteps, latents, generator, finish = start
+        scheduler, timesteps, latents, generator, finish, noise = start
+        if masked:
+            image_latents = latent.samples.to(device=device, dtype=dtype)
         do_cfg = negative is not None and not math.isclose(settings.cfg, 1.0)
     else:
         if settings.advanced:
@@ -111,7 +126,7 @@ def sample(
         generator = torch.Generator("cpu").manual_seed(settings.seed)
         scheduler.set_timesteps(settings.steps, device=device)
         timesteps = scheduler.timesteps
-        if latent.empty and settings.denoise >= 1.0:
+        if latent.empty and settings.denoise >= 1.0 and not masked:
             noise = torch.randn(latent.samples.shape, generator=generator, dtype=dtype).to(device)
             latents = noise * scheduler.init_noise_sigma
         else:
@@ -126,13 +141,49 @@ def sample(
                     "denoise or steps",
                     "denoise",
                 )
-            latents = _initial_latent(latent, generator, device, dtype)
-            noise = torch.randn(latents.shape, generator=generator, dtype=dtype).to(device)
-            latents = scheduler.add_noise(latents, noise, timesteps[:1].repeat(batch))
+            # Inpainting at full strength starts from pure noise, as diffusers' inpainting
+            # pipelines do; they draw the image's latents first only when they need them
+            # (to blend, or to noise them) — the same draws in the same order here.
+            pure = settings.denoise >= 1.0 and (masked or inpaint is not None)
+            if masked or not pure:
+                image_latents = _initial_latent(latent, generator, device, dtype)
+            shape = latent.samples.shape
+            noise = torch.randn(shape, generator=generator, dtype=dtype).to(device)
+            if pure:
+                latents = noise * scheduler.init_noise_sigma
+            else:
+                assert image_latents is not None
+                latents = scheduler.add_noise(image_latents, noise, timesteps[:1].repeat(batch))
         do_cfg = settings.cfg > 1.0 and negative is not None
 
     halves = [negative, positive] if do_cfg and negative is not None else [positive]
     total = len(timesteps)
+    size = (latent.samples.shape[-2], latent.samples.shape[-1])
+    extra = []
+    if inpaint is not None:
+        mask = latent_mask(
+            inpaint.mask, size, binary=not comfy, batch=batch, device=device, dtype=dtype
+        )
+        masked_latents = masked_image_latents(
+            inpaint,
+            sample=not comfy,
+            generator=generator,
+            batch=batch,
+            device=device,
+            dtype=dtype,
+        )
+        extra.append(InpaintExtension(mask, masked_latents, len(halves)))
+    elif masked and not comfy:
+        # diffusers' pipeline encodes the masked image with the run's generator even for a
+        # 4-channel UNet, which never uses it; the same draw keeps ancestral samplers equal.
+        torch.randn(latent.samples.shape, generator=generator, dtype=dtype)
+    blend = None
+    if masked:
+        assert latent.noise_mask is not None and image_latents is not None
+        mask = latent_mask(
+            latent.noise_mask, size, binary=not comfy, batch=batch, device=device, dtype=dtype
+        )
+        blend = MaskBlend(mask, image_latents, noise, scheduler, timesteps)
     built = build_denoiser(
         unet,
         halves,
@@ -141,6 +192,7 @@ def sample(
         total=total,
         device=device,
         dtype=dtype,
+        extra=extra,
     )
     denoiser: Denoiser = accelerate(built, acceleration, device)
     step_kwargs = _step_kwargs(scheduler, generator)
@@ -155,6 +207,8 @@ def sample(
             sigma = _current_sigma(scheduler)
             out = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=True)
             previous, latents = latents, out.prev_sample
+            if blend is not None:
+                latents = blend(latents, index)
             if progress is not None:
                 preview = _preview(
                     unet,
@@ -187,7 +241,11 @@ def _fit_empty(latent: Latent, family: Family) -> Latent:
 
 
 def _check_compatible(
-    unet: UNetModel, positive: Conditioning, negative: Conditioning | None, latent: Latent
+    unet: UNetModel,
+    positive: Conditioning,
+    negative: Conditioning | None,
+    latent: Latent,
+    inpaint: InpaintImage | None,
 ) -> None:
     config = unet.module.config
     for name, cond in (("positive", positive), ("negative", negative)):
@@ -202,11 +260,42 @@ def _check_compatible(
             )
         if config.addition_embed_type == "text_time" and cond.pooled is None:
             raise SamplingError("SDXL needs conditioning from an SDXL text encoder", name)
-    if latent.samples.shape[1] != config.in_channels:
+    fmt = unet.family.latent
+    channels = latent.samples.shape[1]
+    inpainting_unet = config.in_channels == 2 * fmt.channels + 1
+    if inpaint is None and inpainting_unet and channels == fmt.channels:
         raise SamplingError(
-            f"latent has {latent.samples.shape[1]} channels, the UNet expects {config.in_channels}",
+            f"this is an inpainting model ({config.in_channels} input channels): connect the "
+            "positive and negative of an Inpaint Model Conditioning node, which add the mask "
+            "and the masked image",
+            "positive",
+        )
+    if inpaint is not None and not inpainting_unet:
+        raise SamplingError(
+            f"the conditioning carries an inpainting mask, but this UNet is not an inpainting "
+            f"model ({config.in_channels} input channels): use Set Latent Noise Mask for "
+            "masked image to image with it",
+            "positive",
+        )
+    extra = fmt.channels + 1 if inpaint is not None else 0
+    if channels + extra != config.in_channels:
+        raise SamplingError(
+            f"latent has {channels} channels, the UNet expects {config.in_channels - extra}",
             "latent",
         )
+    try:
+        if latent.noise_mask is not None:
+            check_mask_size(latent.noise_mask, latent.samples, fmt.downscale, "latent")
+        if inpaint is not None:
+            check_mask_size(inpaint.mask, latent.samples, fmt.downscale, "positive")
+            if tuple(inpaint.mean.shape[-2:]) != tuple(latent.samples.shape[-2:]):
+                raise InpaintError(
+                    "the inpainting image and the latent have different sizes: encode the "
+                    "same image for both",
+                    "positive",
+                )
+    except InpaintError as exc:
+        raise SamplingError(str(exc), exc.field) from None
 
 
 _VP_SCHEDULERS = frozenset({"DPMSolverMultistepScheduler"})
@@ -220,7 +309,7 @@ def _comfy_start(
     settings: SamplerSettings,
     device: torch.device,
     dtype: torch.dtype,
-) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Generator, Callable] | None:
+) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Generator, Callable, torch.Tensor] | None:
     """Scheduler, loop timesteps, first latents, step generator and the output conversion
     of a run that follows ComfyUI's KSampler (None when no step is left to run).
 
@@ -289,7 +378,8 @@ def _comfy_start(
     def finish(result: torch.Tensor) -> torch.Tensor:
         return result * (1.0 + s_last**2) ** 0.5 if variance_preserving else result
 
-    return scheduler, scheduler.timesteps, latents, generator, finish
+    noise = noise.to(device=device, dtype=dtype)
+    return scheduler, scheduler.timesteps, latents, generator, finish, noise
 
 
 def _initial_latent(

@@ -115,6 +115,22 @@ class ControlHint:
 
 
 @dataclass(frozen=True, eq=False)
+class InpaintImage:
+    """What an inpainting checkpoint (a 9-channel UNet) sees besides the latents every
+    step: the mask and the latents of the image with the masked pixels greyed out."""
+
+    mask: torch.Tensor
+    """B×H×W in [0, 1] at image resolution, 1 = repaint."""
+    mean: torch.Tensor
+    """The masked image's VAE posterior (VAE space): the sampler draws its latents with
+    the run's seed, as diffusers' inpainting pipelines do (or takes the mean, with the
+    comfyui convention)."""
+    std: torch.Tensor
+    scaling: float
+    shift: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
 class Conditioning:
     """Encoded text: token embeddings and, for SDXL, pooled embeddings and size ids."""
 
@@ -126,6 +142,9 @@ class Conditioning:
     """SDXL: original size, crop top-left, target size (h, w, top, left, h, w)."""
     controls: tuple[ControlHint, ...] = field(default=())
     tokens: int = 0
+    inpaint: InpaintImage | None = None
+    """For an inpainting checkpoint: the mask and masked image (Inpaint Model
+    Conditioning)."""
 
     @property
     def nbytes(self) -> int:
@@ -151,11 +170,16 @@ class Latent:
     scaling: float = 1.0
     shift: float = 0.0
     """The VAE's latent shift, subtracted before ``scaling`` (see :meth:`VaeModel.to_model`)."""
+    downscale: int = 8
+    """Image pixels per latent cell along each side (the VAE's factor)."""
+    noise_mask: torch.Tensor | None = None
+    """B×H×W in [0, 1] at image resolution (Set Latent Noise Mask): the sampler repaints
+    where it is 1 and keeps the rest of this latent, re-noised to each step's level."""
 
     @property
     def nbytes(self) -> int:
         return sum(
             t.element_size() * t.nelement()
-            for t in (self.samples, self.mean, self.std)
+            for t in (self.samples, self.mean, self.std, self.noise_mask)
             if t is not None
         )

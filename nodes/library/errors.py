@@ -19,6 +19,7 @@ def model_errors(field: str | None = None) -> Iterator[None]:
     import torch
 
     from nodes.diffusion.device import release_memory
+    from nodes.diffusion.inpainting import InpaintError
     from nodes.diffusion.sampling import SamplingError
     from nodes.diffusion.schedulers import SchedulerError
     from nodes.models.errors import ModelError
@@ -27,7 +28,7 @@ def model_errors(field: str | None = None) -> Iterator[None]:
         yield
     except ModelError as exc:
         raise NodeError(str(exc), field) from exc
-    except (SamplingError, SchedulerError) as exc:
+    except (SamplingError, SchedulerError, InpaintError) as exc:
         raise NodeError(str(exc), exc.field or field) from exc
     except torch.OutOfMemoryError as exc:
         release_memory()

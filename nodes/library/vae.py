@@ -60,24 +60,39 @@ class VaeEncode(Node):
     outputs = (Output("latent", PortType.LATENT),)
 
     def run(self, ctx: NodeContext, *, vae: VaeModel, image: torch.Tensor) -> tuple[Latent]:
-        import torch
+        return (encode_image(vae, image, "image"),)
 
-        from nodes.diffusion.values import Latent
 
-        factor = vae.downscale
-        _, height, width, _ = image.shape
-        if height % factor or width % factor:
-            raise NodeError(
-                f"the image is {width}×{height}; both sides must be multiples of {factor}",
-                "image",
-            )
-        module = vae.module
-        with model_errors(), torch.inference_mode():
-            pixels = image.permute(0, 3, 1, 2).to(device=module.device, dtype=module.dtype)
-            posterior = module.encode(2.0 * pixels - 1.0).latent_dist
-            mean, std = posterior.mean, posterior.std
-            samples = vae.to_model(posterior.mode())
-        latent = Latent(
-            samples, mean=mean, std=std, scaling=vae.scaling_factor, shift=vae.shift_factor
+def encode_image(
+    vae: VaeModel, image: torch.Tensor, field: str, keep: torch.Tensor | None = None
+) -> Latent:
+    """``image`` (B×H×W×3 in [0, 1]) encoded: the posterior's mode in model space, with the
+    posterior kept for a sampler that draws from it. ``keep`` (B×H×W, 1 = keep) zeroes the
+    other pixels in the VAE's [-1, 1] range, i.e. greys them, as inpainting wants."""
+    import torch
+
+    from nodes.diffusion.values import Latent
+
+    factor = vae.downscale
+    _, height, width, _ = image.shape
+    if height % factor or width % factor:
+        raise NodeError(
+            f"the image is {width}×{height}; both sides must be multiples of {factor}", field
         )
-        return (latent,)
+    module = vae.module
+    with model_errors(), torch.inference_mode():
+        pixels = image.permute(0, 3, 1, 2).to(device=module.device, dtype=module.dtype)
+        pixels = 2.0 * pixels - 1.0
+        if keep is not None:
+            pixels = pixels * keep.unsqueeze(1).to(device=module.device, dtype=module.dtype)
+        posterior = module.encode(pixels).latent_dist
+        mean, std = posterior.mean, posterior.std
+        samples = vae.to_model(posterior.mode())
+    return Latent(
+        samples,
+        mean=mean,
+        std=std,
+        scaling=vae.scaling_factor,
+        shift=vae.shift_factor,
+        downscale=factor,
+    )

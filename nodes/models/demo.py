@@ -92,6 +92,39 @@ def make_demo_model(
 
 
 @dataclass
+class InpaintingDemoPaths:
+    family: Family
+    folder: Path
+    """A diffusers pipeline folder of a 9-channel inpainting UNet."""
+    single_file: Path
+    """The same weights as one original-layout `.safetensors` checkpoint."""
+
+
+def make_demo_inpainting_model(
+    out_dir: Path, family: str = "sd15", seed: int = 0
+) -> InpaintingDemoPaths:
+    """Write a tiny inpainting model of `family`: its UNet takes the latents, the mask and
+    the masked image's latents (4 + 1 + 4 channels), like SD1.5/SDXL inpainting."""
+    import torch
+
+    fam = get_family(family)
+    pred = fam.base_config("scheduler").get("prediction_type", "epsilon")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = InpaintingDemoPaths(
+        family=fam,
+        folder=out / f"{fam.id}-inpainting-demo",
+        single_file=out / f"{fam.id}-inpainting-demo.safetensors",
+    )
+    with torch.random.fork_rng(devices=[]), quiet_hf(diffusers_notices=True):
+        torch.manual_seed(seed)
+        parts = _build(fam, pred, in_channels=2 * fam.latent.channels + 1)
+        _write_folder(paths.folder, fam, parts, pred)
+        _write_single_file(paths.single_file, fam, parts)
+    return paths
+
+
+@dataclass
 class _Parts:
     unet: Any
     vae: Any
@@ -135,12 +168,14 @@ def _configs(fam: Family) -> tuple[dict[str, Any], dict[str, Any], list[dict[str
     return unet, vae, texts
 
 
-def _build(fam: Family, prediction: str) -> _Parts:
+def _build(fam: Family, prediction: str, in_channels: int | None = None) -> _Parts:
     import torch
     import transformers
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
     unet_cfg, vae_cfg, text_cfgs = _configs(fam)
+    if in_channels is not None:
+        unet_cfg["in_channels"] = in_channels
     unet = cast("UNet2DConditionModel", UNet2DConditionModel.from_config(unet_cfg))
     vae = cast("AutoencoderKL", AutoencoderKL.from_config(vae_cfg))
     classes = [entry[1] for key, entry in fam.model_index().items() if key.startswith("text_enc")]

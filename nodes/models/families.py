@@ -65,6 +65,8 @@ class LatentFormat:
     rgb_factors: tuple[RGB, ...]
     """Per latent channel, its (R, G, B) contribution: a cheap preview without the VAE."""
     rgb_bias: RGB
+    downscale: int = 8
+    """Image pixels per latent cell along each side (the VAE's spatial factor)."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from nodes.context import Environment
 from nodes.executor import Executor
 from nodes.graph import Graph
 from nodes.library import load_builtin_nodes
+from nodes.models.demo import InpaintingDemoPaths, make_demo_inpainting_model
 from nodes.paths import resources_dir
 from nodes.registry import Registry
 from nodes.runner import apply_overrides
@@ -52,3 +53,15 @@ def tiny(path: Path, **extra: object) -> dict[str, object]:
     }
     base.update(extra)
     return base
+
+
+@pytest.fixture(scope="session")
+def demo_sd15_inpainting(demo_root: Path) -> InpaintingDemoPaths:
+    """A tiny SD1.5-shaped inpainting model (9-channel UNet)."""
+    return make_demo_inpainting_model(demo_root, "sd15")
+
+
+@pytest.fixture(scope="session")
+def demo_sdxl_inpainting(demo_root: Path) -> InpaintingDemoPaths:
+    """A tiny SDXL-shaped inpainting model (9-channel UNet)."""
+    return make_demo_inpainting_model(demo_root, "sdxl")
