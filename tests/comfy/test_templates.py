@@ -22,6 +22,9 @@ from tests.diffusion.conftest import default_workflow, tiny
 
 CONTRACT = {
     "txt2img": {"checkpoint", "positive", "negative", "latent", "scheduler", "sampler", "save"},
+    "inpaint": {"checkpoint", "image", "encode", "mask", "sampler", "composite", "save"},
+    "inpaint_model": {"checkpoint", "image", "inpaint", "sampler", "composite", "save"},
+    "outpaint": {"checkpoint", "image", "pad", "encode", "sampler", "composite", "save"},
     "lcm": {"checkpoint", "lora", "positive", "negative", "latent", "scheduler", "sampler"},
     "controlnet_two": {
         "control_image",
@@ -46,6 +49,9 @@ def test_shipped_templates_keep_their_node_ids(registry) -> None:
         "lora",
         "controlnet_canny",
         "controlnet_two",
+        "inpaint",
+        "inpaint_model",
+        "outpaint",
     }
     for name, ids in CONTRACT.items():
         assert ids <= set(default_workflow(name, registry).nodes), name

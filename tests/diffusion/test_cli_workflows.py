@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -129,3 +130,46 @@ def test_validate_reports_missing_model_by_node_and_field(capsys, tmp_path: Path
     code = cli.main(["validate", str(WORKFLOWS / "txt2img.json"), "--models", str(tmp_path)])
     assert code == 1
     assert capsys.readouterr().out.splitlines() == ["checkpoint.path: no checkpoints file chosen"]
+
+
+@pytest.fixture
+def holed(tmp_path: Path) -> Path:
+    """A 64² picture with a transparent hole: Load Image's mask is 1 there."""
+    path = tmp_path / "holed.png"
+    image = Image.new("RGBA", (64, 64), (20, 40, 120, 255))
+    image.paste((0, 0, 0, 0), (16, 16, 48, 40))
+    image.save(path)
+    return path
+
+
+@pytest.mark.parametrize("template", ["inpaint", "inpaint_model", "outpaint"])
+def test_inpaint_templates_run(
+    capsys, demo_sd15, demo_sd15_inpainting, holed: Path, tmp_path: Path, template: str
+) -> None:
+    model = demo_sd15_inpainting if template == "inpaint_model" else demo_sd15
+    code, summary = _run(
+        capsys,
+        str(WORKFLOWS / f"{template}.json"),
+        "--out",
+        str(tmp_path),
+        "--set",
+        f"checkpoint.path={model.single_file}",
+        "--set",
+        f"image.path={holed}",
+        "--set",
+        "sampler.steps=3",
+        *(["--set", "pad.right=32", "--set", "pad.feathering=8"] if template == "outpaint" else []),
+    )
+    assert code == 0, summary["errors"]
+    with Image.open(summary["outputs"][0]) as image:
+        result = np.asarray(image.convert("RGB"))
+    with Image.open(holed) as original:
+        source = np.asarray(original.convert("RGB"))
+    if template == "outpaint":
+        assert result.shape == (64, 96, 3)
+        # the original's pixels, away from the feathered seam, come through untouched
+        assert np.array_equal(result[:, :24], source[:, :24])
+    else:
+        assert result.shape == (64, 64, 3)
+        keep = np.asarray(Image.open(holed).getchannel("A")) == 255
+        assert np.array_equal(result[keep], source[keep])  # Composite: exact outside the mask
