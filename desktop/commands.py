@@ -112,9 +112,15 @@ class SetParam(QUndoCommand):
     unless the user paused for :data:`MERGE_PAUSE` seconds (a new typing session)."""
 
     def __init__(
-        self, graph: Graph, node_id: str, name: str, value: Any, merge: bool = False
+        self,
+        graph: Graph,
+        node_id: str,
+        name: str,
+        value: Any,
+        merge: bool = False,
+        text: str = "",
     ) -> None:
-        super().__init__(f"Edit {name}")
+        super().__init__(text or f"Edit {name}")
         self.graph = graph
         self.node_id = node_id
         self.name = name

@@ -139,13 +139,16 @@ class Document(QObject):
         if links:
             self.undo_stack.push(Disconnect(self.graph, list(links)))
 
-    def set_param(self, node_id: str, name: str, value: Any, *, merge: bool = False) -> None:
-        """Set a param (checked: raises GraphError). ``merge`` joins the previous edit."""
+    def set_param(
+        self, node_id: str, name: str, value: Any, *, merge: bool = False, text: str = ""
+    ) -> None:
+        """Set a param (checked: raises GraphError). ``merge`` joins the previous edit;
+        ``text`` names the undo step ("Edit Mask"; default "Edit <param>")."""
         probe = self.graph.nodes[node_id].params.get(name)
         self.graph.check_param(node_id, name, value)  # raise before pushing
         if probe == value and type(probe) is type(value):
             return
-        self.undo_stack.push(SetParam(self.graph, node_id, name, value, merge))
+        self.undo_stack.push(SetParam(self.graph, node_id, name, value, merge, text))
 
     def set_node_attr(self, node_ids: list[str], attr: str, value: Any, text: str = "") -> None:
         if node_ids:

@@ -26,10 +26,12 @@ from desktop.bridge import EngineBridge
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.files import FileController
+from desktop.mask_image import image_file_for
+from desktop.mask_painter import LOAD_IMAGE, MaskPainterDialog, open_mask_painter
 from desktop.mime import workflow_mime_data, workflow_of
 from desktop.models_banner import ModelsBanner
 from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
-from desktop.run_state import RunInfo, RunState
+from desktop.run_state import ImageResult, RunInfo, RunState
 from desktop.running import queue_runs
 from desktop.session import Session
 from desktop.shortcuts import ShortcutsDialog
@@ -85,6 +87,8 @@ class MainWindow(QMainWindow):
         self.batch = build_run_toolbar(self, self.actions_by_name)
         self.statusBar().showMessage("Ready")
 
+        self.canvas.maskEditRequested.connect(self.edit_mask)
+        self.image_panel.useAsInputRequested.connect(self.use_as_input)
         self.document.dirtyChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)
         self.run_state.runFinished.connect(self._run_finished)
@@ -220,6 +224,27 @@ class MainWindow(QMainWindow):
         center = self.canvas.mapToScene(self.canvas.viewport().rect().center())
         node_id = self.document.add_node(type_id, (center.x(), center.y()))
         self.canvas.select_nodes([node_id])
+
+    # ================================================================ masks
+    def edit_mask(self, node_id: str) -> MaskPainterDialog | None:
+        """Open the mask painter on a Load Image node's picture (found as a run finds it,
+        also next to the workflow file)."""
+        base = self.document.path.parent if self.document.path is not None else None
+        finder = FileFinder(self.settings.model_dirs(), base)
+        return open_mask_painter(self, self.document, node_id, finder)
+
+    def use_as_input(self, result: ImageResult) -> MaskPainterDialog | None:
+        """Put a result on the canvas as a Load Image node and open the painter on it."""
+        try:
+            file = image_file_for(result)
+        except OSError as exc:
+            QMessageBox.warning(self, "Use as Input", f"The image could not be saved.\n\n{exc}")
+            return None
+        center = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        node_id = self.document.add_node(LOAD_IMAGE, (center.x(), center.y()), {"path": str(file)})
+        self.canvas.select_nodes([node_id])
+        self.statusBar().showMessage(f"Added a Load Image node for {file.name}", 4000)
+        return self.edit_mask(node_id)
 
     # ================================================================ run
     def run(self) -> None:

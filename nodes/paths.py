@@ -1,4 +1,4 @@
-"""Where Daguerre keeps things: home (settings, autosave), outputs, resources; and how a
+"""Where Daguerre keeps things: home (settings, autosave), outputs, inputs, resources; and how a
 file param's value names a file (:data:`FileResolver`).
 
 ``DAGUERRE_HOME`` relocates everything the app writes on its own (tests and demos set it so
@@ -43,6 +43,14 @@ def default_output_dir() -> Path:
     if env:
         return Path(env).expanduser() / "output"
     return Path(platformdirs.user_pictures_dir()) / APP_NAME
+
+
+def inputs_dir() -> Path:
+    """Images the app makes for Load Image nodes (a painted mask is saved here as a new
+    PNG, never over the user's file); created on demand."""
+    folder = home_dir() / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def resources_dir() -> Path:

@@ -65,6 +65,10 @@ class CanvasHost(Protocol):
         """A short message for the user (a refused value), near a scene position."""
         ...
 
+    def edit_mask(self, node_id: str) -> None:
+        """Open the mask painter on a Load Image node (the window does)."""
+        ...
+
     def raise_item(self, item: QGraphicsItem) -> None:
         """Put ``item`` above every other node."""
         ...

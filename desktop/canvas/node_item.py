@@ -50,6 +50,7 @@ from desktop.canvas.params import (
 from desktop.canvas.ports import PortDrag, PortItem, PortOwner
 from desktop.canvas.widgets import InlineEditor
 from desktop.imaging import to_pixmap
+from desktop.mask_painter import can_edit_mask
 from desktop.run_state import NodeState, NodeStatus
 from nodes.api import Node, Param
 from nodes.events import Problem
@@ -539,6 +540,10 @@ class NodeItem(PortOwner):
             else:
                 self.toggle_collapsed()
             return
+        if can_edit_mask(self.type_id) and self._data().params.get("path"):
+            event.accept()  # on the body or its picture: paint the mask
+            self.canvas.edit_mask(self.node_id)
+            return
         super().mouseDoubleClickEvent(event)
 
     def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
@@ -572,6 +577,11 @@ class NodeItem(PortOwner):
         ids = canvas.selected_node_ids() or [self.node_id]
         document = canvas.document
         menu = QMenu()
+        if can_edit_mask(self.type_id):
+            edit = menu.addAction("Edit Mask…", lambda: canvas.edit_mask(self.node_id))
+            edit.setEnabled(bool(self._data().params.get("path")))
+            edit.setToolTip("Paint where the picture is to be regenerated (double-click)")
+            menu.addSeparator()
         menu.addAction("Rename…\tF2", self.start_rename)
         menu.addAction("Expand" if self.collapsed else "Collapse", self.toggle_collapsed)
         bypass = not all(document.graph.nodes[i].bypass for i in ids)

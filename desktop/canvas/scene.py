@@ -37,6 +37,8 @@ class CanvasScene(QGraphicsScene):
     """A short message for the user (a refused link or value), near a scene position."""
     contentChanged = Signal()
     """Nodes or groups were added, removed, moved or resized (the minimap follows)."""
+    maskEditRequested = Signal(str)
+    """A Load Image node's id: open the mask painter on its picture."""
 
     def __init__(
         self,
@@ -343,6 +345,9 @@ class CanvasScene(QGraphicsScene):
         self.detail = detail
         for item in self.nodes.values():
             item.set_detail(detail)
+
+    def edit_mask(self, node_id: str) -> None:
+        self.maskEditRequested.emit(node_id)
 
     def show_message(self, text: str, pos: QPointF) -> None:
         self.message.emit(text, pos)

@@ -66,6 +66,8 @@ class CanvasView(QGraphicsView):
     """(local file paths, scene position): the window decides what to open."""
     statusMessage = Signal(str)
     """A short message for the status bar (a refused link or value)."""
+    maskEditRequested = Signal(str)
+    """A Load Image node's id: the window opens the mask painter on its picture."""
 
     def __init__(
         self,
@@ -112,6 +114,7 @@ class CanvasView(QGraphicsView):
         self.canvas_scene.selectionChanged.connect(self._selection_changed)
         self.canvas_scene.searchRequested.connect(self._link_dropped)
         self.canvas_scene.message.connect(self._show_message)
+        self.canvas_scene.maskEditRequested.connect(self.maskEditRequested)
         self.canvas_scene.contentChanged.connect(self._content_changed)
         document.reloaded.connect(self._reloaded)
 

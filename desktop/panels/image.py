@@ -119,6 +119,9 @@ class ImagePanel(QWidget):
 
     statusMessage = Signal(str)
     """A short message for the window's status bar ("Saved to …")."""
+    useAsInputRequested = Signal(object)
+    """The ImageResult shown: the window puts it on the canvas as a Load Image node and
+    opens the mask painter on it."""
 
     def __init__(
         self, run_state: RunState, settings: Settings, parent: QWidget | None = None
@@ -172,6 +175,7 @@ class ImagePanel(QWidget):
             separator.setSeparator(True)
             widget.addActions(
                 [
+                    self.use_action,
                     self.save_action,
                     self.copy_action,
                     self.folder_action,
@@ -253,6 +257,12 @@ class ImagePanel(QWidget):
         self.save_action = action("Save As…", "Save the image as a PNG", self.save_as)
         self.copy_action = action("Copy", "Copy the image to the clipboard", self.copy)
         self.folder_action = action("Folder", "Open the output folder", self.open_output_folder)
+        # last: in a narrow dock it is the one that moves into the toolbar's » menu
+        self.use_action = action(
+            "Use as Input",
+            "Put this image on the canvas as a Load Image node and paint a mask on it",
+            self.use_as_input,
+        )
         return bar
 
     # ------------------------------------------------------------ queries
@@ -410,6 +420,11 @@ class ImagePanel(QWidget):
         self.statusMessage.emit(f"Saved {target}")
         return target
 
+    def use_as_input(self) -> None:
+        result = self.current_result()
+        if result is not None:
+            self.useAsInputRequested.emit(result)
+
     def copy(self) -> None:
         image = self.current_image() if self._compare_pair is None else None
         if image is None and (result := self.current_result()) is not None:
@@ -437,5 +452,6 @@ class ImagePanel(QWidget):
         self.zoom_button.setEnabled(viewing)
         self._zoom_changed(self.view.zoom())
         self.save_action.setEnabled(self.current_result() is not None)
+        self.use_action.setEnabled(self.current_result() is not None)
         self.copy_action.setEnabled(self.view.image() is not None or self.is_comparing())
         self.compare_action.setEnabled(len(self.run_state.results) >= 2)
