@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.comfy.placeholder import PLACEHOLDER, ensure_registered
-from nodes.comfy.widgets import Layout
+from nodes.comfy.widgets import Layout, Widget, WidgetMismatch, check_value, decode
 from nodes.graph import Graph, Link, NodeData, copy_json
 from nodes.registry import Registry
 from nodes.workflow.errors import WorkflowError
@@ -91,6 +91,45 @@ class ComfyClass:
     """A core Primitive* class: the ComfyUI type of its value (INT, FLOAT, ...)."""
     constant: Constant | None = None
     """Primitive classes: reads the node's value, before anything is built."""
+
+
+def node_values(node: ComfyNode, layouts: Sequence[Layout]) -> dict[str, Any]:
+    """A node's widget values by name, checked against ``layouts`` (its class's, newest
+    first); a :class:`~nodes.workflow.errors.WorkflowError` naming the node when they fit
+    none.
+
+    UI format: the positional list is decoded. API format: the named inputs are checked
+    against the first layout all of whose widgets are given (as values or links), so an
+    older file without a newer widget still reads; widgets it lacks are absent.
+    """
+    where = f"node {node.id} ({node.class_type})"
+    if not node.api:
+        try:
+            return decode(node.widgets, layouts)
+        except WidgetMismatch as exc:
+            raise WorkflowError(f"{where}: {exc}", f"{node.path}.widgets_values") from None
+
+    def given(candidate: Layout) -> list[Widget]:
+        return [w for w in candidate if w.kind != "control" and w.name != "upload"]
+
+    chosen = next(
+        (
+            c
+            for c in layouts
+            if all(w.name in node.values or w.name in node.links for w in given(c))
+        ),
+        layouts[0] if layouts else (),
+    )
+    values: dict[str, Any] = {}
+    for widget in given(chosen):
+        if widget.name in node.values:
+            try:
+                values[widget.name] = check_value(widget, node.values[widget.name])
+            except WidgetMismatch as exc:
+                raise WorkflowError(f"{where}: {exc}", f"{node.path}.inputs") from None
+        elif widget.name not in node.links:
+            raise WorkflowError(f"{where}: input {widget.name!r} is missing", f"{node.path}.inputs")
+    return values
 
 
 @dataclass

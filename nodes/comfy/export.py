@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nodes.comfy.inpaint_types import DIRECT, Direct
 from nodes.comfy.nodetypes import SLOTS, canny_threshold
 from nodes.comfy.placeholder import PLACEHOLDER
 from nodes.comfy.samplers import comfy_sampler, scheduler_params
@@ -317,10 +318,37 @@ def _simple(class_type: str, values: dict[str, str], links: dict[str, str]) -> C
 
 def _load_image(e: _Exporter, d: NodeData) -> dict[str, Any]:
     inputs = {"image": e.value(d, "path")}
-    original = _original_inputs(d, "LoadImage")
-    if not original or "upload" in original:  # the frontend's upload button, sent as is
-        inputs["upload"] = "image"
+    _upload(d, "LoadImage", inputs)
     return e.node(d, "LoadImage", inputs)
+
+
+def _upload(d: NodeData, class_type: str, inputs: dict[str, Any]) -> None:
+    """The frontend's upload button, sent as is (unless the original API file had none)."""
+    original = _original_inputs(d, class_type)
+    if not original or "upload" in original:
+        inputs["upload"] = "image"
+
+
+def _direct(spec: Direct) -> Callable[[_Exporter, NodeData], dict[str, Any]]:
+    """The export of a class that is one Daguerre node (:mod:`.inpaint_types`)."""
+
+    def handler(e: _Exporter, d: NodeData) -> dict[str, Any]:
+        inputs = {name: e.value(d, ours) for name, _, ours in spec.params()}
+        if spec.upload:
+            _upload(d, spec.name, inputs)
+        unconnected = []
+        for name, ours in spec.links:
+            ref = e.link(d, ours, required=name not in spec.optional)
+            if ref is not None:
+                inputs[name] = ref
+            elif name in spec.optional:
+                unconnected.append(name)
+        node = e.node(d, spec.name, inputs)
+        for name in unconnected:  # not the original's link: it was disconnected since
+            node["inputs"].pop(name, None)
+        return node
+
+    return handler
 
 
 def _controlnet_apply(e: _Exporter, d: NodeData) -> dict[str, Any]:
@@ -388,4 +416,5 @@ _HANDLERS: dict[str, Callable[[_Exporter, NodeData], dict[str, Any] | None]] = {
         {"model": "unet", "clip": "clip"},
     ),
     "image.canny": _canny,
+    **{spec.becomes: _direct(spec) for spec in DIRECT},
 }

@@ -26,6 +26,11 @@ Note, MarkdownNote         utility.note
 PrimitiveNode, Primitive*  primitive.int / float / string / bool / seed
 Reroute                    resolved: links go straight to the source
 =========================  ==============================================================
+
+The inpainting and mask classes (SetLatentNoiseMask, VAEEncodeForInpaint,
+InpaintModelConditioning, ImagePadForOutpaint, LoadImageMask, ImageToMask, GrowMask...)
+are declared in :mod:`nodes.comfy.inpaint_types`. LoadImage's MASK output is
+``image.load``'s ``mask``.
 """
 
 from __future__ import annotations
@@ -33,13 +38,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nodes.comfy.build import Builder, ComfyClass, ComfyNode
+from nodes.comfy.build import Builder, ComfyClass, ComfyNode, node_values
+from nodes.comfy.inpaint_types import RECORDS as INPAINT_RECORDS
 from nodes.comfy.samplers import scheduler_params
-from nodes.comfy.widgets import Layout, WidgetMismatch, check_value, decode, layout
+from nodes.comfy.widgets import Layout, layout
 from nodes.diffusion.schedulers import COMFYUI
 from nodes.graph import NodeData
 from nodes.seed_control import SEED_CONTROL_KEY, SEED_MODES
-from nodes.workflow.errors import WorkflowError
 
 SEED_WIDGETS = ("seed", "noise_seed")
 
@@ -47,25 +52,7 @@ SEED_WIDGETS = ("seed", "noise_seed")
 def widget_values(b: Builder, node: ComfyNode) -> dict[str, Any]:
     """The node's widget values by name, checked against its class's layouts."""
     known = CLASSES.get(node.class_type)
-    layouts = known.layouts if known is not None else ()
-    where = f"node {node.id} ({node.class_type})"
-    if not node.api:
-        try:
-            return decode(node.widgets, layouts)
-        except WidgetMismatch as exc:
-            raise WorkflowError(f"{where}: {exc}", f"{node.path}.widgets_values") from None
-    values: dict[str, Any] = {}
-    for widget in layouts[0] if layouts else ():
-        if widget.kind == "control" or widget.name == "upload":
-            continue
-        if widget.name in node.values:
-            try:
-                values[widget.name] = check_value(widget, node.values[widget.name])
-            except WidgetMismatch as exc:
-                raise WorkflowError(f"{where}: {exc}", f"{node.path}.inputs") from None
-        elif widget.name not in node.links:
-            raise WorkflowError(f"{where}: input {widget.name!r} is missing", f"{node.path}.inputs")
-    return values
+    return node_values(node, known.layouts if known is not None else ())
 
 
 def _add(b: Builder, n: ComfyNode, params: dict[str, Any]) -> NodeData:
@@ -561,7 +548,9 @@ _RECORDS = (
     ComfyClass("Reroute", None),  # resolved away by nodes.comfy.build
 )
 
-CLASSES: Mapping[str, ComfyClass] = {record.name: record for record in _RECORDS}
+CLASSES: Mapping[str, ComfyClass] = {
+    record.name: record for record in (*_RECORDS, *INPAINT_RECORDS)
+}
 """The mapped ComfyUI classes by name."""
 
 SUPPORTED: frozenset[str] = frozenset(CLASSES)

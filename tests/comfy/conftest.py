@@ -14,7 +14,11 @@ from nodes.executor import Executor
 from nodes.graph import Graph
 from nodes.library import load_builtin_nodes
 from nodes.registry import Registry
-from tests.diffusion.conftest import executor, workflow  # noqa: F401 - shared fixtures
+from tests.diffusion.conftest import (  # noqa: F401 - shared fixtures
+    demo_sd15_inpainting,
+    executor,
+    workflow,
+)
 
 
 @pytest.fixture(scope="session")

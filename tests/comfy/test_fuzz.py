@@ -25,6 +25,7 @@ from nodes.registry import Registry
 from nodes.validation import validate
 from nodes.workflow import WorkflowError, dumps, loads
 from tests.comfy.comfy_docs import sd15_api, sd15_ui, sdxl_api
+from tests.comfy.inpaint_docs import inpaint_model_ui, masks_api, masks_ui
 from tests.comfy.test_import import _clip_skip_doc
 from tests.engine.test_workflow_fuzz import FUZZ, _parent, _paths, json_values
 
@@ -35,6 +36,9 @@ BASES = (
     _clip_skip_doc(mode=4).doc(),
     sd15_api(),
     sdxl_api(),
+    masks_ui().doc(),
+    inpaint_model_ui().doc(),
+    masks_api(),
 )
 PICKS = st.sampled_from(
     [None, True, 0, -1, 1.5, "", "x", [], {}, [[]], 10**20, "fixed", "euler", "4", 2, 3]

@@ -228,6 +228,9 @@ def test_templates_command(capsys) -> None:
         "lora",
         "controlnet_canny",
         "controlnet_two",
+        "inpaint",
+        "inpaint_model",
+        "outpaint",
     ]
     for template in listed:
         assert template["title"] and template["description"]

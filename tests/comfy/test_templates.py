@@ -170,6 +170,8 @@ CHECKED = (
     "PrimitiveFloat",
     "PrimitiveBoolean",
     "PrimitiveStringMultiline",
+    "ImageToMask",
+    "SolidMask",
 )
 
 
