@@ -195,7 +195,7 @@ class LibraryPanel(QWidget):
         if self.search.text() != query:
             self.search.setText(query)  # re-enters through textChanged
             return
-        best: tuple[int, QTreeWidgetItem] | None = None
+        best: tuple[float, QTreeWidgetItem] | None = None
         for category in self._categories.values():
             shown = 0
             for item in child_items(category):

@@ -130,7 +130,7 @@ def test_library_lists_every_type_with_its_description(qtbot: QtBot, registry: R
 def test_library_search_filters_by_words_in_any_order(qtbot: QtBot, registry: Registry):
     panel = LibraryPanel(registry)
     _show(qtbot, panel)
-    qtbot.keyClicks(panel.search, "LATENT empty")
+    qtbot.keyClicks(panel.search, "BLANK latent empty")
     assert panel.visible_type_ids() == ["latent.empty"]
     panel.search.clear()
     qtbot.keyClicks(panel.search, "decode vae")  # Load VAE's description mentions decoding
