@@ -126,6 +126,34 @@ def test_models_command_lists_the_demo(capsys, tmp_path: Path) -> None:
     ]
 
 
+def test_demo_inpainting_model_runs_the_inpaint_model_template(
+    capsys, holed: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    assert cli.main(["make-demo-model", str(models), "--inpainting"]) == 0
+    capsys.readouterr()
+    assert cli.main(["models", "--json", "--models", str(models)]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert {"sd1-inpainting-demo", "sd1-inpainting-demo.safetensors"} <= set(
+        listing["models"]["checkpoints"]
+    )
+    code, summary = _run(
+        capsys,
+        str(WORKFLOWS / "inpaint_model.json"),
+        "--out",
+        str(tmp_path),
+        "--models",
+        str(models),
+        "--set",
+        "checkpoint.path=sd1-inpainting-demo.safetensors",
+        "--set",
+        f"image.path={holed}",
+        "--set",
+        "sampler.steps=2",
+    )
+    assert code == 0, summary["errors"]
+
+
 def test_validate_reports_missing_model_by_node_and_field(capsys, tmp_path: Path) -> None:
     code = cli.main(["validate", str(WORKFLOWS / "txt2img.json"), "--models", str(tmp_path)])
     assert code == 1
