@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.main_window import MainWindow
 from desktop.session import Session
@@ -19,10 +20,22 @@ from nodes.settings import Settings
 
 def create_window(file: Path | None = None, *, ask: bool = True) -> MainWindow:
     """The main window with FILE, the recovered or last session's workflow, or txt2img
-    (see :meth:`FileController.start`); ``ask`` False recovers a crash without asking."""
+    (see :meth:`FileController.start`); ``ask`` False recovers a crash without asking.
+
+    Nothing found on disk at start (an autosave, the last session) may keep the app from
+    starting: if opening it fails in a way the file controller did not foresee, the window
+    opens the default workflow and says why."""
     registry = load_builtin_nodes(REGISTRY)
     window = MainWindow(registry, Settings.load(), Session())
-    window.files.start(file, ask=ask)
+    try:
+        window.files.start(file, ask=ask)
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            window.session.start()
+        window.files.load_default()
+        QMessageBox.warning(
+            window, "Daguerre", f"The previous work could not be opened ({exc}); starting anew."
+        )
     window.canvas.fit_view()
     return window
 

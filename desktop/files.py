@@ -1,5 +1,5 @@
 """The workflow's file life cycle: new, open, save, "save changes?", recent files, drops,
-autosave, and what the app opens at start (recovering a crashed session).
+autosave, and what the app opens at start (recovering the work of every crashed instance).
 
 :class:`FileController` is the only part of the window that reads or writes workflow
 files; the window gives it the document, the session and the parts that show what
@@ -9,6 +9,7 @@ says what was opened or saved).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QPointF, QTimer
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.panels.problems import Level, ProblemsPanel
-from desktop.session import Session
+from desktop.session import Orphan, Session, UnreadableAutosave
 from nodes.comfy import open_file as open_workflow
 from nodes.paths import resources_dir
 from nodes.registry import Registry
@@ -69,21 +70,19 @@ class FileController(QObject):
 
     # ================================================================ start and quit
     def start(self, file: Path | None = None, *, ask: bool = True) -> None:
-        """Open what the app starts with: ``file``, else the crashed session's autosave
-        (asked first when ``ask``), else the last session's workflow, else txt2img; then
-        mark this session as running (see :class:`Session`)."""
+        """Mark this instance as running, then open what the app starts with: ``file``,
+        else a crashed instance's autosave (asked first when ``ask``), else the last
+        session's workflow, else txt2img. Every other crashed instance's work is kept as
+        a file (see :meth:`recover`)."""
         session = self.session
-        crashed = session.crashed_last_time()
+        try:
+            session.start()  # first: from now on other instances leave our files alone
+        except OSError as exc:  # an unwritable home: run on, just without crash recovery
+            self.problems.log(f"Crash recovery is off: {exc}", Level.WARNING)
         restored = False
         if file is not None:
             restored = self.open_file(file)
-        elif crashed and (not ask or self._ask_recover()):
-            recovered = session.read_autosave()
-            if recovered is not None:
-                document, path = recovered
-                self.document.load_dict(document, path)
-                self.document.undo_stack.resetClean()  # recovered changes are unsaved
-                restored = True
+        restored = self.recover(ask=ask, into_window=file is None) or restored
         if not restored and file is None:
             last = session.read_session()
             if last is not None:
@@ -95,14 +94,97 @@ class FileController(QObject):
                     restored = False
         if not restored:
             self.load_default()
-        session.discard_autosave()
-        session.start()
 
-    def _ask_recover(self) -> bool:
+    def recover(self, *, ask: bool = True, into_window: bool = True) -> bool:
+        """Offer back the work of every instance that crashed (see :class:`Session`),
+        newest first; True when one was opened in the window.
+
+        The first one accepted opens in the window (when ``into_window``); one declined
+        is deleted; any more are written to ``<home>/recovered/`` as workflow files, added
+        to the recent files and listed to the user. An autosave that cannot be read or
+        opened (broken, or from a newer Daguerre) is moved there as ``….unreadable`` and
+        reported — recovery never stops the app from starting.
+        """
+        restored = False
+        kept: list[Path] = []
+        unreadable: list[str] = []
+        try:
+            orphans = self.session.orphans()
+        except Exception as exc:  # never the reason the app does not start
+            self.problems.log(f"Crash recovery failed: {exc}", Level.WARNING)
+            orphans = []
+        for orphan in orphans:
+            try:
+                if self._recover_one(orphan, ask, into_window and not restored, kept, unreadable):
+                    restored = True
+            except Exception as exc:  # never the reason the app does not start
+                unreadable.append(f"{orphan.autosave}: {exc}")
+            finally:
+                orphan.release()  # a no-op once discarded or set aside
+        if unreadable:
+            text = (
+                "Daguerre could not read the unsaved work of a window that closed "
+                "unexpectedly:\n\n" + "\n\n".join(unreadable) + "\n\nNothing was deleted: "
+                "the file was kept where it says. Daguerre started normally."
+            )
+            for line in unreadable:
+                self.problems.log(f"Unreadable autosave: {line}", Level.WARNING)
+            QMessageBox.warning(self.window, "Unsaved work could not be read", text)
+        if kept:
+            for path in kept:
+                self.session.add_recent(path)
+            listing = "\n".join(str(p) for p in kept)
+            QMessageBox.information(
+                self.window,
+                "Unsaved work recovered",
+                "Other Daguerre windows also closed without saving. Their work was saved "
+                f"as:\n\n{listing}\n\nOpen it from File › Open Recent.",
+            )
+        return restored
+
+    def _recover_one(
+        self,
+        orphan: Orphan,
+        ask: bool,
+        into_window: bool,
+        kept: list[Path],
+        unreadable: list[str],
+    ) -> bool:
+        """Offer one orphan (see :meth:`recover`); True when it opened in the window."""
+        try:
+            document, path = orphan.read()
+        except UnreadableAutosave as exc:
+            aside = self.session.set_aside(orphan)
+            unreadable.append(f"{orphan.autosave.name} ({exc}), kept as {aside}")
+            return False
+        if not into_window:
+            kept.append(self.session.keep(orphan, document, path))
+            return False
+        if ask and not self._ask_recover(orphan, path):
+            orphan.discard()  # the user chose not to restore it
+            return False
+        try:
+            self.document.load_dict(document, path)
+        except Exception as exc:  # e.g. a workflow from a newer Daguerre
+            aside = self.session.set_aside(orphan)
+            unreadable.append(f"{orphan.autosave.name} ({exc}), kept as {aside}")
+            return False
+        self.document.undo_stack.resetClean()  # recovered changes are unsaved
+        try:
+            self.autosave_now()  # ours now, before the crashed instance's copy goes
+        except OSError:
+            return True  # its copy stays (released: offered again) while ours is missing
+        orphan.discard()
+        return True
+
+    def _ask_recover(self, orphan: Orphan, path: Path | None) -> bool:
+        name = path.name if path is not None else "an untitled workflow"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(orphan.modified))
         answer = QMessageBox.question(
             self.window,
             "Recover unsaved work?",
-            "Daguerre did not close properly last time. Restore the workflow you were editing?",
+            "Daguerre did not close properly last time. Restore the workflow you were "
+            f"editing ({name}, autosaved {when})?",
         )
         return answer == QMessageBox.StandardButton.Yes
 

@@ -1,14 +1,16 @@
 """``daguerre info``: what a workflow file or PNG holds — its kind, a PNG's reproducibility
-record, and a summary of the workflow (nodes, outputs, unsupported ComfyUI types, notes)."""
+record, and a summary of the workflow (nodes, outputs, unsupported ComfyUI types, notes).
+
+Everything it prints comes from the file, so all of it goes through
+:func:`~nodes.cli.common.printable` (or :func:`~nodes.cli.common.json_text`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from nodes.cli.common import EXIT_FAILED, EXIT_OK
+from nodes.cli.common import EXIT_FAILED, EXIT_OK, json_text, printable
 from nodes.comfy import open_file, placeholder_types
 from nodes.graph import Graph
 from nodes.registry import Registry
@@ -19,7 +21,7 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
     try:
         opened = open_file(args.workflow, registry)
     except WorkflowError as exc:
-        print(exc, file=sys.stderr)
+        print(printable(exc), file=sys.stderr)
         return EXIT_FAILED
     graph = opened.graph
     work = workflow_summary(graph)
@@ -30,24 +32,24 @@ def cmd_info(args: argparse.Namespace, registry: Registry) -> int:
         "workflow": work,
     }
     if args.json:
-        json.dump(summary, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(summary) + "\n")
         return EXIT_OK
-    print(f"{args.workflow}: {opened.kind}")
+    print(f"{printable(args.workflow)}: {opened.kind}")
     if opened.record is not None:
         print("\nreproducibility record:")
-        for line in json.dumps(opened.record, indent=2, ensure_ascii=False).splitlines():
+        for line in json_text(opened.record).splitlines():
             print(f"  {line}")
-    print(f"\nworkflow: {work['title'] or '(untitled)'}")
+    print(f"\nworkflow: {printable(work['title'] or '(untitled)')}")
     print(f"  {len(work['nodes'])} nodes, {work['links']} links, outputs: ", end="")
-    print(", ".join(work["outputs"]) or "none")
+    print(", ".join(printable(o) for o in work["outputs"]) or "none")
     for node in work["nodes"]:
         flag = " (bypassed)" if node["bypass"] else ""
-        print(f"  {node['id']:<16}{node['type']:<32}{node['title']}{flag}")
+        node_id, type_id = printable(node["id"]), printable(node["type"])
+        print(f"  {node_id:<16}{type_id:<32}{printable(node['title'])}{flag}")
     if work["unsupported"]:
-        print("  not supported: " + ", ".join(work["unsupported"]))
+        print("  not supported: " + ", ".join(printable(t) for t in work["unsupported"]))
     for note in work["notes"]:
-        print(f"  note: {note}")
+        print(f"  note: {printable(note)}")
     return EXIT_OK
 
 

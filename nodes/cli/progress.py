@@ -1,5 +1,8 @@
 """Progress of ``daguerre run`` on stderr: a live bar on a terminal, one line per node in a
-log. It is a :class:`~nodes.runner.Runner` subscriber, called on the worker thread."""
+log. It is a :class:`~nodes.runner.Runner` subscriber, called on the worker thread.
+
+Titles, ids and messages come from the workflow file (or quote it), so each is printed
+through :func:`~nodes.cli.common.printable`."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import threading
 import time
 from typing import TextIO
 
+from nodes.cli.common import printable
 from nodes.events import (
     Event,
     NodeFailed,
@@ -36,9 +40,9 @@ class Progress:
 
     def _title(self, node_id: str) -> str:
         try:
-            return f"{self.graph.display_title(node_id)} ({node_id})"
+            return printable(f"{self.graph.display_title(node_id)} ({node_id})")
         except Exception:
-            return node_id
+            return printable(node_id)
 
     def _handle(self, event: Event) -> None:
         out = self.stream
@@ -64,12 +68,13 @@ class Progress:
             out.write(f"{prefix}  ✓ {self._title(event.node_id)} {state}\n")
         elif isinstance(event, NodeFailed):
             prefix = "\r\x1b[2K" if self.live else ""
-            where = f".{event.field}" if event.field else ""
-            out.write(f"{prefix}  ✗ {self._title(event.node_id)}{where}: {event.message}\n")
+            where = printable(f".{event.field}") if event.field else ""
+            message = printable(event.message)
+            out.write(f"{prefix}  ✗ {self._title(event.node_id)}{where}: {message}\n")
         elif isinstance(event, RunFinished):
             for problem in event.problems:
-                print(f"  {problem}", file=out)
-            tail = f": {event.error}" if event.error and not event.problems else ""
+                print(f"  {printable(problem)}", file=out)
+            tail = f": {printable(event.error)}" if event.error and not event.problems else ""
             print(
                 f"run {event.run_id} {event.status.value} in {event.seconds:.2f}s{tail}", file=out
             )

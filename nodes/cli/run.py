@@ -5,6 +5,10 @@ Every run is submitted to one :class:`~nodes.runner.Runner`, whose worker thread
 in order; the main thread only waits, in short slices, so that Ctrl+C reaches it. A first
 Ctrl+C cancels (the queued runs too) and waits for the worker; a second one quits at once,
 even if a node never checks for cancellation.
+
+A sweep is counted before it is expanded (more than
+:data:`~nodes.cli.common.MAX_SWEEP_RUNS` runs is a usage error) and then expanded lazily:
+one combination at a time, with only :data:`RUNS_AHEAD` runs queued on the worker.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import sys
 from typing import Any
 
@@ -19,10 +24,12 @@ from nodes.cli.common import (
     EXIT_CANCELLED,
     EXIT_FAILED,
     EXIT_OK,
+    MAX_SWEEP_RUNS,
     UsageError,
     load_file,
     model_finder,
     print_notes,
+    printable,
 )
 from nodes.cli.progress import Progress
 from nodes.context import Environment
@@ -40,7 +47,7 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     try:
         graph = load_file(args.workflow, registry)
     except WorkflowError as exc:
-        print(exc, file=sys.stderr)
+        print(printable(exc), file=sys.stderr)
         return _finish_early(args, [Problem(None, None, str(exc))])
     if not args.quiet:
         print_notes(graph, sys.stderr)
@@ -49,15 +56,17 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     sweeps = parse_assignments(graph, args.sweeps, problems, sweep=True)
     if problems:
         for problem in problems:
-            print(problem, file=sys.stderr)
+            print(printable(problem), file=sys.stderr)
         return _finish_early(args, problems)
 
+    keys = list(sweeps)
+    count = sweep_count(sweeps)
     runner = Runner(Executor(env=environment(args, Settings.load())), registry=registry)
     if not args.quiet:
         runner.subscribe(Progress(graph, sys.stderr))
     document = to_dict(graph)
-    keys = list(sweeps)
-    combos = list(itertools.product(*(sweeps[k] for k in keys))) if keys else [()]
+    # Lazy (see the module docstring): memory per run in flight, not per run of the sweep.
+    combos = itertools.product(*(sweeps[k] for k in keys))
     run_ids: list[int] = []
     outcomes: list[RunOutcome] = []
     cancelled = forced = False
@@ -68,7 +77,9 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
             overrides = {**fixed, **dict(zip(keys, combo, strict=True))}
             label = ", ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
             run_ids.append(runner.submit(document, overrides, label=label))
-        for run_id in run_ids:
+            if len(run_ids) - len(outcomes) >= RUNS_AHEAD:
+                outcomes.append(_wait(runner, run_ids[len(outcomes)]))
+        for run_id in run_ids[len(outcomes) :]:
             outcomes.append(_wait(runner, run_id))
     except KeyboardInterrupt:
         cancelled = True
@@ -83,14 +94,14 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     finally:
         # After a forced quit the worker may be stuck in a node: it is a daemon thread.
         runner.shutdown(timeout=0 if forced else 10.0)
-    if not outcomes:  # cancelled before the first run was queued
-        outcomes.append(RunOutcome(0, RunStatus.CANCELLED))
+    # A cancelled sweep still reports each of its runs: those never queued were cancelled.
+    outcomes.extend(RunOutcome(0, RunStatus.CANCELLED) for _ in range(count - len(outcomes)))
     if args.quiet and not args.json:  # without progress lines, still say what went wrong
         for outcome in outcomes:
             for problem in outcome.problems:
-                print(problem, file=sys.stderr)
+                print(printable(problem), file=sys.stderr)
             if outcome.error and not outcome.problems:
-                print(outcome.error, file=sys.stderr)
+                print(printable(outcome.error), file=sys.stderr)
 
     if args.json:
         summaries = [o.to_json() for o in outcomes]
@@ -102,6 +113,24 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     if any(o.status != "done" for o in outcomes):
         return EXIT_FAILED
     return EXIT_OK
+
+
+RUNS_AHEAD = 2
+"""Runs of a sweep submitted ahead of the one being waited for: the worker always has the
+next one, and the queue never holds the whole sweep."""
+
+
+def sweep_count(sweeps: dict[str, list[Any]]) -> int:
+    """How many runs the sweeps make (their cartesian product; 1 without sweeps), counted
+    before anything is expanded: more than :data:`MAX_SWEEP_RUNS` is a usage error."""
+    count = math.prod(len(values) for values in sweeps.values())
+    if count > MAX_SWEEP_RUNS:
+        sizes = " × ".join(str(len(values)) for values in sweeps.values())
+        raise UsageError(
+            f"--sweep makes {count:,} runs ({sizes}); at most {MAX_SWEEP_RUNS:,} runs are "
+            "allowed in one command: split the sweep"
+        )
+    return count
 
 
 def environment(args: argparse.Namespace, settings: Settings) -> Environment:

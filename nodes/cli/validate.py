@@ -1,11 +1,20 @@
-"""``daguerre validate``: every problem of a workflow, one ``node.field: message`` line each."""
+"""``daguerre validate``: every problem of a workflow, one ``node.field: message`` line each
+(escaped with :func:`~nodes.cli.common.printable`: a newline in a value never starts a
+line of its own, and a file's escape sequences never reach the terminal)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from nodes.cli.common import EXIT_FAILED, EXIT_OK, load_file, model_finder, print_notes
+from nodes.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    load_file,
+    model_finder,
+    print_notes,
+    printable,
+)
 from nodes.registry import Registry
 from nodes.validation import validate
 from nodes.workflow import WorkflowError
@@ -15,12 +24,12 @@ def cmd_validate(args: argparse.Namespace, registry: Registry) -> int:
     try:
         graph = load_file(args.workflow, registry)
     except WorkflowError as exc:
-        print(exc)
+        print(printable(exc))
         return EXIT_FAILED
     print_notes(graph, sys.stderr)
     problems = validate(graph, model_finder(args))
     for problem in problems:
-        print(problem)
+        print(printable(problem))
     if problems:
         return EXIT_FAILED
     print(f"ok: {len(graph)} nodes, {len(graph.links)} links", file=sys.stderr)
