@@ -31,8 +31,14 @@ class Tokens:
 
 
 def tokenize(tokenizer: Any, text: str) -> Tokens:
+    """The chunks ``text`` encodes to (weights parsed, not checked)."""
+    return tokenize_segments(tokenizer, parse_weights(text))
+
+
+def tokenize_segments(tokenizer: Any, segments: list[tuple[str, float]]) -> Tokens:
+    """The chunks of already parsed (segment, weight) pairs; linear in the prompt's length."""
     words: list[list[tuple[int, float]]] = []
-    for segment, weight in parse_weights(text):
+    for segment, weight in segments:
         for word in segment.replace("\n", " ").split(" "):
             if word:
                 ids = tokenizer.encode(word, add_special_tokens=False)
@@ -40,15 +46,16 @@ def tokenize(tokenizer: Any, text: str) -> Tokens:
                     words.append([(token, weight) for token in ids])
     chunks: list[list[tuple[int, float]]] = [[]]
     for word in words:
-        rest = word
-        while rest:
+        done = 0  # tokens of this word already placed (no slicing: a long word is linear)
+        while done < len(word):
             room = CHUNK - len(chunks[-1])
-            if len(rest) <= room:
-                chunks[-1].extend(rest)
-                rest = []
-            elif len(rest) >= LONG_WORD or not chunks[-1]:
-                chunks[-1].extend(rest[:room])
-                rest = rest[room:]
+            left = len(word) - done
+            if left <= room:
+                chunks[-1].extend(word[done:] if done else word)
+                done = len(word)
+            elif left >= LONG_WORD or not chunks[-1]:
+                chunks[-1].extend(word[done : done + room])
+                done += room
                 chunks.append([])
             else:
                 chunks.append([])

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from nodes.diffusion.patches import clip_patched
+from nodes.diffusion.prompt import check_weights, parse_weights
 from nodes.diffusion.values import ClipModel, Conditioning
-from nodes.tokens import CHUNK, LONG_WORD, Tokens, tokenize  # noqa: F401 - re-exported
+from nodes.tokens import CHUNK, LONG_WORD, Tokens, tokenize, tokenize_segments  # noqa: F401
 
 if TYPE_CHECKING:
     from nodes.models.families import TextEncoderSpec
@@ -35,19 +36,28 @@ def _frame(tokenizer: Any, chunk: list[tuple[int, float]]) -> tuple[list[int], l
 def encode_text(
     clip: ClipModel, text: str, *, time_ids: tuple[float, ...] | None = None
 ) -> Conditioning:
-    """Encode ``text`` with every encoder of ``clip`` (two for SDXL), LoRAs applied."""
+    """Encode ``text`` with every encoder of ``clip`` (two for SDXL), LoRAs applied.
+
+    A weight that is not finite or beyond ±MAX_WEIGHT raises
+    :class:`~nodes.diffusion.prompt.PromptError` (on the node's ``text``) before any
+    encoder runs.
+    """
+    segments = parse_weights(text)
+    check_weights(segments)
     with clip_patched(clip):
-        return _encode(clip, text, time_ids)
+        return _encode(clip, segments, time_ids)
 
 
-def _encode(clip: ClipModel, text: str, time_ids: tuple[float, ...] | None) -> Conditioning:
+def _encode(
+    clip: ClipModel, segments: list[tuple[str, float]], time_ids: tuple[float, ...] | None
+) -> Conditioning:
     specs = clip.family.text_encoders
     if len(specs) != len(clip.encoders):
         raise ValueError(
             f"a {clip.family} CLIP needs {len(specs)} text encoder(s), this one has "
             f"{len(clip.encoders)}"
         )
-    tokens = tokenize(clip.tokenizers[0], text)
+    tokens = tokenize_segments(clip.tokenizers[0], segments)
     weighted = any(w != 1.0 for chunk in tokens.chunks for _, w in chunk)
     per_chunk: list[torch.Tensor] = []
     pooled: torch.Tensor | None = None
