@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,9 +26,49 @@ that also looks in the models folders."""
 
 
 def default_resolver(kind: str, value: str) -> Path | None:
-    """The path as given, if it exists."""
+    """The path as given, if it is a file or a folder (see :func:`usable`)."""
+    if not value or "\0" in value:
+        return None
     path = Path(value).expanduser()
-    return path if path.exists() else None
+    return path if usable(path) else None
+
+
+def special_kind(mode: int) -> str | None:
+    """What a ``st_mode`` that is neither a regular file nor a folder is ("a named pipe
+    (FIFO)", "a character device"...), or None for a file or a folder."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def usable(path: Path) -> bool:
+    """Whether ``path`` (links followed) is a regular file or a folder.
+
+    FIFOs, devices and sockets are refused without opening them: reading a FIFO blocks
+    until something writes to it, and ``/dev/zero`` never ends.
+    """
+    try:
+        return special_kind(path.stat().st_mode) is None
+    except (OSError, ValueError):
+        return False
+
+
+def unusable_reason(path: Path) -> str | None:
+    """Why ``path`` cannot be a file param's value although it exists (``… is a named pipe
+    (FIFO), not a file``), or None (it is a file or a folder, or does not exist)."""
+    try:
+        kind = special_kind(path.stat().st_mode)
+    except (OSError, ValueError):
+        return None
+    return None if kind is None else f"{path} is {kind}, not a file"
 
 
 def home_dir() -> Path:
@@ -121,14 +162,24 @@ class FileFinder:
         return found
 
     def __call__(self, kind: str, value: str) -> Path | None:
+        """The first candidate that is a regular file or a folder; FIFOs, devices and
+        sockets are passed over, never opened (:func:`usable`)."""
         if not value or "\0" in value:
             return None
         for candidate in self.candidates(kind, value):
-            try:
-                if candidate.exists():
-                    return candidate
-            except OSError:
-                continue
+            if usable(candidate):
+                return candidate
+        return None
+
+    def unusable_reason(self, kind: str, value: str) -> str | None:
+        """Why ``value`` resolves to nothing although a candidate exists (it is a FIFO, a
+        device, a socket), for a clearer message than "not found"; else None."""
+        if not value or "\0" in value:
+            return None
+        for candidate in self.candidates(kind, value):
+            reason = unusable_reason(candidate)
+            if reason is not None:
+                return reason
         return None
 
 

@@ -15,6 +15,8 @@ from nodes.context import NodeContext
 from nodes.ports import PortType
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
     import torch
 
@@ -39,12 +41,15 @@ class LoadImage(Node):
         import torch
         from PIL import Image, ImageOps, UnidentifiedImageError
 
+        from nodes.workflow.png import allow_workflow_texts
+
+        allow_workflow_texts()  # a PNG carrying a large workflow is still an image
         file = ctx.resolve_file("images", path, "path")
         try:
             with Image.open(file) as opened:
                 picture = ImageOps.exif_transpose(opened)
                 picture.load()
-        except (UnidentifiedImageError, OSError) as exc:
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise NodeError(f"cannot read {file.name} as an image: {exc}", "path") from None
         rgb = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
         if "A" in picture.getbands():
@@ -82,28 +87,43 @@ class SaveImage(Node):
     def run(
         self, ctx: NodeContext, *, image: torch.Tensor, prefix: str, rounding: str = "nearest"
     ) -> tuple[()]:
-        from nodes.paths import next_numbered
-        from nodes.workflow import dumps, to_dict
-        from nodes.workflow.io import write_atomic
-        from nodes.workflow.png import RECORD_KEY, WORKFLOW_KEY, encode_png
+        from nodes.workflow import WorkflowError, dumps, to_dict
+        from nodes.workflow.png import RECORD_KEY, WORKFLOW_KEY
 
         texts = {}
         if ctx.graph is not None:
-            texts[WORKFLOW_KEY] = dumps(to_dict(ctx.graph))
+            try:
+                texts[WORKFLOW_KEY] = dumps(to_dict(ctx.graph))
+            except WorkflowError as exc:
+                raise NodeError(f"cannot embed the workflow: {exc.message}") from None
             texts[RECORD_KEY] = json.dumps(reproducibility_record(ctx), indent=1)
-        folder = ctx.output_dir
-        files, shown = [], []
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            for pixels in to_uint8(image, truncate=rounding == "truncate"):
-                path = next_numbered(folder, prefix, ".png")
-                write_atomic(path, encode_png(pixels, texts), durable=False)
-                files.append(str(path))
-                shown.append(pixels)
-        except OSError as exc:
-            raise NodeError(f"cannot save to {folder}: {exc.strerror or exc}", "prefix") from None
-        ctx.result(files=tuple(files), images=tuple(shown))
+        pictures = to_uint8(image, truncate=rounding == "truncate")
+        files = save_pngs(ctx.output_dir, prefix, pictures, texts)
+        ctx.result(files=tuple(str(path) for path in files), images=tuple(pictures))
         return ()
+
+
+def save_pngs(
+    folder: Path, prefix: str, pictures: list[np.ndarray], texts: dict[str, str]
+) -> list[Path]:
+    """Save Image's write: each H×W×3 ``uint8`` picture as ``folder/prefix_00001.png``,
+    numbering on, with ``texts`` as text chunks. Each name is claimed atomically
+    (:func:`nodes.workflow.io.write_numbered`), so saves from other runs, threads or
+    processes into the same folder never replace one another. A NodeError (on
+    ``prefix`` when the folder cannot be written)."""
+    from nodes.workflow import WorkflowError
+    from nodes.workflow.io import write_numbered
+    from nodes.workflow.png import encode_png
+
+    files: list[Path] = []
+    try:
+        for pixels in pictures:
+            files.append(write_numbered(folder, prefix, ".png", encode_png(pixels, texts)))
+    except WorkflowError as exc:
+        raise NodeError(f"cannot save the image: {exc.message}") from None
+    except OSError as exc:
+        raise NodeError(f"cannot save to {folder}: {exc.strerror or exc}", "prefix") from None
+    return files
 
 
 class PreviewImage(Node):

@@ -6,7 +6,6 @@ from typing import Any
 
 from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
-from nodes.paths import next_numbered
 from nodes.ports import PortType
 
 
@@ -59,13 +58,17 @@ class SaveTextNode(Node):
     params = (Param("prefix", PortType.STRING, default="daguerre"),)
 
     def run(self, ctx: NodeContext, *, text: str, prefix: str) -> tuple[()]:
+        from nodes.workflow.io import write_numbered
+
         folder = ctx.output_dir
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = next_numbered(folder, prefix, ".txt")
-            path.write_text(text, encoding="utf-8")
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # an unpaired surrogate
+            raise NodeError(f"cannot be saved as UTF-8: {exc.reason}", "text") from None
+        try:  # the name is claimed atomically: another save never replaces this one
+            path = write_numbered(folder, prefix, ".txt", data)
         except OSError as exc:
-            raise NodeError(f"cannot write to {folder}: {exc.strerror}", "prefix") from None
+            raise NodeError(f"cannot write to {folder}: {exc.strerror or exc}", "prefix") from None
         ctx.result(files=(str(path),), text=text)
         return ()
 
