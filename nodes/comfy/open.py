@@ -20,7 +20,7 @@ from nodes.graph import Graph
 from nodes.registry import REGISTRY, Registry
 from nodes.workflow.errors import WorkflowError
 from nodes.workflow.format import from_dict
-from nodes.workflow.io import MAX_BYTES, parse_json
+from nodes.workflow.io import MAX_BYTES, parse_json, read_file
 from nodes.workflow.png import (
     COMFY_PROMPT_KEY,
     COMFY_WORKFLOW_KEY,
@@ -52,8 +52,14 @@ def open_any(path: str | os.PathLike[str], registry: Registry | None = None) -> 
 def open_file(path: str | os.PathLike[str], registry: Registry | None = None) -> Opened:
     """Like :func:`open_any`, also saying what the file was and giving a PNG's record."""
     file = Path(path)
+    return open_bytes(_read(file), file.name, registry)
+
+
+def open_bytes(data: bytes, name: str = "workflow", registry: Registry | None = None) -> Opened:
+    """What :func:`open_file` gives for a file named ``name`` holding ``data`` (a drop, the
+    clipboard, a download): the same checks, the same single WorkflowError."""
+    file = Path(name)
     reg = _registry(registry)
-    data = _read(file)
     if is_png(data):
         return _open_png(data, file, reg)
     for signature, kind in _IMAGES:
@@ -99,7 +105,8 @@ def _open_png(data: bytes, file: Path, registry: Registry) -> Opened:
         doc = _chunk_json(texts, WORKFLOW_KEY)
         if detect(doc) != "daguerre":
             raise WorkflowError(f"the {WORKFLOW_KEY} text chunk is not a Daguerre workflow")
-        return Opened(from_dict(doc, registry), "daguerre-png", record)
+        graph, _ = load_document(doc, registry)
+        return Opened(graph, "daguerre-png", record)
     first_error: WorkflowError | None = None
     for key in (COMFY_WORKFLOW_KEY, COMFY_PROMPT_KEY):
         if key not in texts:
@@ -109,8 +116,8 @@ def _open_png(data: bytes, file: Path, registry: Registry) -> Opened:
             found = detect(doc)
             if found not in ("ui", "api"):
                 raise WorkflowError("not a ComfyUI workflow")
-            importer = import_ui if found == "ui" else import_api
-            graph, kind = importer(doc, registry), f"comfyui-{found}-png"
+            graph, _ = load_document(doc, registry)
+            kind = f"comfyui-{found}-png"
         except WorkflowError as exc:
             first_error = first_error or WorkflowError(
                 f"the PNG's {key!r} text chunk: {exc.message}", exc.path
@@ -138,16 +145,9 @@ def _chunk_json(texts: dict[str, str], key: str) -> Any:
 
 
 def _read(file: Path) -> bytes:
-    try:
-        if file.is_file() and file.stat().st_size > 4 * MAX_BYTES:
-            raise WorkflowError(f"{file.name} is too large to be a workflow")
-        return file.read_bytes()
-    except FileNotFoundError:
-        raise WorkflowError(f"no such file: {file}") from None
-    except IsADirectoryError:
-        raise WorkflowError(f"{file} is a folder, not a workflow file") from None
-    except (OSError, ValueError) as exc:
-        raise WorkflowError(f"cannot read {file}: {exc}") from None
+    """A workflow file's bytes (or a PNG's): regular files only, never more than the cap
+    (a FIFO or a device is refused before it is opened)."""
+    return read_file(file, 4 * MAX_BYTES)
 
 
 def _registry(registry: Registry | None) -> Registry:

@@ -113,6 +113,19 @@ def test_a_fifo_is_refused_without_blocking(fifo: Path, read: Callable[[Path], A
     assert str(fifo) in raised.message and "named pipe (FIFO)" in raised.message
 
 
+def _open_any(path: Path) -> Any:
+    from nodes.comfy import open_any
+
+    return open_any(path)
+
+
+@posix_only
+def test_open_any_refuses_a_fifo_too(fifo: Path) -> None:
+    """What the CLI's run/validate/info/export and File › Open read through."""
+    raised = _refused_quickly(lambda: _open_any(fifo), fifo)
+    assert isinstance(raised, WorkflowError) and "named pipe (FIFO)" in raised.message
+
+
 @posix_only
 def test_a_socket_is_refused_as_a_socket(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
