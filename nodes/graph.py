@@ -89,6 +89,13 @@ class Graph:
         self.registry = registry if registry is not None else REGISTRY
         self.nodes: dict[str, NodeData] = {}
         self._links: dict[tuple[str, str], Link] = {}
+        self._touching: dict[str, dict[tuple[str, str], None]] = {}
+        """Node id → the keys of the links into or out of it, in the order of ``_links``:
+        what makes a node's links, removing a node and walking the graph cost its degree,
+        not the number of links (a 10 MB file has tens of thousands)."""
+        self._free_from: dict[str, int] = {}
+        """:meth:`new_id`'s memory: base → n such that ``base_2`` … ``base_{n-1}`` are all
+        taken, so a thousand nodes of one type do not rescan a thousand ids each."""
         self.groups: dict[str, Group] = {}
         self.view: dict[str, Any] = {}
         self.metadata: dict[str, Any] = {}
@@ -115,10 +122,20 @@ class Graph:
         return self._links.get((target, input))
 
     def links_into(self, node_id: str) -> list[Link]:
-        return [link for link in self._links.values() if link.target == node_id]
+        links = self._links
+        return [
+            link
+            for key in self._touching.get(node_id, ())
+            if (link := links[key]).target == node_id
+        ]
 
     def links_from(self, node_id: str) -> list[Link]:
-        return [link for link in self._links.values() if link.source == node_id]
+        links = self._links
+        return [
+            link
+            for key in self._touching.get(node_id, ())
+            if (link := links[key]).source == node_id
+        ]
 
     def node(self, node_id: str) -> NodeData:
         try:
@@ -141,10 +158,21 @@ class Graph:
         base = re.sub(r"[^a-z0-9_]+", "_", hint.rsplit(".", 1)[-1].lower()).strip("_") or "node"
         if base not in self.nodes and base not in self.groups:
             return base
-        n = 2
+        # The lowest free n, as a scan from 2 would find it: every n below the remembered
+        # one is taken (removals lower it again, see _freed), so the scan starts there.
+        n = self._free_from.get(base, 2)
         while f"{base}_{n}" in self.nodes or f"{base}_{n}" in self.groups:
             n += 1
+        self._free_from[base] = n  # not n + 1: the caller may not use this id
         return f"{base}_{n}"
+
+    def _freed(self, item_id: str) -> None:
+        """``item_id`` (a node or group id) is free again: :meth:`new_id` may return it."""
+        base, sep, number = item_id.rpartition("_")
+        if not (sep and number.isascii() and number.isdigit() and len(number) < 19):
+            return
+        if self._free_from.get(base, 0) > int(number):
+            self._free_from[base] = int(number)
 
     def __iter__(self) -> Iterator[NodeData]:
         return iter(self.nodes.values())
@@ -196,11 +224,12 @@ class Graph:
     def remove_node(self, node_id: str) -> tuple[NodeData, list[Link]]:
         """Remove a node and its links; returns both so an undo can put them back."""
         data = self.node(node_id)
-        removed = [link for link in self._links.values() if node_id in (link.source, link.target)]
-        for link in removed:
-            del self._links[(link.target, link.input)]
-            self.link_removed.emit(link)
+        removed = []
+        for key in list(self._touching.get(node_id, ())):
+            removed.append(self._unlink(key))
+            self.link_removed.emit(removed[-1])
         del self.nodes[node_id]
+        self._freed(node_id)
         self.node_removed.emit(data)
         self.changed.emit()
         return data, removed
@@ -322,20 +351,45 @@ class Graph:
         for end in (link.source, link.target):
             if end not in self.nodes:
                 raise GraphError(f"no node {end!r}", end)
-        old = self._links.pop((link.target, link.input), None)
+        key = (link.target, link.input)
+        old = self._unlink(key) if key in self._links else None
         if old is not None:
             self.link_removed.emit(old)
-        self._links[(link.target, link.input)] = link
+        self._link(link)
         self.link_added.emit(link)
         self.changed.emit()
         return link
 
     def disconnect(self, target: str, input: str) -> Link | None:
-        link = self._links.pop((target, input), None)
+        key = (target, input)
+        link = self._unlink(key) if key in self._links else None
         if link is not None:
             self.link_removed.emit(link)
             self.changed.emit()
         return link
+
+    def _link(self, link: Link) -> None:
+        key = (link.target, link.input)
+        self._links[key] = link
+        self._touching.setdefault(link.source, {})[key] = None
+        self._touching.setdefault(link.target, {})[key] = None
+
+    def _unlink(self, key: tuple[str, str]) -> Link:
+        """Remove the link at ``key`` from ``_links`` and the index; no signal."""
+        link = self._links.pop(key)
+        for end in (link.source, link.target):
+            keys = self._touching.get(end)
+            if keys is not None:
+                keys.pop(key, None)
+                if not keys:
+                    del self._touching[end]
+        return link
+
+    def _reindex(self) -> None:
+        self._touching = {}
+        for key, link in self._links.items():
+            self._touching.setdefault(link.source, {})[key] = None
+            self._touching.setdefault(link.target, {})[key] = None
 
     def _known_class(self, node_id: str) -> type[Node]:
         data = self.node(node_id)
@@ -346,20 +400,15 @@ class Graph:
 
     def _reaches(self, start: str, goal: str, without: Link | None = None) -> bool:
         """Whether links (other than ``without``) lead from ``start`` downstream to ``goal``."""
-        downstream: dict[str, list[str]] = {}
-        for link in self._links.values():
-            if link == without:
-                continue
-            downstream.setdefault(link.source, []).append(link.target)
         stack, seen = [start], {start}
         while stack:
             current = stack.pop()
             if current == goal:
                 return True
-            for nxt in downstream.get(current, ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+            for link in self.links_from(current):
+                if link.target not in seen and link != without:
+                    seen.add(link.target)
+                    stack.append(link.target)
         return False
 
     # ----------------------------------------------------------------- groups
@@ -389,6 +438,7 @@ class Graph:
             group = self.groups.pop(group_id)
         except KeyError:
             raise GraphError(f"no group {group_id!r}") from None
+        self._freed(group_id)
         self.group_removed.emit(group)
         self.changed.emit()
         return group
@@ -454,6 +504,7 @@ class Graph:
         other._links = {
             key: replace(link, extra=copy_json(link.extra)) for key, link in self._links.items()
         }
+        other._reindex()
         for group in self.groups.values():
             other.groups[group.id] = replace(group, extra=copy_json(group.extra))
         other.view = copy_json(self.view)
@@ -463,9 +514,6 @@ class Graph:
 
     def upstream(self, node_ids: Iterable[str]) -> set[str]:
         """``node_ids`` and every node they depend on through links."""
-        feeding: dict[str, list[str]] = {}
-        for link in self._links.values():
-            feeding.setdefault(link.target, []).append(link.source)
         seen: set[str] = set()
         stack = [n for n in node_ids if n in self.nodes]
         while stack:
@@ -473,7 +521,7 @@ class Graph:
             if current in seen:
                 continue
             seen.add(current)
-            stack.extend(feeding.get(current, ()))
+            stack.extend(link.source for link in self.links_into(current))
         return seen
 
 
