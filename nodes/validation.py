@@ -212,9 +212,8 @@ def linked_value_problems(
 
     Each value is checked against its param (type, range, choices, file); if all pass, the
     node's cross-param rules (``check_params``) are judged with the linked values filled in
-    among its own ``params``, and the problems they report on a linked field are returned.
-    A rule that blames a typed field is left to the node's own run, as a node that judges
-    its linked values itself expects (CONTRIBUTING.md, "Adding a node").
+    among its own ``params``: a rule a linked value breaks is reported whichever field it
+    names (a linked ``end`` below a typed ``start`` blames ``start``, as validation would).
     """
     problems: list[Problem] = []
     for name, value in linked.items():
@@ -228,11 +227,7 @@ def linked_value_problems(
         return problems
     values = {p.name: params.get(p.name, p.default) for p in cls.params}
     values.update(linked)
-    return [
-        Problem(node_id, field, message)
-        for field, message in cls.check_params(values)
-        if field in linked
-    ]
+    return [Problem(node_id, field, message) for field, message in cls.check_params(values)]
 
 
 def _check_bypass(

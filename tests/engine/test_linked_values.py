@@ -270,3 +270,37 @@ def test_a_linked_sampler_value_out_of_range_fails_before_sampling(
     assert run.failed() == [("sampler", field, message)]
     assert run.outcome.outputs == []  # no image, black or otherwise
     assert typed_message(graph, "sampler", field, value) == message
+
+
+def test_a_linked_value_breaking_a_cross_param_rule_fails_the_node(
+    demo_sd15, model_executor: Executor, tmp_path: Path
+) -> None:
+    """A linked ControlNet end below the typed start: the rule blames start, as
+    validation does when both are typed."""
+    from PIL import Image
+
+    picture = tmp_path / "control.png"
+    Image.new("RGB", (64, 64), "white").save(picture)
+    graph = load_file(
+        resources_dir() / "workflows" / "controlnet_canny.json", load_builtin_nodes(Registry())
+    )
+    for node, param, value in (
+        ("checkpoint", "path", str(demo_sd15.single_file)),
+        ("controlnet", "path", str(demo_sd15.controlnet)),
+        ("control_image", "path", str(picture)),
+        ("latent", "width", 64),
+        ("latent", "height", 64),
+        ("sampler", "steps", 2),
+        ("control", "start", 0.5),
+    ):
+        graph.set_param(node, param, value)
+    graph.add_node("primitive.float", id="end", params={"value": 0.2})
+    graph.connect("end", "value", "control", "end")
+    assert validate(graph) == []
+
+    outcome = model_executor.run(graph)
+
+    assert outcome.status is RunStatus.FAILED
+    (problem,) = outcome.problems
+    assert (problem.node_id, problem.field) == ("control", "start")
+    assert problem.message == "start 0.5 is after end 0.2"
