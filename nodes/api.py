@@ -49,6 +49,7 @@ subclassed says so: ``class Loader(Node, abstract=True)``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -321,10 +322,12 @@ def declared_in(module: str) -> tuple[type[Node], ...]:
     return tuple(_DECLARED.get(module, ()))
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_version(text: str) -> tuple[int, int, int]:
-    """Parse ``MAJOR.MINOR.PATCH``; raises ValueError otherwise."""
+    """Parse ``MAJOR.MINOR.PATCH``; raises ValueError otherwise. Cached: a large workflow
+    repeats a handful of versions on every node."""
     parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError(f"{text!r} is not a semantic version like 1.0.0")
     major, minor, patch = (int(p) for p in parts)
     return major, minor, patch
