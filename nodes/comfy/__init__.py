@@ -2,7 +2,10 @@
 
 - :func:`open_any` (and :func:`open_file`, which also says what the file was) opens any
   workflow file — Daguerre JSON, ComfyUI UI- or API-format JSON, or a PNG carrying one of
-  them — for the CLI, File › Open and drops.
+  them — for the CLI, File › Open and drops; :func:`open_bytes` does the same for bytes
+  already read. Whatever the file holds, the only failure is one
+  :class:`~nodes.workflow.WorkflowError` naming where it is (the JSON path, and the node
+  and widget when a value is wrong): every value is type-checked where it is read.
 - :func:`import_comfy` (:func:`import_ui`, :func:`import_api`) turns a parsed ComfyUI
   document into a graph: the core classes map to Daguerre's nodes through one record each
   (:data:`nodes.comfy.nodetypes.CLASSES`; that module's docstring has the table); every
@@ -26,7 +29,7 @@ from __future__ import annotations
 from nodes.comfy.convert import detect, import_api, import_comfy, import_ui, placeholder_types
 from nodes.comfy.export import ExportError, export_api
 from nodes.comfy.nodetypes import SUPPORTED
-from nodes.comfy.open import Opened, load_document, open_any, open_file
+from nodes.comfy.open import Opened, load_document, open_any, open_bytes, open_file
 from nodes.comfy.placeholder import PLACEHOLDER, Placeholder, ensure_registered
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "import_ui",
     "load_document",
     "open_any",
+    "open_bytes",
     "open_file",
     "placeholder_types",
 ]

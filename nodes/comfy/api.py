@@ -42,9 +42,10 @@ def is_api(doc: Any) -> bool:
 def read_api(doc: dict[str, Any]) -> list[ComfyNode]:
     nodes = []
     for key, raw in doc.items():
-        path = child("$", key)
         if not isinstance(key, str) or not 0 < len(key) <= 64:
-            raise WorkflowError("node ids are 1–64 characters", path)
+            shown = key[:40] + "…" if isinstance(key, str) and len(key) > 64 else key
+            raise WorkflowError("node ids are 1–64 characters", child("$", shown))
+        path = child("$", key)
         class_type = raw.get("class_type")
         if not isinstance(class_type, str) or not class_type:
             raise WorkflowError("expected the node's class name", child(path, "class_type"))

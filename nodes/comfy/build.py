@@ -19,12 +19,13 @@ Everything lossy or approximate is said in ``graph.metadata["import_notes"]``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.comfy.placeholder import PLACEHOLDER, ensure_registered
-from nodes.comfy.widgets import Layout, Widget, WidgetMismatch, check_value, decode
+from nodes.comfy.widgets import Layout, Widget, WidgetMismatch, brief, check_value, decode, short
 from nodes.graph import Graph, Link, NodeData, copy_json
 from nodes.registry import Registry
 from nodes.workflow.errors import WorkflowError
@@ -62,6 +63,20 @@ class ComfyNode:
     api: bool = False
     reason: str | None = None
     """Set when the node must become a placeholder whatever its type (a subgraph)."""
+
+    @property
+    def where(self) -> str:
+        """The node for a message: ``node 3 (KSampler)``."""
+        return f"node {brief(self.id)} ({brief(self.class_type)})"
+
+    @property
+    def values_path(self) -> str:
+        """The JSON path of its widget values (UI) or inputs (API)."""
+        return f"{self.path}.inputs" if self.api else f"{self.path}.widgets_values"
+
+    def refuse(self, name: str, value: Any, why: str) -> WorkflowError:
+        """The error for widget ``name`` holding ``value``, which cannot be read."""
+        return WorkflowError(f"{self.where}: {name} {short(value)}: {why}", self.values_path)
 
 
 Build = Callable[["Builder", ComfyNode], None]
@@ -102,12 +117,12 @@ def node_values(node: ComfyNode, layouts: Sequence[Layout]) -> dict[str, Any]:
     against the first layout all of whose widgets are given (as values or links), so an
     older file without a newer widget still reads; widgets it lacks are absent.
     """
-    where = f"node {node.id} ({node.class_type})"
+    where = node.where
     if not node.api:
         try:
             return decode(node.widgets, layouts)
         except WidgetMismatch as exc:
-            raise WorkflowError(f"{where}: {exc}", f"{node.path}.widgets_values") from None
+            raise WorkflowError(f"{where}: {exc}", node.values_path) from None
 
     def given(candidate: Layout) -> list[Widget]:
         return [w for w in candidate if w.kind != "control" and w.name != "upload"]
@@ -126,9 +141,9 @@ def node_values(node: ComfyNode, layouts: Sequence[Layout]) -> dict[str, Any]:
             try:
                 values[widget.name] = check_value(widget, node.values[widget.name])
             except WidgetMismatch as exc:
-                raise WorkflowError(f"{where}: {exc}", f"{node.path}.inputs") from None
+                raise WorkflowError(f"{where}: {exc}", node.values_path) from None
         elif widget.name not in node.links:
-            raise WorkflowError(f"{where}: input {widget.name!r} is missing", f"{node.path}.inputs")
+            raise WorkflowError(f"{where}: input {widget.name!r} is missing", node.values_path)
     return values
 
 
@@ -152,6 +167,9 @@ class Builder:
         self.inlined: set[tuple[str, str]] = set()
         self.constants: dict[str, Any] = {}
         self.notes: list[str] = []
+        self._suffixes: dict[str, int] = {}
+        """Id base → the next number to try (a file may hold thousands of ids that sanitise
+        to the same base, such as ``²`` and ``³``)."""
         self.passthrough: dict[tuple[str, int], str] = {}
         """(node, slot) → the input whose value that output repeats (newer SaveImage)."""
         self.read_slots: dict[str, set[int]] = {}
@@ -206,12 +224,13 @@ class Builder:
         return self.graph.insert_node(data)
 
     def _fresh_id(self, hint: str) -> str:
-        base = re.sub(r"[^A-Za-z0-9_\-]", "_", hint)[:56] or "node"
+        base = re.sub(r"[^A-Za-z0-9_\-]", "_", hint[:56]) or "node"
         if base not in self.graph.nodes:
             return base
-        n = 2
+        n = self._suffixes.get(base, 2)
         while f"{base}_{n}" in self.graph.nodes:
             n += 1
+        self._suffixes[base] = n + 1
         return f"{base}_{n}"
 
     def outputs(self, node: ComfyNode, data: NodeData, names: Sequence[str]) -> None:
@@ -227,7 +246,7 @@ class Builder:
         self.graph.insert_link(Link(source.id, output, target.id, input_name))
 
     def note(self, node: ComfyNode | None, message: str) -> None:
-        where = f"{node.class_type} {node.id}: " if node is not None else ""
+        where = f"{brief(node.class_type)} {brief(node.id)}: " if node is not None else ""
         self.notes.append(where + message)
 
     def value(self, node: ComfyNode, name: str, values: dict[str, Any]) -> Any:
@@ -238,9 +257,13 @@ class Builder:
             constant = self.constants.get(source[0], _NONE)
             if constant is not _NONE:
                 self.inlined.add((node.id, name))
-                self.note(node, f"{name} comes from primitive {source[0]}: its value is inlined")
+                self.note(
+                    node, f"{name} comes from primitive {brief(source[0])}: its value is inlined"
+                )
                 return constant
-            self.note(node, f"{name} is linked to node {source[0]}; its widget value is used")
+            self.note(
+                node, f"{name} is linked to node {brief(source[0])}; its widget value is used"
+            )
         return values.get(name)
 
     def source_of(self, node: ComfyNode, name: str) -> tuple[str, int] | None:
@@ -274,10 +297,11 @@ class Builder:
             data.title = node.class_type
         names = node.output_names or []
         slots = set(range(len(names))) | self.read_slots.get(node.id, set())
+        counts = Counter(names)
         slot_of: dict[str, int] = {}
         for slot in sorted(slots):
             name = names[slot] if slot < len(names) and names[slot] else f"output_{slot}"
-            if names.count(name) > 1:
+            if counts[name] > 1:
                 name = f"{name}_{slot}"
             self.out[(node.id, slot)] = (data.id, name)
             slot_of[name] = slot
@@ -315,22 +339,34 @@ def build_graph(
 
 def _bypass_placeholders(b: Builder) -> None:
     """Consumers of a bypassed placeholder read its same-typed input's source instead, as
-    ComfyUI's bypass does (UI format: the slot types are known)."""
+    ComfyUI's bypass does (UI format: the slot types are known).
+
+    Linear in the links: who reads each output is indexed once and kept up to date as
+    consumers move to the feeders (a chain of bypassed nodes passes on to its start).
+    """
+    readers: dict[tuple[str, int], list[tuple[ComfyNode, str]]] = {}
+    for other in b.nodes.values():
+        for name, link in other.links.items():
+            readers.setdefault(link, []).append((other, name))
     for node in b.nodes.values():
         our = b.ids.get(node.id)
         if our is None or node.mode != 4 or b.graph.nodes[our].type != PLACEHOLDER:
             continue
+        feeders: dict[str, tuple[str, int]] = {}
+        for name, link in node.links.items():
+            feeders.setdefault(node.input_types.get(name, ""), link)
         for slot, kind in enumerate(node.output_types):
-            feeder = next(
-                (link for name, link in node.links.items() if node.input_types.get(name) == kind),
-                None,
-            )
-            if feeder is not None and kind:
-                for other in b.nodes.values():
-                    for name, link in list(other.links.items()):
-                        if link == (node.id, slot):
-                            other.links[name] = feeder
-                b.note(node, f"bypassed: its {kind} output passes its {kind} input through")
+            feeder = feeders.get(kind) if kind else None
+            if feeder is None:
+                continue
+            moved = readers.pop((node.id, slot), [])
+            for other, name in moved:
+                other.links[name] = feeder
+            if (node.id, slot) == feeder:  # a node that feeds itself stays as it was
+                readers[feeder] = moved
+            else:
+                readers.setdefault(feeder, []).extend(moved)
+            b.note(node, f"bypassed: its {kind} output passes its {kind} input through")
 
 
 def _connect(b: Builder) -> None:
@@ -343,21 +379,21 @@ def _connect(b: Builder) -> None:
                 continue
             targets = b.inp.get((node.id, name))
             if not targets:
-                b.note(node, f"input {name!r} is not used by Daguerre; its link is dropped")
+                b.note(node, f"input {short(name)} is not used by Daguerre; its link is dropped")
                 continue
             source = b.resolve(link)
             if source is None:
-                b.note(node, f"input {name!r} comes from an unconnected Reroute")
+                b.note(node, f"input {short(name)} comes from an unconnected Reroute")
                 continue
             if source[0] not in b.nodes:
-                b.note(node, f"input {name!r} is linked to a missing node {source[0]}")
+                b.note(node, f"input {short(name)} is linked to a missing node {brief(source[0])}")
                 continue
             end = b.out.get(source)
             if end is None:
                 src = b.nodes[source[0]]
                 raise WorkflowError(
-                    f"node {node.id} ({node.class_type}): input {name!r} is linked to output "
-                    f"{source[1]} of node {src.id} ({src.class_type}), which has no such output",
+                    f"{node.where}: input {short(name)} is linked to output {source[1]} of "
+                    f"{src.where}, which has no such output",
                     node.path,
                 )
             for target in targets:
@@ -366,13 +402,17 @@ def _connect(b: Builder) -> None:
                     continue
                 constant = b.constants.get(source[0], _NONE)
                 if constant is _NONE:
-                    b.note(node, f"{name} is fed by node {source[0]}, which Daguerre cannot link")
+                    b.note(
+                        node,
+                        f"{name} is fed by node {brief(source[0])}, which Daguerre cannot link",
+                    )
                     continue
                 try:
                     graph.nodes[target.node].params.update(target.convert(constant))
-                except (TypeError, ValueError) as exc:
+                except (TypeError, ValueError, ArithmeticError) as exc:
                     raise WorkflowError(
-                        f"node {node.id} ({node.class_type}): {name} {constant!r}: {exc}",
-                        node.path,
+                        f"{node.where}: {name} {short(constant)}: {exc}", node.path
                     ) from None
-                b.note(node, f"{name} comes from primitive {source[0]}: its value is inlined")
+                b.note(
+                    node, f"{name} comes from primitive {brief(source[0])}: its value is inlined"
+                )

@@ -20,6 +20,7 @@ from nodes.comfy.build import build_graph
 from nodes.comfy.nodetypes import CLASSES
 from nodes.comfy.placeholder import PLACEHOLDER
 from nodes.comfy.ui import UI_KEYS, is_ui, read_ui
+from nodes.comfy.widgets import brief, is_number
 from nodes.graph import Graph, GraphError
 from nodes.registry import Registry
 from nodes.workflow.errors import WorkflowError
@@ -69,7 +70,8 @@ def import_ui(doc: dict[str, Any], registry: Registry) -> Graph:
         except GraphError as exc:  # pragma: no cover - ids are made unique above
             raise WorkflowError(exc.message, "$.groups") from None
     version = doc.get("version")
-    label = f"ComfyUI workflow (UI format, version {version})" if version else "ComfyUI workflow"
+    shown = version if is_number(version) or isinstance(version, str) else None
+    label = f"ComfyUI workflow (UI format, version {brief(shown)})" if shown else "ComfyUI workflow"
     _finish(graph, "ui", label, notes + built_notes)
     graph.extra["comfyui"]["document"] = {k: v for k, v in doc.items() if k not in UI_KEYS}
     return graph

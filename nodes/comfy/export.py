@@ -12,13 +12,15 @@ workflow imported and exported unchanged is equal to the original.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeGuard
 
 from nodes.comfy.inpaint_types import DIRECT, Direct
-from nodes.comfy.nodetypes import SLOTS, canny_threshold
+from nodes.comfy.nodetypes import CLASSES, SLOTS, canny_threshold
 from nodes.comfy.placeholder import PLACEHOLDER
 from nodes.comfy.samplers import comfy_sampler, scheduler_params
+from nodes.comfy.widgets import LARGEST, Widget, brief, is_int, short
 from nodes.diffusion.schedulers import COMFYUI
 from nodes.graph import Graph, Link, NodeData
 from nodes.validation import pass_through_input
@@ -26,6 +28,10 @@ from nodes.workflow.errors import WorkflowError
 
 SKIPPED = ("utility.note", "sampling.scheduler")
 """Left out: notes are not executed; a scheduler folds into its KSampler."""
+
+
+LISTED = 10
+"""The most problems an ExportError lists (a graph of 20,000 nodes may have as many)."""
 
 
 class ExportError(WorkflowError):
@@ -46,6 +52,11 @@ class _Exporter:
         for link in graph.links:
             self.incoming.setdefault(link.target, {})[link.input] = link
         self.ids: dict[str, str] = {}
+        self.exported_ids: set[str] = set()
+        """The ComfyUI ids given out (``ids``' values)."""
+        self.made_links: dict[int, list[Any]] = {}
+        """Every link made, by ``id()`` (held here, so no other list can take its id): a
+        param whose value merely looks like a link is no link."""
         self.problems: list[str] = []
 
     # ------------------------------------------------------------ plan
@@ -58,15 +69,44 @@ class _Exporter:
             if data.type == PLACEHOLDER:
                 node = self._placeholder(data)
             elif handler is None:
-                self.problems.append(f"{data.id}: {data.type} has no ComfyUI counterpart")
+                self.problems.append(f"{data.id}: {brief(data.type)} has no ComfyUI counterpart")
                 continue
             else:
                 node = handler(self, data)
             if node is not None:
+                self._check_widgets(data, node)
                 out[self.ids[data.id]] = node
+        if not out and not self.problems:
+            self.problems.append("none of its nodes is one ComfyUI runs (nothing to export)")
         if self.problems:
-            raise ExportError("cannot export to ComfyUI: " + "; ".join(self.problems))
+            listed = "; ".join(self.problems[:LISTED])
+            more = len(self.problems) - LISTED
+            if more > 0:
+                listed += f"; and {more} more"
+            raise ExportError("cannot export to ComfyUI: " + listed)
         return out
+
+    def _check_widgets(self, data: NodeData, node: dict[str, Any]) -> None:
+        """Every widget value written is one the class's widget takes (what the import
+        reads back, and ComfyUI runs): a graph with a bad value is reported, not written."""
+        known = CLASSES.get(node["class_type"])
+        if known is None:
+            return
+        widgets: dict[str, Widget] = {}
+        for candidate in known.layouts:
+            for widget in candidate:
+                widgets.setdefault(widget.name, widget)
+        for name, value in node["inputs"].items():
+            widget = widgets.get(name)
+            if widget is None or widget.kind == "any":
+                continue
+            if id(value) in self.made_links:
+                continue
+            if not widget.fits(value):
+                self.problems.append(
+                    f"{data.id}: {short(value)} for {node['class_type']}'s {name}, which takes "
+                    f"{widget.describe()}"
+                )
 
     def _exported(self, data: NodeData) -> bool:
         if data.bypass or data.type in SKIPPED or data.type.startswith("primitive."):
@@ -75,17 +115,22 @@ class _Exporter:
         return cls is None or cls.executable
 
     def _assign_ids(self, exported: list[NodeData]) -> None:
+        """ComfyUI ids: the one a node was imported with (if it is still a ComfyUI id and
+        free), its own if that is a number, else the next number after the largest."""
         used: set[str] = set()
         pending = []
         for data in exported:
             wanted = _comfy(data).get("id")
-            wanted = wanted if isinstance(wanted, str) else data.id if data.id.isdigit() else None
-            if wanted and wanted not in used:
+            if not _is_comfy_id(wanted):
+                wanted = data.id if _NUMBER.fullmatch(data.id) else None
+            if wanted is not None and wanted not in used:
                 self.ids[data.id] = wanted
                 used.add(wanted)
             else:
                 pending.append(data)
-        numbers = [int(i) for i in used if i.isdigit()]
+        # ASCII digits only ("²".isdigit() is true, int("²") fails), and short enough for
+        # int() (which refuses more than 4,300 digits) and for a counter.
+        numbers = [int(i) for i in used if _NUMBER.fullmatch(i) and len(i) <= 18]
         counter = max(numbers, default=0)
         for data in pending:
             counter += 1
@@ -93,6 +138,7 @@ class _Exporter:
                 counter += 1
             self.ids[data.id] = str(counter)
             used.add(str(counter))
+        self.exported_ids = used
 
     # ------------------------------------------------------------ values and links
     def source(self, data: NodeData, name: str) -> tuple[NodeData, str] | None:
@@ -117,17 +163,26 @@ class _Exporter:
         found = self.source(data, name)
         if found is None:
             if required:
-                self.problems.append(f"{data.id}.{name}: not connected")
+                self.problems.append(f"{data.id}.{brief(name)}: not connected")
             return None
         source, output = found
         if source.id not in self.ids:
-            self.problems.append(f"{data.id}.{name}: fed by {source.id}, which is not exported")
+            self.problems.append(
+                f"{data.id}.{brief(name)}: fed by {source.id}, which is not exported"
+            )
             return None
-        slots = SLOTS.get(source.type) or _comfy(source).get("outputs") or {}
-        if output not in slots:
-            self.problems.append(f"{data.id}.{name}: output {output!r} of {source.id} unknown")
+        slots = SLOTS.get(source.type) or _comfy(source).get("outputs")
+        slot = slots.get(output) if isinstance(slots, Mapping) else None
+        if not is_int(slot) or slot < 0:  # a placeholder's record says; from a file
+            self.problems.append(
+                f"{data.id}.{brief(name)}: output {short(output)} of {source.id} unknown"
+            )
             return None
-        return [self.ids[source.id], slots[output]]
+        return self._made([self.ids[source.id], slot])
+
+    def _made(self, ref: list[Any]) -> list[Any]:
+        self.made_links[id(ref)] = ref
+        return ref
 
     def value(self, data: NodeData, name: str) -> Any:
         """A param's value: its own, a primitive's it is linked to, or a link."""
@@ -152,9 +207,8 @@ class _Exporter:
             if key in inputs:
                 continue
             if _is_ref(before):
-                source = next((k for k, v in self.ids.items() if v == str(before[0])), None)
-                if source is not None:
-                    inputs[key] = [str(before[0]), before[1]]
+                if _valid_ref(before) and str(before[0]) in self.exported_ids:
+                    inputs[key] = self._made([str(before[0]), before[1]])
             else:
                 inputs[key] = before
         meta = _meta(_comfy(data).get("api"))
@@ -165,6 +219,9 @@ class _Exporter:
     def _placeholder(self, data: NodeData) -> dict[str, Any] | None:
         comfy = _comfy(data)
         class_type = data.params.get("comfy_type") or comfy.get("class_type")
+        if not isinstance(class_type, str) or not class_type:
+            self.problems.append(f"{data.id}: the ComfyUI node it stands for has no class name")
+            return None
         inputs: dict[str, Any] = {}
         raw_api, raw_ui = comfy.get("api"), comfy.get("ui")
         if isinstance(raw_api, dict) and isinstance(raw_api.get("inputs"), dict):
@@ -173,11 +230,15 @@ class _Exporter:
             named = raw_ui.get("widgets_values_named") or raw_ui.get("widgets_values")
             if not isinstance(named, dict):
                 self.problems.append(
-                    f"{data.id}: the widget names of ComfyUI node {class_type!r} are unknown "
+                    f"{data.id}: the widget names of ComfyUI node {short(class_type)} are unknown "
                     "(imported from a UI workflow), so it cannot be written as API JSON"
                 )
                 return None
-            inputs = {k: v for k, v in named.items() if k not in ("control_after_generate",)}
+            inputs = {
+                k: v
+                for k, v in named.items()
+                if isinstance(k, str) and k not in ("control_after_generate",)
+            }
         for name in self.incoming.get(data.id, {}):
             ref = self.link(data, name)
             if ref is not None:
@@ -207,7 +268,23 @@ def _original_inputs(data: NodeData, class_type: str) -> dict[str, Any]:
 
 
 def _is_ref(value: Any) -> bool:
+    """Shaped as a link in API JSON, ``[source id, output slot]`` (never a value)."""
     return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)
+
+
+def _valid_ref(value: list[Any]) -> bool:
+    """A link that can be written back: a text or number source and a slot."""
+    source, slot = value
+    return (isinstance(source, str) or is_int(source)) and is_int(slot) and slot >= 0
+
+
+_NUMBER = re.compile(r"[0-9]+")
+"""A number id, in ASCII digits (matched in full)."""
+
+
+def _is_comfy_id(value: Any) -> TypeGuard[str]:
+    """An id the import reads back (``nodes.comfy.api``: 1–64 characters)."""
+    return isinstance(value, str) and 0 < len(value) <= 64
 
 
 def _same(key: str, before: Any, value: Any) -> bool:
@@ -265,7 +342,8 @@ def _sampler(e: _Exporter, d: NodeData) -> dict[str, Any] | None:
     sampler_name, schedule = comfy_sampler(params)
     original = _original_inputs(d, _comfy(d).get("class_type", ""))
     before = (original.get("sampler_name"), original.get("scheduler"))
-    if before[0] is not None and scheduler_params(*before)[0] == params:
+    # The file's own spelling ("ddim") if it means the same; never a link or a non-name.
+    if all(isinstance(b, str) for b in before) and scheduler_params(*before)[0] == params:
         sampler_name, schedule = before
     settings = {n: e.value(d, n) for n in ("seed", "steps", "cfg", "denoise")}
     advanced = _comfy(d).get("class_type") == "KSamplerAdvanced" or any(
@@ -382,16 +460,23 @@ def _controlnet_apply(e: _Exporter, d: NodeData) -> dict[str, Any]:
 
 
 def _canny(e: _Exporter, d: NodeData) -> dict[str, Any]:
-    low, high = e.value(d, "low"), e.value(d, "high")
-    inputs = {
-        "low_threshold": round(low / 255, 2) if isinstance(low, int) else low,
-        "high_threshold": round(high / 255, 2) if isinstance(high, int) else high,
-        "image": e.link(d, "image"),
-    }
+    inputs: dict[str, Any] = {}
+    for name, ours in (("low_threshold", "low"), ("high_threshold", "high")):
+        value = e.value(d, ours)
+        if is_int(value):
+            if not -LARGEST <= value <= LARGEST:  # int / 255 would overflow
+                e.problems.append(f"{d.id}.{ours}: {short(value)} is out of range")
+            else:
+                value = round(value / 255, 2)
+        inputs[name] = value
+    inputs["image"] = e.link(d, "image")
 
     def same(key: str, before: Any, value: Any) -> bool:
         ours = d.params.get("low" if key == "low_threshold" else "high")
-        return canny_threshold(before) == ours
+        try:
+            return canny_threshold(before) == ours
+        except ValueError:  # the original is out of range: ours differs, whatever it is
+            return False
 
     return e.node(d, "Canny", inputs, same)
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.comfy.build import Builder, ComfyClass, ComfyNode, node_values
-from nodes.comfy.widgets import Layout, layout
+from nodes.comfy.widgets import Layout, as_float, layout
 
 Refuse = Callable[[dict[str, Any]], str | None]
 """Given the decoded widget values, why Daguerre cannot run the node (it becomes a
@@ -85,8 +85,7 @@ class Direct:
         return (layout(*plain), *(layout(*old) for old in self.older))
 
 
-def _float(value: Any) -> Any:
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+_float = as_float
 
 
 def record(spec: Direct) -> ComfyClass:

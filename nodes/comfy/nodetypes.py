@@ -41,7 +41,7 @@ from typing import Any
 from nodes.comfy.build import Builder, ComfyClass, ComfyNode, node_values
 from nodes.comfy.inpaint_types import RECORDS as INPAINT_RECORDS
 from nodes.comfy.samplers import scheduler_params
-from nodes.comfy.widgets import Layout, layout
+from nodes.comfy.widgets import Layout, as_float, is_number, layout, short
 from nodes.diffusion.schedulers import COMFYUI
 from nodes.graph import NodeData
 from nodes.seed_control import SEED_CONTROL_KEY, SEED_MODES
@@ -75,7 +75,7 @@ def _checkpoint(b: Builder, n: ComfyNode) -> None:
 
 def _model_name(b: Builder, n: ComfyNode, name: Any) -> Any:
     if isinstance(name, str) and "\\" in name:
-        b.note(n, f"model name {name!r} read with / separators")
+        b.note(n, f"model name {short(name)} read with / separators")
         return name.replace("\\", "/")
     return name
 
@@ -193,19 +193,22 @@ def _ksampler(b: Builder, n: ComfyNode) -> None:
 
 
 def _number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise ValueError("expected a number")
     return value
 
 
 def _toggle(value: Any) -> Any:
-    if value in ("enable", "disable"):
+    """ComfyUI's enable/disable switch as a bool; None when absent (an API file whose
+    switch is linked: the link is inlined from a primitive, or reported)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value in ("enable", "disable"):
         return value == "enable"
     raise ValueError("expected enable or disable")
 
 
-def _float(value: Any) -> Any:
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+_float = as_float
 
 
 def _vae_decode(b: Builder, n: ComfyNode) -> None:
@@ -306,7 +309,13 @@ def _lora(b: Builder, n: ComfyNode) -> None:
 
 def _canny(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    low, high = (canny_threshold(v.get(k)) for k in ("low_threshold", "high_threshold"))
+    thresholds = []
+    for name in ("low_threshold", "high_threshold"):
+        try:
+            thresholds.append(canny_threshold(v.get(name)))
+        except ValueError as exc:
+            raise n.refuse(name, v.get(name), str(exc)) from None
+    low, high = thresholds
     b.note(n, "ComfyUI's Canny (kornia, thresholds 0–1) is approximated by OpenCV's (0–255)")
     d = _add(b, n, {k: x for k, x in (("low", low), ("high", high)) if x is not None})
     b.input(n, "image", d, "image")
@@ -316,10 +325,17 @@ def _canny(b: Builder, n: ComfyNode) -> None:
 
 
 def canny_threshold(value: Any) -> Any:
-    """ComfyUI's Canny threshold (0–1) as OpenCV's (0–255); the export compares with it."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return round(value * 255)
-    return value
+    """ComfyUI's Canny threshold (0–1) as OpenCV's (0–255); the export compares with it.
+
+    Anything that is no number is passed on for validation to name; a number whose
+    0–255 value no file can hold (1e308 × 255 is infinite) is a ValueError.
+    """
+    if not is_number(value):
+        return value
+    scaled = value * 255
+    if not is_number(scaled):
+        raise ValueError("out of range (ComfyUI's thresholds are 0–1)")
+    return round(scaled)
 
 
 def _note(b: Builder, n: ComfyNode) -> None:

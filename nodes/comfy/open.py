@@ -102,10 +102,16 @@ def _open_png(data: bytes, file: Path, registry: Registry) -> Opened:
         except WorkflowError:
             record = None
     if WORKFLOW_KEY in texts:
-        doc = _chunk_json(texts, WORKFLOW_KEY)
+        try:
+            doc = _chunk_json(texts, WORKFLOW_KEY)
+        except WorkflowError as exc:
+            raise _in_chunk(WORKFLOW_KEY, exc) from None
         if detect(doc) != "daguerre":
-            raise WorkflowError(f"the {WORKFLOW_KEY} text chunk is not a Daguerre workflow")
-        graph, _ = load_document(doc, registry)
+            raise WorkflowError(f"the PNG's {WORKFLOW_KEY!r} text chunk is not a Daguerre workflow")
+        try:
+            graph, _ = load_document(doc, registry)
+        except WorkflowError as exc:
+            raise _in_chunk(WORKFLOW_KEY, exc) from None
         return Opened(graph, "daguerre-png", record)
     first_error: WorkflowError | None = None
     for key in (COMFY_WORKFLOW_KEY, COMFY_PROMPT_KEY):
@@ -119,9 +125,7 @@ def _open_png(data: bytes, file: Path, registry: Registry) -> Opened:
             graph, _ = load_document(doc, registry)
             kind = f"comfyui-{found}-png"
         except WorkflowError as exc:
-            first_error = first_error or WorkflowError(
-                f"the PNG's {key!r} text chunk: {exc.message}", exc.path
-            )
+            first_error = first_error or _in_chunk(key, exc)
             continue
         if first_error is not None:
             graph.metadata.setdefault(NOTES_KEY, []).insert(
@@ -138,10 +142,12 @@ def _open_png(data: bytes, file: Path, registry: Registry) -> Opened:
 
 
 def _chunk_json(texts: dict[str, str], key: str) -> Any:
-    try:
-        return parse_json(texts[key])
-    except WorkflowError as exc:
-        raise WorkflowError(f"the PNG's {key!r} text chunk: {exc.message}") from None
+    return parse_json(texts[key])
+
+
+def _in_chunk(key: str, exc: WorkflowError) -> WorkflowError:
+    """``exc``, said of the PNG's text chunk ``key`` (once: the path stays the document's)."""
+    return WorkflowError(f"the PNG's {key!r} text chunk: {exc.message}", exc.path)
 
 
 def _read(file: Path) -> bytes:

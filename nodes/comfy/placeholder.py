@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nodes.api import Input, Node, NodeError, Param
+from nodes.comfy.widgets import short
 from nodes.context import NodeContext
 from nodes.ports import PortType
 from nodes.registry import Registry
@@ -58,11 +59,15 @@ class Placeholder(Node):
         raise NodeError(describe(comfy_type, reason), "comfy_type")
 
 
-def describe(comfy_type: str, reason: str) -> str:
-    """The one-line problem a placeholder reports."""
-    name = comfy_type or "unknown type"
-    why = reason or "Daguerre has no node of this type"
-    return f"ComfyUI node {name!r} cannot run in Daguerre: {why}"
+def describe(comfy_type: Any, reason: Any) -> str:
+    """The one-line problem a placeholder reports (whatever its params hold: they come
+    from files)."""
+    name = short(comfy_type) if comfy_type else "'unknown type'"
+    why = " ".join(reason.split()) if isinstance(reason, str) else ""
+    why = why or "Daguerre has no node of this type"
+    if len(why) > 400:
+        why = why[:397] + "..."
+    return f"ComfyUI node {name} cannot run in Daguerre: {why}"
 
 
 def ensure_registered(registry: Registry) -> Registry:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodes.comfy.widgets import brief
 from nodes.diffusion.schedulers import (
     COMFY_SAMPLERS,
     COMFYUI,
@@ -24,24 +25,37 @@ SAMPLER_ALIASES = {
 
 def scheduler_params(sampler_name: Any, schedule: Any) -> tuple[dict[str, Any], str | None]:
     """Scheduler node params for a ComfyUI sampler_name + scheduler, and a note if the
-    picture cannot be ComfyUI's."""
-    name = SAMPLER_ALIASES.get(sampler_name, sampler_name)
-    if name in COMFY_SAMPLERS or not isinstance(name, str) or name not in SCHEDULER_NAMES:
+    picture cannot be ComfyUI's.
+
+    Total: a value that is no name (a list from a primitive, a link, a number) is kept as
+    it is, for validation to name on the scheduler node.
+    """
+    name = (
+        SAMPLER_ALIASES.get(sampler_name, sampler_name)
+        if isinstance(sampler_name, str)
+        else sampler_name
+    )
+    if not isinstance(name, str) or name in COMFY_SAMPLERS or name not in SCHEDULER_NAMES:
         # ComfyUI's own rules; an unknown sampler or schedule stays as is and
         # validation names it on the scheduler node.
         return {"name": name, "sigmas": schedule, "convention": COMFYUI}, None
     sigmas = "default"
-    if schedule in ("karras", "exponential") and supports_sigmas(name, schedule):
+    if (
+        isinstance(schedule, str)
+        and schedule in ("karras", "exponential")
+        and supports_sigmas(name, schedule)
+    ):
         sigmas = schedule
     note = (
-        f"sampler {sampler_name} with {schedule} runs with diffusers' {name} scheduler and "
+        f"sampler {sampler_name} with {brief(schedule)} runs with diffusers' {name} scheduler and "
         f"{sigmas} sigmas: close to, but not the same picture as ComfyUI's"
     )
     return {"name": name, "sigmas": sigmas, "convention": DIFFUSERS}, note
 
 
-def comfy_sampler(params: dict[str, Any]) -> tuple[str, str]:
-    """(sampler_name, scheduler) for ComfyUI from Daguerre scheduler params."""
+def comfy_sampler(params: dict[str, Any]) -> tuple[Any, Any]:
+    """(sampler_name, scheduler) for ComfyUI from Daguerre scheduler params (which are
+    passed on as they are when they are no names: the export never judges values)."""
     sigmas = params.get("sigmas", "default")
     if params.get("convention") != COMFYUI and sigmas not in ("karras", "exponential"):
         sigmas = "normal"

@@ -24,6 +24,7 @@ import math
 from typing import Any, TypeGuard
 
 from nodes.comfy.build import ComfyNode
+from nodes.comfy.widgets import brief, short
 from nodes.graph import Group
 from nodes.workflow.errors import WorkflowError, child
 
@@ -54,14 +55,14 @@ def read_ui(doc: dict[str, Any]) -> tuple[list[ComfyNode], list[Group], list[str
         path = child("$.nodes", index)
         node = _node(raw, path, table, notes)
         if node.id in seen:
-            raise WorkflowError(f"duplicate node id {node.id}", child(path, "id"))
+            raise WorkflowError(f"duplicate node id {brief(node.id)}", child(path, "id"))
         seen.add(node.id)
         if node.class_type in subgraphs:
             name, inner = subgraphs[node.class_type]
-            types = sorted({t for t in inner if t})
+            types = sorted({brief(t) for t in inner if t})
             shown = ", ".join(types[:6]) + (", ..." if len(types) > 6 else "")
             node.reason = (
-                f"a ComfyUI subgraph ({name!r}, {len(inner)} nodes: {shown}); Daguerre does "
+                f"a ComfyUI subgraph ({short(name)}, {len(inner)} nodes: {shown}); Daguerre does "
                 "not open subgraphs yet — unpack it in ComfyUI (Unpack Subgraph) and re-import"
             )
             if not node.title:
@@ -109,14 +110,21 @@ def _subgraphs(doc: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
     definitions = doc.get("definitions")
     if not isinstance(definitions, dict):
         return {}
-    found = {}
-    for item in definitions.get("subgraphs") or []:
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            listed = item.get("nodes")
-            inner = listed if isinstance(listed, list) else []
-            types = [n.get("type") for n in inner if isinstance(n, dict)]
-            name = item.get("name") if isinstance(item.get("name"), str) else item["id"]
-            found[item["id"]] = (name, [t for t in types if isinstance(t, str)])
+    found: dict[str, tuple[str, list[str]]] = {}
+    subgraphs = definitions.get("subgraphs")
+    if not isinstance(subgraphs, list):  # absent, or nothing Daguerre can read as subgraphs
+        return found
+    for item in subgraphs:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        listed = item.get("nodes")
+        inner = listed if isinstance(listed, list) else []
+        types = [n.get("type") for n in inner if isinstance(n, dict)]
+        name = item.get("name")
+        found[item["id"]] = (
+            name if isinstance(name, str) else item["id"],
+            [t for t in types if isinstance(t, str)],
+        )
     return found
 
 
@@ -169,7 +177,10 @@ def _node(raw: Any, path: str, table: dict[int, tuple[str, int]], notes: list[st
         if not _is_int(link):
             raise WorkflowError("expected a link id", child(where, "link"))
         if link not in table:
-            notes.append(f"{class_type} {node.id}: input {name!r} names a missing link {link}")
+            notes.append(
+                f"{brief(class_type)} {brief(node.id)}: input {short(name)} names a missing "
+                f"link {link}"
+            )
             continue
         node.links[name] = table[link]
     outputs = raw.get("outputs") or []

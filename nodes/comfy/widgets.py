@@ -13,13 +13,37 @@ after an image name.
 
 from __future__ import annotations
 
+import math
+import reprlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from nodes.seed_control import SEED_MODES
 
 _MODES_TEXT = ", ".join(SEED_MODES[:-1]) + " or " + SEED_MODES[-1]
+LARGEST = int(sys.float_info.max)
+"""The largest magnitude a number in a workflow file may have (beyond it, ints cannot
+become floats and the JSON reader refuses them)."""
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """A JSON number a file may hold: not a bool, finite, and within float range."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -LARGEST <= value <= LARGEST
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def as_float(value: Any) -> Any:
+    """An int widget value as the float a float param wants; anything else as it is."""
+    return float(value) if is_int(value) and -LARGEST <= value <= LARGEST else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +58,9 @@ class Widget:
     def fits(self, value: Any) -> bool:
         kind = self.kind
         if kind == "int":
-            if isinstance(value, bool):
-                return False
-            return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+            return is_number(value) and (isinstance(value, int) or value.is_integer())
         if kind == "float":
-            return isinstance(value, int | float) and not isinstance(value, bool)
+            return is_number(value)
         if kind in ("text", "combo"):
             return isinstance(value, str)
         if kind == "toggle":
@@ -107,7 +129,9 @@ def _decode_named(values: dict[str, Any], layouts: Sequence[Layout]) -> dict[str
             bad = [w for w in candidate if w.name in values and not w.fits(values[w.name])]
             if bad:
                 w = bad[0]
-                raise WidgetMismatch(f"{w.name} is {values[w.name]!r}, expected {w.describe()}")
+                raise WidgetMismatch(
+                    f"{w.name} is {short(values[w.name])}, expected {w.describe()}"
+                )
             return {w.name: _clean(w, values[w.name]) for w in candidate if w.name in values}
     missing = [w.name for w in newest if w.name not in values and w.kind != "control"]
     raise WidgetMismatch(f"widget value(s) {', '.join(missing)} missing")
@@ -116,7 +140,7 @@ def _decode_named(values: dict[str, Any], layouts: Sequence[Layout]) -> dict[str
 def check_value(widget: Widget, value: Any) -> Any:
     """One named value (API format): cleaned, or :class:`WidgetMismatch`."""
     if not widget.fits(value):
-        raise WidgetMismatch(f"{widget.name} is {_short(value)}, expected {widget.describe()}")
+        raise WidgetMismatch(f"{widget.name} is {short(value)}, expected {widget.describe()}")
     return _clean(widget, value)
 
 
@@ -131,19 +155,34 @@ def _mismatch_message(values: list[Any], layouts: Sequence[Layout]) -> str:
     names = ", ".join(w.name for w in newest)
     if all(len(c) != len(values) for c in layouts):
         counts = " or ".join(sorted({str(len(c)) for c in layouts}))
-        return f"has {len(values)} widget values {_short(values)}, expected {counts}: {names}"
+        return f"has {len(values)} widget values {short(values)}, expected {counts}: {names}"
     for candidate in layouts:
         if len(candidate) != len(values):
             continue
         for w, v in zip(candidate, values, strict=True):
             if not w.fits(v):
                 return (
-                    f"widget {w.name} is {_short(v)}, expected {w.describe()} "
-                    f"(widget values {_short(values)} do not fit {names})"
+                    f"widget {w.name} is {short(v)}, expected {w.describe()} "
+                    f"(widget values {short(values)} do not fit {names})"
                 )
-    return f"widget values {_short(values)} do not fit {names}"
+    return f"widget values {short(values)} do not fit {names}"
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 3, 8, 8
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 60, 60, 40
+
+
+def short(value: Any) -> str:
+    """A value for a one-line message: at most 80 characters, however large the value
+    (never the repr of all of it, which may be megabytes)."""
+    text = _REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def brief(value: Any) -> str:
+    """Printable text of at most 80 characters as it is (an id, a class name); any other
+    text or value as :func:`short` shows it, quoted and escaped on one line."""
+    if isinstance(value, str) and len(value) <= 80 and value.isprintable():
+        return value
+    return short(value)
