@@ -65,3 +65,11 @@ def demo_sd15_inpainting(demo_root: Path) -> InpaintingDemoPaths:
 def demo_sdxl_inpainting(demo_root: Path) -> InpaintingDemoPaths:
     """A tiny SDXL-shaped inpainting model (9-channel UNet)."""
     return make_demo_inpainting_model(demo_root, "sdxl")
+
+
+@pytest.fixture
+def graph() -> Graph:
+    """The library with the mask tests' ``masktest.*`` input nodes (see mask_helpers)."""
+    from tests.diffusion.mask_helpers import mask_graph
+
+    return mask_graph()
