@@ -463,12 +463,16 @@ def _canny(e: _Exporter, d: NodeData) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     for name, ours in (("low_threshold", "low"), ("high_threshold", "high")):
         value = e.value(d, ours)
+        inputs[name] = value
         if is_int(value):
             if not -LARGEST <= value <= LARGEST:  # int / 255 would overflow
                 e.problems.append(f"{d.id}.{ours}: {short(value)} is out of range")
-            else:
-                value = round(value / 255, 2)
-        inputs[name] = value
+                continue
+            inputs[name] = value = round(value / 255, 2)
+        try:
+            canny_threshold(value)  # what the import will make of it
+        except ValueError:
+            e.problems.append(f"{d.id}.{ours}: {short(value)} is out of range")
     inputs["image"] = e.link(d, "image")
 
     def same(key: str, before: Any, value: Any) -> bool:

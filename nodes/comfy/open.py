@@ -87,10 +87,29 @@ def load_document(doc: Any, registry: Registry | None = None) -> tuple[Graph, st
             return import_api(doc, reg), "comfyui-api"
     except RecursionError:
         raise WorkflowError("nested too deeply") from None
+    except WorkflowError as exc:
+        raise bounded(exc) from None
     raise WorkflowError(
         "not a workflow: expected a Daguerre workflow, or a ComfyUI workflow in its UI "
         "format (nodes and links) or API format ({id: {class_type, inputs}})"
     )
+
+
+MESSAGE_CHARS = 1000
+"""The most of a message (and, apart, of its JSON path) an error from here shows: a file's
+100,000-character id or value quoted whole would make a message no one can read."""
+
+
+def bounded(exc: WorkflowError) -> WorkflowError:
+    """``exc``, its message and path cut to :data:`MESSAGE_CHARS` (itself if they fit)."""
+    message, path = exc.message, exc.path
+    if len(message) <= MESSAGE_CHARS and len(path) <= MESSAGE_CHARS:
+        return exc
+    if len(message) > MESSAGE_CHARS:
+        message = message[: MESSAGE_CHARS - 1] + "…"
+    if len(path) > MESSAGE_CHARS:
+        path = path[: MESSAGE_CHARS - 1] + "…"
+    return WorkflowError(message, path)
 
 
 def _open_png(data: bytes, file: Path, registry: Registry) -> Opened:
@@ -147,7 +166,7 @@ def _chunk_json(texts: dict[str, str], key: str) -> Any:
 
 def _in_chunk(key: str, exc: WorkflowError) -> WorkflowError:
     """``exc``, said of the PNG's text chunk ``key`` (once: the path stays the document's)."""
-    return WorkflowError(f"the PNG's {key!r} text chunk: {exc.message}", exc.path)
+    return bounded(WorkflowError(f"the PNG's {key!r} text chunk: {exc.message}", exc.path))
 
 
 def _read(file: Path) -> bytes:

@@ -406,3 +406,38 @@ def test_export_problems_name_what_a_file_named_on_one_line(registry) -> None:
     with pytest.raises(WorkflowError) as info:
         export_api(graph)
     assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize("value", [-1.7976931348623157e308, 1e306])
+def test_a_canny_threshold_the_import_cannot_read_back_is_an_export_error(registry, value) -> None:
+    graph = import_api(sd15_api(), registry)
+    graph.nodes["12"].params["low"] = value  # a float: written as ComfyUI's 0-1 value
+    with pytest.raises(WorkflowError, match=r"12\.low: .* is out of range"):
+        export_api(graph)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"format": "daguerre.workflow", "version": 1, "nodes": {"x" * 100_000: {"type": "t"}}},
+        {
+            "format": "daguerre.workflow",
+            "version": 1,
+            "nodes": {"a": {"type": "utility.note", "type_version": "v" * 10**5}},
+        },
+    ],
+)
+def test_any_file_opens_or_fails_with_a_message_a_terminal_can_show(
+    registry, tmp_path, doc
+) -> None:
+    # The Daguerre loader quotes ids and versions whole (nodes/workflow/format.py, reported);
+    # whatever it says, opening any file through nodes.comfy cuts it to a readable line.
+    for name, data in (
+        ("long.json", json.dumps(doc).encode()),
+        ("long.png", _png({"daguerre.workflow": json.dumps(doc)})),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(WorkflowError) as info:
+            open_any(path, registry)
+        assert len(str(info.value)) <= 2001
