@@ -200,12 +200,11 @@ def _run(case: Case, tmp: Path, traced: bool) -> Outcome:
 
 
 KNOWN: list[tuple[str, str]] = []
-"""(where, what) of faults in code outside the ComfyUI adapter, reported and pinned as
-xfail reproducers below, that the corpus counts apart instead of failing on them: a
-``_where`` frame (``"format.py:from_dict:"``) and a part of the error. Empty now: the
-faults found so far (nodes/workflow/format.py quoting 100,000-character ids and versions
-whole in its messages) are cut to a readable line by nodes.comfy.open, which every case
-goes through; the reproducers below call the Daguerre loader directly."""
+"""(where, what) of known faults the corpus counts apart instead of failing on them: a
+``_where`` frame (``"format.py:from_dict:"``) and a part of the error. Empty: the faults
+found so far (messages quoting 100,000-character ids and versions whole) are fixed in
+``WorkflowError`` itself, which cuts its message and path to a readable line; the tests at
+the end of this file keep them fixed."""
 
 
 def _known(error: str) -> bool:
@@ -306,23 +305,20 @@ def test_the_corpus_is_deterministic() -> None:
     assert _png_case_at(45).data == _png_case_at(45).data
 
 
-# --------------------------------------------------------------------------- known faults
-# Found by the corpus in files outside nodes/comfy (reported; strict xfails, so a fix
-# shows as XPASS and the KNOWN entry above can go).
+# --------------------------------------------------------------------------- long quoted values
+# Found by the corpus: the Daguerre loader quoted these whole in its messages.
 def _long_message(doc: dict[str, Any]) -> int:
     with pytest.raises(WorkflowError) as info:
         loads(json.dumps(doc), REGISTRY)
     return len(str(info.value))
 
 
-@pytest.mark.xfail(strict=True, reason="nodes/workflow/format.py: from_dict quotes a node id whole")
-def test_known_a_long_node_id_is_quoted_cut() -> None:
+def test_a_long_node_id_is_quoted_cut() -> None:
     doc = {"format": "daguerre.workflow", "version": 1, "nodes": {"x" * 100_000: {"type": "t"}}}
     assert _long_message(doc) <= MESSAGE_CHARS
 
 
-@pytest.mark.xfail(strict=True, reason="nodes/workflow/format.py: a link's missing node whole")
-def test_known_a_link_to_a_long_missing_id_is_quoted_cut() -> None:
+def test_a_link_to_a_long_missing_id_is_quoted_cut() -> None:
     doc = {
         "format": "daguerre.workflow",
         "version": 1,
@@ -332,8 +328,7 @@ def test_known_a_link_to_a_long_missing_id_is_quoted_cut() -> None:
     assert _long_message(doc) <= MESSAGE_CHARS
 
 
-@pytest.mark.xfail(strict=True, reason="nodes/api.py parse_version quotes the version whole")
-def test_known_a_long_type_version_is_quoted_cut() -> None:
+def test_a_long_type_version_is_quoted_cut() -> None:
     doc = {
         "format": "daguerre.workflow",
         "version": 1,
