@@ -52,7 +52,8 @@ def validate(graph: Graph, resolve_file: FileResolver | None = None) -> list[Pro
     for data in graph.nodes.values():
         cls = graph.registry.get(data.type)
         if cls is None:
-            problems.append(Problem(data.id, None, f"unknown node type {data.type!r}"))
+            shown = data.type if len(data.type) <= 100 else data.type[:100] + "…"
+            problems.append(Problem(data.id, None, f"unknown node type {shown!r}"))
             continue
         _check_version(data, cls, problems, versions)
         incoming = {link.input: link for link in links_into.get(data.id, ())}

@@ -21,6 +21,7 @@ these before a PNG is read, and :func:`encode_png` refuses to write more.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -143,4 +144,7 @@ def _read(path: Path) -> bytes:
 
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
+    # PIL names the in-memory buffer it read from ("<_io.BytesIO object at 0x7f…>"): a
+    # memory address means nothing to a person
+    text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-f]+>", "", text)
     return text if len(text) <= 200 else text[:197] + "..."

@@ -380,3 +380,17 @@ def test_saves_killed_at_random_moments_leave_a_whole_file_and_no_temp_files(
     save_file(versions[1], target)
     assert _temp_files(tmp_path) == []
     assert load_file(target, registry).metadata["version"] == 1
+
+
+def test_a_damaged_png_message_shows_no_memory_address() -> None:
+    with pytest.raises(WorkflowError) as info:
+        workflow_png.png_texts(b"\x89PNG\r\n\x1a\n" + b"garbage")
+    assert "0x" not in info.value.message and "BytesIO" not in info.value.message
+    assert "cannot read the PNG" in info.value.message
+
+
+def test_an_unknown_type_of_100000_characters_is_quoted_cut() -> None:
+    doc = {"format": "daguerre.workflow", "version": 1, "nodes": {"a": {"type": "x\n" * 100_000}}}
+    loaded = workflow_io.loads(json.dumps(doc), file_registry())
+    (problem,) = validate(loaded)
+    assert len(problem.message) < 300 and "unknown node type" in problem.message
