@@ -270,25 +270,45 @@ class Builder:
         link = node.links.get(name)
         return self.resolve(link) if link is not None else None
 
-    def resolve(self, link: tuple[str, int]) -> tuple[str, int] | None:
-        """Follow Reroutes and pass-through outputs; None for a chain that ends nowhere."""
-        seen = set()
+    def resolve(
+        self,
+        link: tuple[str, int],
+        memo: dict[tuple[str, int], tuple[str, int] | None] | None = None,
+    ) -> tuple[str, int] | None:
+        """Follow Reroutes and pass-through outputs; None for a chain that ends nowhere.
+
+        ``memo`` (for a phase in which no link changes) remembers the end of every link a
+        walk passed, so many readers of one long Reroute chain cost its length once, not
+        once each."""
+        seen: dict[tuple[str, int], None] = {}
+        end: tuple[str, int] | None
         while True:
+            if memo is not None and link in memo:
+                end = memo[link]
+                break
             source = self.nodes.get(link[0])
             through = self.passthrough.get(link)
             if source is None or (source.class_type != "Reroute" and through is None):
-                return link
+                end = link
+                break
             if link in seen:
-                return None
-            seen.add(link)
+                end = None
+                break
+            seen[link] = None
             if through is not None:
                 if through not in source.links:
-                    return None
+                    end = None
+                    break
                 link = source.links[through]
             elif source.links:
                 link = next(iter(source.links.values()))
             else:
-                return None
+                end = None
+                break
+        if memo is not None:
+            for passed in seen:
+                memo[passed] = end
+        return end
 
     # ------------------------------------------------------------ placeholders
     def placeholder(self, node: ComfyNode, reason: str) -> NodeData:
@@ -371,6 +391,7 @@ def _bypass_placeholders(b: Builder) -> None:
 
 def _connect(b: Builder) -> None:
     graph = b.graph
+    memo: dict[tuple[str, int], tuple[str, int] | None] = {}  # links no longer change here
     for node in b.nodes.values():
         if node.class_type == "Reroute" or node.id not in b.ids:
             continue
@@ -381,7 +402,7 @@ def _connect(b: Builder) -> None:
             if not targets:
                 b.note(node, f"input {short(name)} is not used by Daguerre; its link is dropped")
                 continue
-            source = b.resolve(link)
+            source = b.resolve(link, memo)
             if source is None:
                 b.note(node, f"input {short(name)} comes from an unconnected Reroute")
                 continue

@@ -392,6 +392,24 @@ def test_a_long_chain_of_bypassed_placeholders_passes_through_in_linear_time(reg
     assert link is not None and link.source == "1"
 
 
+def test_many_readers_of_one_long_reroute_chain_import_in_linear_time(registry) -> None:
+    """Each Preview Image reads a different point of one chain of Reroutes."""
+    d = UIDoc()
+    d.node(1, "LoadImage", ["a.png", "image"], (), (("IMAGE", "IMAGE"), ("MASK", "MASK")))
+    count = 8000
+    for i in range(2, count + 2):
+        d.node(i, "Reroute", None, (("", "*"),), (("", "IMAGE"),))
+        d.link(i - 1, 0, i, "")
+        reader = count + i
+        d.node(reader, "PreviewImage", [], (("images", "IMAGE"),), ())
+        d.link(i, 0, reader, "images")
+    doc = d.doc()
+    graph = _timed(lambda: import_ui(doc, registry))
+    for reader in (count + 2, 2 * count + 1):
+        link = graph.link_into(str(reader), "image")
+        assert link is not None and link.source == "1"
+
+
 def test_a_param_that_merely_looks_like_a_link_is_no_link(registry) -> None:
     graph = import_api(sd15_api(), registry)
     graph.nodes["3"].params["cfg"] = ["23", 29]  # a value (from a file), not a link
