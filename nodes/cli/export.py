@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from nodes.cli.common import EXIT_FAILED, EXIT_OK
+from nodes.cli.common import EXIT_FAILED, EXIT_OK, printable
 from nodes.comfy import export_api, open_any
 from nodes.registry import Registry
 from nodes.workflow import WorkflowError, dumps
@@ -24,17 +24,17 @@ def cmd_export(args: argparse.Namespace, registry: Registry) -> int:
         else:
             text = dumps(graph)
     except WorkflowError as exc:
-        print(exc, file=sys.stderr)
+        print(printable(exc), file=sys.stderr)
         return EXIT_FAILED
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {printable(warning)}", file=sys.stderr)
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK
     try:
         write_atomic(args.output, text.encode("utf-8"))
     except OSError as exc:
-        print(f"cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"cannot write {printable(args.output)}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"wrote {args.output}", file=sys.stderr)
+    print(f"wrote {printable(args.output)}", file=sys.stderr)
     return EXIT_OK

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from nodes.cli.common import EXIT_OK
+from nodes.cli.common import EXIT_OK, printable
 from nodes.paths import MODEL_KIND_FOLDERS, list_model_files
 from nodes.settings import Settings
 
@@ -24,11 +24,11 @@ def cmd_models(args: argparse.Namespace) -> int:
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
-    print("models folders: " + ", ".join(str(d) for d in dirs))
+    print("models folders: " + ", ".join(printable(d) for d in dirs))
     for kind, names in found.items():
         print(f"\n{kind} ({len(names)})")
         for name in names:
-            print(f"  {name}")
+            print(f"  {printable(name)}")
     return EXIT_OK
 
 

@@ -154,8 +154,9 @@ def test_an_unreadable_file_message_is_escaped(
     doc = to_dict(sum_graph(registry))
     doc["nodes"][f"id{EVIL}"] = doc["nodes"].pop("a")
     wf = _write_doc(tmp_path, doc)
-    for command in ("validate", "info", "run"):
-        code, out, err = run_cli(capsys, registry, command, wf)
+    for command in ("validate", "info", "run", "export"):
+        extra = ("--comfy-api", "-o", str(tmp_path / "out.json")) if command == "export" else ()
+        code, out, err = run_cli(capsys, registry, command, *extra, wf)
         assert code == 1, command
         _assert_clean(out, err)
         assert "node ids are" in out + err  # the message, its quote escaped
