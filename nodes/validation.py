@@ -17,6 +17,7 @@ The executor judges values that arrive through links with the same words, when t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -197,8 +198,24 @@ def _file_problem(param: Param, value: Any, resolve: FileResolver) -> str | None
     if not value:
         return f"no {param.file_kind} file chosen"
     if resolve(param.file_kind, value) is None:
-        return f"{param.file_kind} file not found: {value}"
+        return _unusable(resolve, param.file_kind, str(value)) or (
+            f"{param.file_kind} file not found: {value}"
+        )
     return None
+
+
+def _unusable(resolve: FileResolver, kind: str, value: str) -> str | None:
+    """Why a file that exists was passed over (a FIFO, a device): clearer than "not found"."""
+    from nodes.paths import unusable_reason
+
+    finder = getattr(resolve, "__self__", resolve)  # a FileFinder, or its bound method
+    reason = getattr(finder, "unusable_reason", None)
+    if callable(reason):
+        found = reason(kind, value)
+        return found if isinstance(found, str) else None
+    if not value or "\0" in value:
+        return None
+    return unusable_reason(Path(value))
 
 
 def linked_value_problems(

@@ -198,6 +198,7 @@ def test_validation_refuses_a_fifo_checkpoint(graph: Graph, fifo: Path) -> None:
     for resolve in (FileFinder([]), None):
         problems = validate(graph, resolve)
         assert [(p.node_id, p.field) for p in problems] == [("pick", "path")]
+        assert "named pipe (FIFO), not a file" in problems[0].message  # not "not found"
 
 
 # ------------------------------------------------------------------------------ size caps
