@@ -59,6 +59,8 @@ class FileController(QObject):
         self.session = session
         self.canvas = canvas
         self.problems = problems
+        self._autosave_problem = ""
+        """The last autosave failure shown (each is shown once, not every few seconds)."""
         canvas.filesDropped.connect(self.files_dropped)
         self._autosave = QTimer(self)
         self._autosave.setInterval(AUTOSAVE_MS)
@@ -346,5 +348,13 @@ class FileController(QObject):
 
     def autosave_now(self) -> None:
         """Write the autosave if there are unsaved changes (the timer's job)."""
-        if self.document.dirty:
+        if not self.document.dirty:
+            return
+        try:
             self.session.autosave(self.document.to_dict(), self.document.path)
+        except (OSError, WorkflowError) as exc:  # a timer must not raise; say it, once
+            message = f"autosave failed: {exc}"
+            if message != self._autosave_problem:
+                self._autosave_problem = message
+                self.problems.log(message, Level.WARNING)
+                self._status(message, 8000)

@@ -41,7 +41,7 @@ from typing import Any, BinaryIO
 from PySide6.QtCore import QSettings
 
 from nodes.paths import home_dir
-from nodes.workflow.io import write_atomic
+from nodes.workflow.io import check_size, write_atomic
 
 MAX_RECENT = 10
 MAX_AUTOSAVE_BYTES = 256 * 1024 * 1024
@@ -240,7 +240,9 @@ class Session:
     def autosave(self, document: dict[str, Any], path: Path | None) -> None:
         self.start()  # an autosave is never without its held lock
         payload = {"path": str(path) if path else None, "workflow": document}
-        write_atomic(self.autosave_file, json.dumps(payload).encode("utf-8"), durable=False)
+        text = json.dumps(payload)
+        check_size(text)  # an autosave too large to read back would lose the work silently
+        write_atomic(self.autosave_file, text.encode("utf-8"), durable=False)
 
     def read_autosave(self) -> tuple[dict[str, Any], Path | None] | None:
         """This instance's autosave, or None when there is none or it cannot be read."""

@@ -305,3 +305,16 @@ def test_an_autosave_of_a_version_before_per_instance_files_is_offered(
     window = _open(windows, qtbot)
     assert _prompt(window) == "old"
     assert not (home / "autosave.json").exists()
+
+
+def test_an_autosave_too_large_to_reopen_is_refused_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nodes.workflow import WorkflowError
+    from nodes.workflow import io as workflow_io
+
+    session = Session(tmp_path / "home")
+    monkeypatch.setattr(workflow_io, "MAX_BYTES", 64)
+    with pytest.raises(WorkflowError, match="could not be opened again"):
+        session.autosave({"format": "daguerre.workflow", "nodes": {"n" * 100: {}}}, None)
+    assert not session.autosave_file.exists()
