@@ -14,13 +14,14 @@ from nodes.workflow import WorkflowError, dumps
 
 
 def cmd_export(args: argparse.Namespace, registry: Registry) -> int:
-    from nodes.workflow.io import write_atomic
+    from nodes.workflow.io import check_size, write_atomic
 
     try:
         graph = open_any(args.workflow, registry)
         warnings: list[str] = []
         if args.comfy_api:
             text = json.dumps(export_api(graph, warnings), indent=2, ensure_ascii=False) + "\n"
+            check_size(text)  # what Daguerre writes it must be able to read back
         else:
             text = dumps(graph)
     except WorkflowError as exc:
