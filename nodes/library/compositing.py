@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
-from nodes.library.masks import SIZE_MAX, as_mask_batch, check_ranges, repeat_to_batch, size_text
+from nodes.library.masks import SIZE_MAX, as_mask_batch, repeat_to_batch, size_text
 from nodes.ports import PortType
 
 if TYPE_CHECKING:
@@ -65,9 +65,6 @@ class PadImageForOutpainting(Node):
         import numpy as np
         import torch
 
-        check_ranges(
-            type(self), left=left, top=top, right=right, bottom=bottom, feathering=feathering
-        )
         batch, height, width, channels = image.shape
         new_height, new_width = height + top + bottom, width + left + right
         padded = torch.full((batch, new_height, new_width, channels), GREY, dtype=torch.float32)
@@ -129,7 +126,6 @@ class CompositeMasked(Node):
     ) -> tuple[torch.Tensor]:
         import torch.nn.functional as F
 
-        check_ranges(type(self), x=x, y=y, resize_source=resize_source)
         batch, height, width = destination.shape[0], destination.shape[1], destination.shape[2]
         if resize_source:
             planes = source.movedim(-1, 1)

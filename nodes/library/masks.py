@@ -8,15 +8,15 @@ semantics of the ComfyUI node it is named after (``LoadImageMask``, ``ImageToMas
 Blur Mask is Daguerre's own. :func:`mask_to_latent` resizes a mask to a latent's size the
 way ComfyUI's sampler resizes a noise mask.
 
-Linked params skip validation's range checks, so every ``run`` checks its params against
-their declarations (:func:`check_ranges`) before it computes anything.
+A linked param is checked against its declaration by the executor when its value arrives,
+like a typed one by validation, so the nodes take their params as valid.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from nodes.api import Input, Node, NodeError, Output, Param
+from nodes.api import Input, Node, Output, Param
 from nodes.context import NodeContext
 from nodes.ports import PortType
 
@@ -31,19 +31,6 @@ CHANNELS = ("red", "green", "blue")
 
 COMBINE_OPERATIONS = ("multiply", "add", "subtract", "and", "or", "xor")
 """Combine Masks' operations, as ComfyUI's MaskComposite names them."""
-
-
-def check_ranges(cls: type[Node], **values: Any) -> None:
-    """Raise a NodeError naming the first of ``values`` that its param of ``cls`` refuses.
-
-    Validation checks the params typed on the node; a param fed by a link arrives
-    unchecked, so nodes call this first in ``run``.
-    """
-    for name, value in values.items():
-        param = cls.param(name)
-        problem = param.check(value) if param is not None else None
-        if problem is not None:
-            raise NodeError(problem, name)
 
 
 def as_mask_batch(mask: torch.Tensor) -> torch.Tensor:
@@ -111,7 +98,6 @@ class LoadImageMask(Node):
     def run(self, ctx: NodeContext, *, path: str, channel: str) -> tuple[torch.Tensor]:
         from nodes.library.images import LoadImage
 
-        check_ranges(type(self), channel=channel)
         # Load Image's reading: EXIF orientation, RGB, and 1 − alpha (zeros without alpha)
         image, mask = LoadImage().run(ctx, path=path)
         if channel == "alpha":
@@ -131,7 +117,6 @@ class ImageToMask(Node):
     outputs = (Output("mask", PortType.MASK),)
 
     def run(self, ctx: NodeContext, *, image: torch.Tensor, channel: str) -> tuple[torch.Tensor]:
-        check_ranges(type(self), channel=channel)
         return (image[..., CHANNELS.index(channel)].contiguous(),)
 
 
@@ -177,7 +162,6 @@ class ThresholdMask(Node):
     def run(self, ctx: NodeContext, *, mask: torch.Tensor, value: float) -> tuple[torch.Tensor]:
         import torch
 
-        check_ranges(type(self), value=value)
         return ((mask > value).to(torch.float32),)
 
 
@@ -211,7 +195,6 @@ class GrowMask(Node):
         import scipy.ndimage
         import torch
 
-        check_ranges(type(self), expand=expand, tapered_corners=tapered_corners)
         corner = 0 if tapered_corners else 1
         footprint = np.array([[corner, 1, corner], [1, 1, 1], [corner, 1, corner]], dtype=bool)
         step = scipy.ndimage.grey_erosion if expand < 0 else scipy.ndimage.grey_dilation
@@ -245,7 +228,6 @@ class FeatherMask(Node):
     ) -> tuple[torch.Tensor]:
         import torch
 
-        check_ranges(type(self), left=left, top=top, right=right, bottom=bottom)
         output = as_mask_batch(mask).clone()
         height, width = output.shape[1], output.shape[2]
         # ComfyUI multiplies one column or row at a time by a float32 rate, left, right,
@@ -296,7 +278,6 @@ class BlurMask(Node):
         import scipy.ndimage
         import torch
 
-        check_ranges(type(self), radius=radius)
         if radius == 0:
             return (mask,)
         blurred = []
@@ -339,7 +320,6 @@ class CombineMasks(Node):
     ) -> tuple[torch.Tensor]:
         import torch
 
-        check_ranges(type(self), x=x, y=y, operation=operation)
         output = as_mask_batch(destination).clone()
         pasted = repeat_to_batch(as_mask_batch(source), output.shape[0])
         right = min(x + pasted.shape[2], output.shape[2])
@@ -385,5 +365,4 @@ class SolidMask(Node):
     ) -> tuple[torch.Tensor]:
         import torch
 
-        check_ranges(type(self), value=value, width=width, height=height)
         return (torch.full((1, height, width), value, dtype=torch.float32),)
