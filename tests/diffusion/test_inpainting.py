@@ -17,12 +17,7 @@ from nodes.events import RunStatus
 from nodes.executor import Executor, RunOutcome
 from nodes.graph import Graph
 from tests.diffusion.conftest import tiny
-
-PROMPT = "a lighthouse on a cliff at sunset, oil painting, warm light"
-NEGATIVE = "blurry, low quality"
-TOLERANCE = 1e-5
-NO_SAFETY: Any = None
-"""diffusers' documented way to leave the safety checker out (its hints ask for one)."""
+from tests.diffusion.test_parity import NEGATIVE, NO_SAFETY, PROMPT, TOLERANCE, _sdxl_graph
 
 
 @pytest.fixture(scope="module")
@@ -170,16 +165,8 @@ def test_sdxl_inpainting_checkpoint_matches_the_sdxl_inpaint_pipeline(
 ) -> None:
     from diffusers import StableDiffusionXLInpaintPipeline
 
-    sizes = {
-        f"{node}.{name}": 64
-        for node in ("positive", "negative")
-        for name in ("width", "height", "target_width", "target_height")
-    }
-    texts = {"positive.text": PROMPT, "negative.text": NEGATIVE, "sampler.cfg": 6.0}
-    graph = workflow(
-        "sdxl_txt2img",
-        tiny(demo_sdxl_inpainting.single_file, **sizes, **texts, **{"sampler.denoise": 0.75}),
-    )
+    graph = _sdxl_graph(workflow, demo_sdxl_inpainting)
+    graph.set_param("sampler", "denoise", 0.75)
     ours, outcome = _run(executor, _inpaint_model_graph(graph, picture[0]))
     pipe = _pipeline(
         StableDiffusionXLInpaintPipeline,
