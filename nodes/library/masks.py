@@ -5,8 +5,8 @@ repaints (as in ComfyUI: Load Image gives 1 − alpha). Each node follows the pu
 semantics of the ComfyUI node it is named after (``LoadImageMask``, ``ImageToMask``,
 ``MaskToImage``, ``InvertMask``, ``ThresholdMask``, ``GrowMask``, ``FeatherMask``,
 ``MaskComposite``, ``SolidMask``), so an imported ComfyUI workflow gives ComfyUI's values;
-Blur Mask is Daguerre's own. :func:`mask_to_latent` resizes a mask to a latent's size the
-way ComfyUI's sampler resizes a noise mask.
+Blur Mask is Daguerre's own. (The sampler resizes masks to latent size:
+:func:`nodes.diffusion.inpainting.latent_mask`.)
 
 A linked param is checked against its declaration by the executor when its value arrives,
 like a typed one by validation, so the nodes take their params as valid.
@@ -55,22 +55,6 @@ def size_text(tensor: torch.Tensor) -> str:
     """The width×height of a B×H×W mask or a B×H×W×C image."""
     height, width = (tensor.shape[1], tensor.shape[2])
     return f"{width}×{height}"
-
-
-def mask_to_latent(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """A mask resized to a latent's size: B×1×``height``×``width`` float32.
-
-    ``mask`` is H×W, B×H×W or B×1×H×W. It is resized by bilinear interpolation without
-    corner alignment or antialiasing (``torch.nn.functional.interpolate(...,
-    mode="bilinear")``), which is how ComfyUI's sampler resizes a latent's noise mask to
-    the latent (``prepare_mask``); repeating it over the latent's channels and batch is
-    left to the caller. A mask already of that size comes back unchanged.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    batch = mask.reshape((-1, 1, mask.shape[-2], mask.shape[-1])).to(torch.float32)
-    return F.interpolate(batch, size=(height, width), mode="bilinear")
 
 
 class LoadImageMask(Node):

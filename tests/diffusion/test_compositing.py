@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from nodes.graph import Graph, GraphError
-from nodes.library.masks import mask_to_latent
 from tests.diffusion.mask_helpers import failure, rng_array, run_node
 
 # --------------------------------------------------------------------------- pad for outpaint
@@ -246,21 +245,3 @@ def test_a_linked_value_out_of_range_fails_on_its_field(
 ) -> None:
     problem = failure(graph, node_type, inputs)
     assert problem.field == field
-
-
-# --------------------------------------------------------------------------- the latent helper
-
-
-def test_mask_to_latent_resizes_bilinearly() -> None:
-    mask = torch.zeros(1, 16, 16)
-    mask[:, :, 8:] = 1.0
-    small = mask_to_latent(mask, 2, 2)
-    assert small.shape == (1, 1, 2, 2) and small.dtype == torch.float32
-    assert small.tolist() == [[[[0.0, 1.0], [0.0, 1.0]]]]
-    # downscaling 8× samples the centre of each block: halfway between pixels 3 and 4
-    ramp = torch.arange(16, dtype=torch.float32).expand(16, 16)[None] / 15
-    assert float(mask_to_latent(ramp, 1, 2)[0, 0, 0, 0]) == pytest.approx(3.5 / 15)
-    up = mask_to_latent(torch.tensor([[0.0, 1.0], [0.0, 1.0]]), 2, 4)  # an H×W mask
-    assert up[0, 0, 0].tolist() == [0.0, 0.25, 0.75, 1.0]
-    batch = torch.rand(3, 1, 5, 7)
-    assert torch.equal(mask_to_latent(batch, 5, 7), batch)  # already the size

@@ -237,3 +237,26 @@ def test_a_mask_of_another_size_names_the_mask(demo_sd15, executor, workflow, tm
     graph.connect("big", "image", "encode", "image")
     problems = _problems(executor, graph)
     assert problems == {("masked", "mask")}
+
+
+def _latent_mask(mask: torch.Tensor, size: tuple[int, int], *, binary: bool) -> torch.Tensor:
+    from nodes.diffusion.inpainting import latent_mask
+
+    cpu = torch.device("cpu")
+    return latent_mask(
+        mask, size, binary=binary, batch=mask.shape[0], device=cpu, dtype=torch.float32
+    )
+
+
+def test_masks_reach_latent_size_by_each_conventions_rule() -> None:
+    """comfyui: bilinear, soft (how ComfyUI's sampler resizes a noise mask); diffusers:
+    binarised at 0.5, then nearest (its mask processor)."""
+    half = torch.zeros(1, 16, 16)
+    half[:, :, 8:] = 1.0
+    assert _latent_mask(half, (2, 2), binary=False).tolist() == [[[[0.0, 1.0], [0.0, 1.0]]]]
+    # downscaling 8× samples the centre of each block: halfway between pixels 3 and 4
+    ramp = torch.arange(16, dtype=torch.float32).expand(16, 16)[None] / 15
+    assert float(_latent_mask(ramp, (1, 2), binary=False)[0, 0, 0, 0]) == pytest.approx(3.5 / 15)
+    assert _latent_mask(ramp, (1, 2), binary=True).tolist() == [[[[0.0, 1.0]]]]
+    soft = torch.full((2, 8, 8), 0.5)
+    assert torch.equal(_latent_mask(soft, (1, 1), binary=True), torch.ones(2, 1, 1, 1))
