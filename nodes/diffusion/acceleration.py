@@ -328,13 +328,18 @@ class AcceleratedDenoiser:
         self.graphs = mode == "graphs" if graphs is None else graphs
         """Whether calls are captured (``graphs``; ``compile`` on CUDA captures too)."""
         self._bound: set[Hashable] = set()
+        self._key: Hashable | None = None
+        """This run's shape key: shapes are static across a run's steps, so it is computed
+        at the first step only (the per-step path stays short)."""
         self.eager_calls = 0
         self.graph_calls = 0
         self.compiled_calls = 0
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
         inputs = {**self.inner.inputs, **self.inner.step_inputs(step)}
-        key = shape_key(x, t, inputs)
+        if self._key is None:
+            self._key = shape_key(x, t, inputs)
+        key = self._key
         forward, which = self._forward(key, x, t, inputs)
         # While a compile runs on its thread, nothing is captured: a capture must not race
         # another thread's kernel launches.
