@@ -1,8 +1,9 @@
 """Painting of node items, kept apart from their behaviour (:mod:`desktop.canvas.node_item`).
 
 Zoomed out (``lod`` below :data:`style.LOD_DETAIL`) a node is two rectangles — the title
-color band and the body — and an outline when selected or failing: no text, no paths,
-so a 300-node graph pans smoothly. Zoomed in it gets the full drawing: shadow, rounded
+color band and the body — its title (down to :data:`style.LOD_TITLE`, scaled to stay
+readable on screen) and an outline when selected or failing: one text, no paths, so a
+300-node graph pans smoothly. Zoomed in it gets the full drawing: shadow, rounded
 body, title bar with collapse chevron and run state badge (progress ring while running),
 port and param labels, token counts, problem highlights and the preview image.
 
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence, Set
 from typing import Any, Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
 
 from desktop.canvas import style
 from desktop.canvas.params import is_full_width, number_text, param_label
@@ -87,6 +88,8 @@ def paint_node(item: PaintedNode, painter: QPainter, lod: float) -> None:
         painter.drawRect(body)
         painter.setBrush(title)
         painter.drawRect(QRectF(0, 0, item.width, min(item.height, style.TITLE_H)))
+        if lod >= style.LOD_TITLE:
+            _paint_proxy_title(item, painter, lod)
         outline = _outline(item)
         if outline is not None:
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -130,6 +133,19 @@ def _outline(item: PaintedNode) -> tuple[QColor, float] | None:
     if item.status.state is NodeState.RUNNING:
         return style.ACCENT, 2.0
     return None
+
+
+def _paint_proxy_title(item: PaintedNode, painter: QPainter, lod: float) -> None:
+    """The title in the zoomed-out drawing, at about the detailed drawing's on-screen size
+    (the font grows as the view shrinks), elided to the node's width."""
+    font = QFont(fonts_()["title"])
+    font.setPointSizeF(font.pointSizeF() * min(1.6 / max(lod, 0.05), 7.0) * 0.55)
+    metrics = QFontMetricsF(font)
+    rect = QRectF(style.PAD, 0, item.width - 2 * style.PAD, max(style.TITLE_H, metrics.height()))
+    text = metrics.elidedText(item.title, Qt.TextElideMode.ElideRight, rect.width())
+    painter.setFont(font)
+    painter.setPen(style.TEXT if item.cls is not None else QColor("#ffd7d4"))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, text)
 
 
 def _paint_title(item: PaintedNode, painter: QPainter, fonts: dict) -> None:

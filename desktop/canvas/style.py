@@ -83,7 +83,10 @@ REROUTE_D = 14.0
 REROUTE_IDLE = QColor("#6f737b")
 """A reroute dot with nothing flowing in."""
 LOD_DETAIL = 0.5
-"""Below this zoom nodes draw a cheap proxy: no text, no widgets."""
+"""Below this zoom nodes draw a cheap proxy: no widgets, no ports' labels."""
+LOD_TITLE = 0.15
+"""Down to this zoom the proxy still shows each node's title, drawn at a readable size on
+screen (a fitted graph of a dozen nodes lands between this and LOD_DETAIL)."""
 ZOOM_MIN = 0.08
 ZOOM_MAX = 3.0
 GROUP_TITLE_H = 30.0

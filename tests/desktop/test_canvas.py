@@ -589,3 +589,31 @@ def test_space_drag_pans_and_the_view_is_saved_with_the_document(
     QApplication.processEvents()
     assert canvas.zoom() == pytest.approx(view["zoom"], abs=1e-3)
     assert document.to_dict()["view"] == view
+
+
+def _painted(item: NodeItem, lod: float) -> np.ndarray:
+    from PySide6.QtGui import QImage, QPainter
+
+    from desktop.canvas.node_paint import paint_node
+
+    image = QImage(int(item.width), int(style.TITLE_H * 3), QImage.Format.Format_RGB32)
+    image.fill(0)
+    painter = QPainter(image)
+    paint_node(item, painter, lod)
+    painter.end()
+    bits = image.constBits()
+    return np.frombuffer(bits, dtype=np.uint8).reshape(image.height(), image.width(), 4).copy()
+
+
+def test_titles_stay_readable_zoomed_out_down_to_lod_title(
+    canvas: CanvasView, document: Document
+) -> None:
+    """A fitted default graph lands below LOD_DETAIL: its nodes still show their titles."""
+    sampler = node(canvas, document.add_node("sampling.sampler", (0, 0)))
+    band = slice(0, int(style.TITLE_H * 3))
+    between = (style.LOD_TITLE + style.LOD_DETAIL) / 2
+    with_title = _painted(sampler, between)[band]
+    without = _painted(sampler, style.LOD_TITLE / 2)[band]
+    assert not np.array_equal(with_title, without)  # the title's text is drawn
+    # the text is light on the dark band: some pixels much brighter than the band colour
+    assert int(with_title[..., :3].max()) > int(without[..., :3].max()) + 40
