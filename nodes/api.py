@@ -107,9 +107,10 @@ class Output:
 class Param:
     """A typed value edited on the node itself (spin box, combo box, text field...).
 
-    ``file_kind`` marks a path to a model or image ("checkpoints", "controlnet", "lora",
-    "vae", "images"): validation checks that it exists. ``seed`` asks the UI for an
-    after-run control (fixed / increment / randomize). A linkable param can be promoted
+    ``file_kind`` marks a path to a model or image, one of the kinds of
+    :data:`nodes.paths.MODEL_KIND_FOLDERS` ("checkpoints", "lora", "upscale_models"...):
+    validation checks that it exists. ``seed`` asks the UI for an after-run control
+    (fixed / increment / randomize). A linkable param can be promoted
     to an input socket of its own type.
     """
 

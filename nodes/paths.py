@@ -126,6 +126,8 @@ MODEL_KIND_FOLDERS: dict[str, tuple[str, ...]] = {
     "controlnet": ("controlnet", "ControlNet"),
     "lora": ("loras", "lora", "Lora"),
     "vae": ("vae", "VAE"),
+    "upscale_models": ("upscale_models", "ESRGAN", "RealESRGAN", "SwinIR", "DAT", "HAT"),
+    "embeddings": ("embeddings",),
     "images": ("input", "images"),
 }
 """Subfolders searched per file kind — ours, ComfyUI's and A1111's names."""
@@ -188,6 +190,8 @@ MODEL_SUFFIXES: dict[str, tuple[str, ...]] = {
     "controlnet": (".safetensors", ".ckpt", ".pt", ".pth"),
     "lora": (".safetensors", ".ckpt", ".pt"),
     "vae": (".safetensors", ".ckpt", ".pt", ".pth"),
+    "upscale_models": (".safetensors", ".pth", ".pt"),
+    "embeddings": (".safetensors", ".pt", ".bin"),
     "images": (".png", ".jpg", ".jpeg", ".webp", ".bmp"),
 }
 _FOLDER_MARKERS = {

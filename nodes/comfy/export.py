@@ -16,7 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
-from nodes.comfy.inpaint_types import DIRECT, Direct
+from nodes.comfy.direct import Direct
+from nodes.comfy.direct_classes import DIRECT
 from nodes.comfy.nodetypes import CLASSES, SLOTS, canny_threshold
 from nodes.comfy.placeholder import PLACEHOLDER
 from nodes.comfy.samplers import comfy_sampler, scheduler_params
@@ -408,7 +409,7 @@ def _upload(d: NodeData, class_type: str, inputs: dict[str, Any]) -> None:
 
 
 def _direct(spec: Direct) -> Callable[[_Exporter, NodeData], dict[str, Any]]:
-    """The export of a class that is one Daguerre node (:mod:`.inpaint_types`)."""
+    """The export of a class that is one Daguerre node (:mod:`.direct`)."""
 
     def handler(e: _Exporter, d: NodeData) -> dict[str, Any]:
         inputs = {name: e.value(d, ours) for name, _, ours in spec.params()}

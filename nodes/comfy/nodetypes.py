@@ -29,8 +29,9 @@ Reroute                    resolved: links go straight to the source
 
 The inpainting and mask classes (SetLatentNoiseMask, VAEEncodeForInpaint,
 InpaintModelConditioning, ImagePadForOutpaint, LoadImageMask, ImageToMask, GrowMask...)
-are declared in :mod:`nodes.comfy.inpaint_types`. LoadImage's MASK output is
-``image.load``'s ``mask``.
+are declared in :mod:`nodes.comfy.inpaint_types`; it and the other
+:class:`~nodes.comfy.direct.Direct` modules (resize, upscale, text) are gathered in
+:mod:`nodes.comfy.direct_classes`. LoadImage's MASK output is ``image.load``'s ``mask``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nodes.comfy.build import Builder, ComfyClass, ComfyNode, node_values
-from nodes.comfy.inpaint_types import RECORDS as INPAINT_RECORDS
+from nodes.comfy.direct_classes import RECORDS as DIRECT_RECORDS
 from nodes.comfy.samplers import scheduler_params
 from nodes.comfy.widgets import Layout, as_float, is_number, layout, short
 from nodes.diffusion.schedulers import COMFYUI
@@ -564,9 +565,7 @@ _RECORDS = (
     ComfyClass("Reroute", None),  # resolved away by nodes.comfy.build
 )
 
-CLASSES: Mapping[str, ComfyClass] = {
-    record.name: record for record in (*_RECORDS, *INPAINT_RECORDS)
-}
+CLASSES: Mapping[str, ComfyClass] = {record.name: record for record in (*_RECORDS, *DIRECT_RECORDS)}
 """The mapped ComfyUI classes by name."""
 
 SUPPORTED: frozenset[str] = frozenset(CLASSES)
