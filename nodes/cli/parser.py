@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NODE.PARAM=V1,V2,...",
-        help="run once per value; repeated sweeps run every combination (at most 10,000)",
+        help="run once per value; repeated sweeps run every combination (at most 10,000). "
+        "A value with a comma: write it as \\, or give a JSON list, "
+        'NODE.PARAM=\'["a, b", "c"]\'',
     )
     _add_models_option(run)
     run.add_argument("--out", type=Path, help="output folder (default: from settings)")

@@ -163,10 +163,59 @@ def _finish_early(args: argparse.Namespace, problems: list[Problem]) -> int:
     return EXIT_FAILED
 
 
+def sweep_values(text: str) -> list[str]:
+    """The value texts of ``--sweep NODE.PARAM=TEXT``, for ``Param.parse``.
+
+    ``TEXT`` is a JSON list (``["a, b", "c"]``: any value, commas included) or values
+    separated by commas, where ``\\,`` is a comma inside a value. A text that starts with
+    ``[`` but is not a JSON list is read the comma way, as before JSON lists were accepted.
+    ValueError for a JSON list that is empty or holds something other than strings,
+    numbers and booleans.
+    """
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            items = None
+        if isinstance(items, list):
+            return _json_values(items)
+    values: list[str] = []
+    current: list[str] = []
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            current.append("," if following == "," else char + following)
+        elif char == ",":
+            values.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    values.append("".join(current))
+    return values
+
+
+def _json_values(items: list[Any]) -> list[str]:
+    if not items:
+        raise ValueError("the JSON list of values is empty: nothing to sweep")
+    texts = []
+    for item in items:
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, bool | int | float):
+            texts.append(json.dumps(item))
+        else:
+            raise ValueError(
+                f"{json.dumps(item)} in the JSON list is not a string, number or boolean"
+            )
+    return texts
+
+
 def parse_assignments(
     graph: Graph, items: list[str], problems: list[Problem], *, sweep: bool
 ) -> dict[str, Any]:
-    """``NODE.PARAM=VALUE`` (or ``=V1,V2``) texts → typed values per key.
+    """``NODE.PARAM=VALUE`` (or ``=V1,V2``, or a JSON list; see :func:`sweep_values`)
+    texts → typed values per key.
 
     Values are parsed and range-checked here, before any run starts, and every bad one is
     added to ``problems`` (so all are reported at once); only a malformed text is a usage
@@ -197,7 +246,14 @@ def parse_assignments(
                 )
             )
             continue
-        texts = text.split(",") if sweep else [text]
+        if sweep:
+            try:
+                texts = sweep_values(text)
+            except ValueError as exc:
+                problems.append(Problem(node_id, name, str(exc)))
+                continue
+        else:
+            texts = [text]
         values = []
         for part in texts:
             try:
