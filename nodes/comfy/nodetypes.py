@@ -42,12 +42,14 @@ from typing import Any
 from nodes.comfy.build import Builder, ComfyClass, ComfyNode, node_values
 from nodes.comfy.direct_classes import RECORDS as DIRECT_RECORDS
 from nodes.comfy.samplers import scheduler_params
-from nodes.comfy.widgets import Layout, as_float, is_number, layout, short
+from nodes.comfy.widgets import Layout, as_float, is_number, layout, legacy_seed_mode, short
 from nodes.diffusion.schedulers import COMFYUI
 from nodes.graph import NodeData
-from nodes.seed_control import SEED_CONTROL_KEY, SEED_MODES
+from nodes.seed_control import SEED_CONTROL_KEY
 
 SEED_WIDGETS = ("seed", "noise_seed")
+COMFY_SAVE_PREFIX = "ComfyUI"
+"""ComfyUI's default filename_prefix of Save Image."""
 
 
 def widget_values(b: Builder, node: ComfyNode) -> dict[str, Any]:
@@ -240,7 +242,8 @@ def _vae_loader(b: Builder, n: ComfyNode) -> None:
 
 def _save(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = _add(b, n, {"prefix": v.get("filename_prefix", ""), "rounding": "truncate"})
+    prefix = v.get("filename_prefix", COMFY_SAVE_PREFIX)
+    d = _add(b, n, {"prefix": prefix, "rounding": "truncate"})
     b.input(n, "images", d, "image")
     b.input(n, "filename_prefix", d, "prefix")
     b.passthrough[(n.id, 0)] = "images"  # newer ComfyUI: the images come out again
@@ -349,7 +352,7 @@ def _primitive_value(b: Builder, n: ComfyNode) -> tuple[Any, Any, str, list[str]
     if n.class_type == "PrimitiveNode":  # the frontend's widget feeder
         values = n.widgets if isinstance(n.widgets, list) else []
         value = values[0] if values else None
-        control = values[1] if len(values) > 1 and values[1] in SEED_MODES else None
+        control = legacy_seed_mode(values[1]) if len(values) > 1 else None
         kind = n.output_types[0] if n.output_types else ""
         return value, control, kind, n.output_widgets
     v = widget_values(b, n)
@@ -503,7 +506,10 @@ _RECORDS = (
         slots=("vae",),
     ),
     # Save and Preview declare no outputs: newer ComfyUI passes their images through.
-    ComfyClass("SaveImage", _save, "image.save", layouts=(layout("filename_prefix:text"),)),
+    # ComfyUI's stock default.json stores no widget values for Save Image: the default prefix.
+    ComfyClass(
+        "SaveImage", _save, "image.save", layouts=(layout("filename_prefix:text"), layout())
+    ),
     ComfyClass("PreviewImage", _preview, "image.preview", layouts=(layout(),)),
     ComfyClass(
         "LoadImage",

@@ -7,8 +7,10 @@ every value's kind (an int where an int belongs, a sampler name where a sampler 
 belongs...); a list that fits no layout is an error naming the node, never a shifted read.
 
 Frontend-only widgets appear in the list too: ``control_after_generate`` after a seed (one
-of :data:`nodes.seed_control.SEED_MODES` — ComfyUI's names are Daguerre's) and ``upload``
-after an image name.
+of :data:`nodes.seed_control.SEED_MODES` — ComfyUI's names are Daguerre's — or, in files
+from ComfyUI before the modes, the boolean of its "random seed after every gen" toggle,
+which ComfyUI still loads and ships in its stock ``default.json``: true reads as
+``randomize``, false as ``fixed``) and ``upload`` after an image name.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class Widget:
         if kind == "toggle":
             return value in ("enable", "disable")
         if kind == "control":
-            return value in SEED_MODES
+            return legacy_seed_mode(value) is not None
         if kind == "bool":
             return isinstance(value, bool)
         return True
@@ -147,7 +149,18 @@ def check_value(widget: Widget, value: Any) -> Any:
 def _clean(widget: Widget, value: Any) -> Any:
     if widget.kind == "int" and isinstance(value, float):
         return int(value)
+    if widget.kind == "control":
+        return legacy_seed_mode(value)
     return value
+
+
+def legacy_seed_mode(value: Any) -> str | None:
+    """A seed control widget's value as a mode: a mode name as it is, the boolean of
+    ComfyUI's older "random seed after every gen" toggle as ``randomize`` (true) or
+    ``fixed`` (false); None for anything else."""
+    if isinstance(value, bool):
+        return "randomize" if value else "fixed"
+    return value if isinstance(value, str) and value in SEED_MODES else None
 
 
 def _mismatch_message(values: list[Any], layouts: Sequence[Layout]) -> str:
