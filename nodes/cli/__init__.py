@@ -5,7 +5,9 @@ types, templates and models, make a demo model.
 a ComfyUI workflow (UI or API JSON), or a PNG that carries one of them.
 
 Exit codes: 0 success; 1 invalid workflow or failed run; 2 usage error; 130 cancelled
-(Ctrl+C). ``run --json`` prints one JSON summary on stdout; progress goes to stderr.
+(Ctrl+C); 141 the reader of stdout went away (``daguerre info FILE | head``: the command
+stops quietly, as Unix tools do on SIGPIPE, with no traceback). ``run --json`` prints one
+JSON summary on stdout; progress goes to stderr.
 
 One module per job: :mod:`~nodes.cli.parser` (the arguments), :mod:`~nodes.cli.run` (with
 :mod:`~nodes.cli.progress`), :mod:`~nodes.cli.validate`, :mod:`~nodes.cli.info`,
@@ -16,6 +18,7 @@ what they share. None of them imports torch until a command needs it.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +27,7 @@ from nodes.cli.common import (
     EXIT_CANCELLED,
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_PIPE,
     EXIT_USAGE,
     UsageError,
 )
@@ -42,6 +46,7 @@ __all__ = [
     "EXIT_CANCELLED",
     "EXIT_FAILED",
     "EXIT_OK",
+    "EXIT_PIPE",
     "EXIT_USAGE",
     "UsageError",
     "build_parser",
@@ -56,6 +61,32 @@ def main(argv: Sequence[str] | None = None, registry: Registry | None = None) ->
     placeholder type — the command line is an edge of the engine, so it is where the
     ComfyUI adapter is plugged in.
     """
+    try:
+        code = _main(argv, registry)
+        sys.stdout.flush()  # what is still buffered fails here, not at interpreter exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+    return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device: the reader is gone, and Python's flush of the
+    rest of the buffer at exit must not print a second traceback (the recipe in Python's
+    documentation of SIGPIPE). Writes are ignored rather than the process killed by the
+    signal, so a run that is saving a file still finishes its atomic save."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test or an embedding
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None, registry: Registry | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a usage error (2)

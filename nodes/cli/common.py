@@ -22,6 +22,8 @@ from nodes.registry import Registry
 from nodes.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+EXIT_PIPE = 141
+"""stdout's reader closed the pipe (128 + SIGPIPE, what a shell shows for a Unix tool)."""
 
 MAX_SWEEP_RUNS = 10_000
 """The most runs one ``daguerre run --sweep`` makes; more is refused before any runs."""
