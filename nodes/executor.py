@@ -2,8 +2,10 @@
 
 Semantics of one run:
 
-1. **Validate** the whole graph (:func:`nodes.validation.validate`). Any problem ends the
-   run as failed before a node runs; ``RunFinished.problems`` lists them all.
+1. **Validate** the whole graph (:func:`nodes.validation.validate`), or with named targets
+   only the part the run needs (:func:`upstream_graph`: "run up to here" is not stopped by
+   an unfinished branch elsewhere). Any problem ends the run as failed before a node runs;
+   ``RunFinished.problems`` lists them all.
 2. **Plan**: the targets are the nodes the caller names, or else every output node
    (``is_output``) that is not bypassed. The plan is the targets and everything upstream
    of them, in a deterministic topological order (networkx), minus bypassed nodes and
@@ -156,6 +158,22 @@ def plan(graph: Graph, targets: Iterable[str] | None = None) -> list[str]:
     return result
 
 
+def upstream_graph(graph: Graph, targets: Iterable[str]) -> Graph:
+    """A copy of the part of ``graph`` a run of ``targets`` needs: those nodes, everything
+    upstream of them and the links among them (unknown ids are ignored; planning reports
+    them). Its signatures equal the whole graph's, so a partial run shares the cache."""
+    part = Graph(graph.registry)
+    needed = graph.upstream(targets)
+    for node_id, data in graph.nodes.items():
+        if node_id in needed:
+            part.nodes[node_id] = data.copy()
+    for link in graph.links:
+        if link.target in needed:
+            part.insert_link(link)
+    part.metadata = dict(graph.metadata)
+    return part
+
+
 class Executor:
     """Runs graphs one at a time, keeping outputs in ``cache`` between runs."""
 
@@ -178,7 +196,10 @@ class Executor:
         token = cancel or CancelToken()
         started = time.perf_counter()
 
-        problems = validate(graph, self.env.resolve_file)
+        if targets is not None:
+            targets = list(targets)  # read twice: for validation, then for the plan
+        judged = graph if targets is None else upstream_graph(graph, targets)
+        problems = validate(judged, self.env.resolve_file)
         node_plan: list[str] = []
         if not problems:
             try:

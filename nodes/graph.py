@@ -49,6 +49,8 @@ class NodeData:
     bypass: bool = False
     color: str | None = None
     collapsed: bool = False
+    pinned: bool = False
+    """A pinned node stays where it is: the canvas does not drag it, Arrange works round it."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Fields this version does not know, kept so that saving loses nothing."""
 
@@ -78,7 +80,7 @@ class Group:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-NODE_ATTRS = ("position", "size", "title", "bypass", "color", "collapsed")
+NODE_ATTRS = ("position", "size", "title", "bypass", "color", "collapsed", "pinned")
 GROUP_ATTRS = ("title", "rect", "color")
 
 
@@ -252,7 +254,7 @@ class Graph:
         self.changed.emit()
 
     def set_node_attr(self, node_id: str, attr: str, value: Any) -> None:
-        """Set one of position, size, title, bypass, color, collapsed."""
+        """Set one of position, size, title, bypass, color, collapsed, pinned."""
         if attr not in NODE_ATTRS:
             raise GraphError(f"cannot set {attr!r}", node_id, attr)
         data = self.node(node_id)
@@ -540,7 +542,7 @@ def _normalise_attr(attr: str, value: Any, owner: str) -> Any:
             return (float(x), float(y), float(w), float(h))
     except (TypeError, ValueError):
         raise GraphError(f"invalid {attr} {value!r}", owner, attr) from None
-    if attr in ("bypass", "collapsed"):
+    if attr in ("bypass", "collapsed", "pinned"):
         if not isinstance(value, bool):
             raise GraphError(f"{attr} must be true or false", owner, attr)
         return value

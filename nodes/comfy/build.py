@@ -58,6 +58,7 @@ class ComfyNode:
     size: tuple[float, float] | None = None
     color: str | None = None
     collapsed: bool = False
+    pinned: bool = False
     mode: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
     api: bool = False
@@ -217,6 +218,7 @@ class Builder:
             bypass=node.mode in (2, 4) and suffix is None,
             color=node.color,
             collapsed=node.collapsed,
+            pinned=node.pinned and suffix is None,
             extra={"comfy": comfy},
         )
         if node.mode == 2 and suffix is None:

@@ -154,6 +154,7 @@ def _node(raw: Any, path: str, table: dict[int, tuple[str, int]], notes: list[st
         size=_pair(raw.get("size"), child(path, "size")),
         color=color if isinstance(color, str) else None,
         collapsed=flags.get("collapsed") is True,
+        pinned=flags.get("pinned") is True,
         mode=mode,
         raw=raw,
     )

@@ -36,6 +36,7 @@ _NODE_KEYS = (
     "bypass",
     "color",
     "collapsed",
+    "pinned",
     "params",
 )
 _GROUP_KEYS = ("id", "title", "rect", "color")
@@ -134,6 +135,8 @@ def _to_dict(graph: Graph) -> dict[str, Any]:
             node["color"] = data.color
         if data.collapsed:
             node["collapsed"] = True
+        if data.pinned:
+            node["pinned"] = True
         node["params"] = copy_json(data.params)
         node.update((k, copy_json(v)) for k, v in data.extra.items() if k not in node)
         nodes[data.id] = node
@@ -193,6 +196,7 @@ def _parse_node(node_id: str, raw: Any, path: str, registry: Registry) -> NodeDa
         bypass=_field(raw, "bypass", bool, path, False),
         color=color,
         collapsed=_field(raw, "collapsed", bool, path, False),
+        pinned=_field(raw, "pinned", bool, path, False),
         extra={k: v for k, v in raw.items() if k not in _NODE_KEYS},
     )
 
