@@ -2,10 +2,12 @@
 
 Semantics of one run:
 
-1. **Validate** the whole graph (:func:`nodes.validation.validate`), or with named targets
+1. **Validate** the whole graph (:func:`nodes.validation.review`), or with named targets
    only the part the run needs (:func:`upstream_graph`: "run up to here" is not stopped by
-   an unfinished branch elsewhere). Any problem ends the run as failed before a node runs;
-   ``RunFinished.problems`` lists them all.
+   an unfinished branch elsewhere). Any error ends the run as failed before a node runs;
+   ``RunFinished.problems`` lists them all. A node that feeds no output node is not
+   planned, so its problems are not errors: it gets advice (``RunOutcome.advice``), as in
+   ComfyUI, which runs only what its outputs need.
 2. **Plan**: the targets are the nodes the caller names, or else every output node
    (``is_output``) that is not bypassed. The plan is the targets and everything upstream
    of them, in a deterministic topological order (networkx), minus bypassed nodes and
@@ -35,6 +37,7 @@ from typing import Any
 
 import networkx as nx
 
+from nodes.advice import Advice
 from nodes.api import Node, NodeError
 from nodes.cache import OutputCache
 from nodes.context import Cancelled, CancelToken, Environment, NodeContext
@@ -51,7 +54,7 @@ from nodes.events import (
 )
 from nodes.graph import Graph, Link
 from nodes.ports import PortType
-from nodes.validation import linked_value_problems, pass_through_input, validate
+from nodes.validation import linked_value_problems, pass_through_input, review
 
 
 @dataclass(slots=True)
@@ -75,6 +78,8 @@ class RunOutcome:
     error: str | None = None
     values: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Outputs of the nodes the caller asked to ``capture`` (in-process callers only)."""
+    advice: list[Advice] = field(default_factory=list)
+    """What validation advised (nodes that feed no output, so did not run)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,7 +204,8 @@ class Executor:
         if targets is not None:
             targets = list(targets)  # read twice: for validation, then for the plan
         judged = graph if targets is None else upstream_graph(graph, targets)
-        problems = validate(judged, self.env.resolve_file)
+        findings = review(judged, self.env.resolve_file, targets)
+        problems = findings.errors
         node_plan: list[str] = []
         if not problems:
             try:
@@ -214,10 +220,15 @@ class Executor:
                 )
             )
             return RunOutcome(
-                run_id, RunStatus.FAILED, seconds, problems=problems, error="the graph is invalid"
+                run_id,
+                RunStatus.FAILED,
+                seconds,
+                problems=problems,
+                error="the graph is invalid",
+                advice=findings.advice,
             )
 
-        outcome = RunOutcome(run_id, RunStatus.DONE, plan=tuple(node_plan))
+        outcome = RunOutcome(run_id, RunStatus.DONE, plan=tuple(node_plan), advice=findings.advice)
         send(RunStarted(run_id, outcome.plan))
         state = _RunState(
             run_id, send, token, outcome, _pass_through_sources(graph), frozenset(capture)

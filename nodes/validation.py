@@ -12,16 +12,22 @@ only when a linear pass finds that some node lies on or after one.
 
 The executor judges values that arrive through links with the same words, when they arrive
 (:func:`linked_value_problems`): a linked param is known only when the graph runs.
+
+:func:`review` is what a run is gated on: the same problems, split into the errors that
+block a run and :class:`~nodes.advice.Advice` that does not. A node that feeds no output
+node is not run (the executor plans only what its outputs need), so its problems are not
+errors: it gets advice instead (:func:`nodes.advice.scratch_advice`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from nodes.advice import Findings, scratch_advice, scratch_nodes
 from nodes.api import Node, Param, parse_version
 from nodes.events import Problem
 from nodes.graph import Graph, NodeData
@@ -33,6 +39,7 @@ __all__ = [
     "default_resolver",
     "linked_value_problems",
     "pass_through_input",
+    "review",
     "validate",
     "value_problem",
 ]
@@ -71,6 +78,22 @@ def validate(graph: Graph, resolve_file: FileResolver | None = None) -> list[Pro
 
     problems.extend(_cycle_problems(graph))
     return problems
+
+
+def review(
+    graph: Graph,
+    resolve_file: FileResolver | None = None,
+    targets: Iterable[str] | None = None,
+) -> Findings:
+    """:func:`validate`, split as a run sees it: the problems of the nodes a run of
+    ``targets`` (default: every output node) needs are errors; each node it does not need
+    gets advice instead (with its own problems counted), and is not run."""
+    problems = validate(graph, resolve_file)
+    scratch = scratch_nodes(graph, targets)
+    if scratch is None:
+        return Findings(problems, [])
+    errors = [p for p in problems if p.node_id is None or p.node_id not in scratch]
+    return Findings(errors, scratch_advice(graph, scratch, problems))
 
 
 def _check_version(

@@ -18,8 +18,9 @@ import itertools
 import json
 import math
 import sys
-from typing import Any
+from typing import Any, TextIO
 
+from nodes.advice import scratch_advice, scratch_nodes
 from nodes.cli.common import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -51,6 +52,7 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         return _finish_early(args, [Problem(None, None, str(exc))])
     if not args.quiet:
         print_notes(graph, sys.stderr)
+        print_advice(graph, sys.stderr)
     problems: list[Problem] = []
     fixed = parse_assignments(graph, args.sets, problems, sweep=False)
     sweeps = parse_assignments(graph, args.sweeps, problems, sweep=True)
@@ -118,6 +120,14 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
 RUNS_AHEAD = 2
 """Runs of a sweep submitted ahead of the one being waited for: the worker always has the
 next one, and the queue never holds the whole sweep."""
+
+
+def print_advice(graph: Graph, stream: TextIO) -> None:
+    """The nodes this run leaves out (they feed no output node), one ``advice:`` line
+    each, as ``daguerre validate`` prints them; read from the graph's structure alone."""
+    scratch = scratch_nodes(graph)
+    for advice in scratch_advice(graph, scratch) if scratch else []:
+        print(f"advice: {printable(advice)}", file=stream)
 
 
 def sweep_count(sweeps: dict[str, list[Any]]) -> int:

@@ -50,9 +50,14 @@ def test_validate_prints_one_line_per_problem(
     graph.add_node("cli.add", id="loop2")
     graph.connect("loop1", "sum", "loop2", "a")
     graph.insert_link(type(graph.links[0])("loop2", "sum", "loop1", "a"))
+    for source, output in (("a", "value"), ("loop2", "sum"), ("s", "sum")):  # outputs
+        graph.add_node("cli.record", id=f"rec_{source}")
+        graph.connect(source, output, f"rec_{source}", "value")
     wf = write(graph, tmp_path)
     doc = json.loads(wf.read_text())
     doc["nodes"]["alien"] = {"type": "vendor.alien", "type_version": "1.0.0"}
+    link = next(link for link in doc["links"] if link["to"] == ["rec_s", "value"])
+    link["from"] = ["alien", "out"]  # the unknown node feeds an output: an error
     wf.write_text(json.dumps(doc))
     code, out, err = run_cli(capsys, registry, "validate", wf)
     assert code == 1
@@ -226,7 +231,8 @@ def test_the_installed_console_script_exit_codes(tmp_path: Path, _home: Path) ->
     problems = daguerre("validate", bad)
     assert (problems.returncode, problems.stdout) == (
         1,
-        "show.value: required input is not connected\n",
+        "show.value: required input is not connected\n"
+        "advice: n: feeds no output node: it will not run\n",  # n now feeds nothing
     )
     usage = daguerre("validate")
     assert usage.returncode == 2

@@ -137,7 +137,11 @@ def test_info_escapes_a_png_record(
 def test_validate_prints_one_escaped_line_per_problem(
     tmp_path: Path, registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    wf = _write_doc(tmp_path, _hostile_document(registry))
+    doc = _hostile_document(registry)
+    # the unknown node feeds an output, so its problem is an error, not advice
+    doc["nodes"]["rec_ghost"] = {"type": "cli.record", "position": [0.0, 0.0], "params": {}}
+    doc["links"].append({"from": ["ghost", "out"], "to": ["rec_ghost", "value"]})
+    wf = _write_doc(tmp_path, doc)
     code, out, err = run_cli(capsys, registry, "validate", wf)
     assert code == 1
     _assert_clean(out, err)
