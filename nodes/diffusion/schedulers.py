@@ -37,6 +37,12 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 SCHEDULER_NAMES: tuple[str, ...] = tuple(SCHEDULERS)
 SIGMA_CHOICES: tuple[str, ...] = ("default", "karras", "exponential")
+SPACINGS: tuple[str, ...] = ("default", "leading", "linspace", "trailing")
+"""How diffusers places the timesteps of a run in the training range (its
+``timestep_spacing``); ``default`` keeps the model's scheduler config. Few-step models
+(SDXL-Turbo, Lightning, Hyper) are sampled with ``trailing``, which starts at the last
+training timestep: ``leading`` (SDXL's config) puts the one step of a 1-step run at
+t = 1, σ ≈ 0.03, where the model just returns its noise."""
 _SIGMA_FLAGS = {"karras": "use_karras_sigmas", "exponential": "use_exponential_sigmas"}
 
 DIFFUSERS, COMFYUI = "diffusers", "comfyui"
@@ -84,6 +90,8 @@ class SchedulerRecipe:
     options: dict[str, Any] = field(default_factory=dict)
     convention: str = DIFFUSERS
     """``diffusers`` or ``comfyui`` (see :data:`CONVENTIONS`)."""
+    timestep_spacing: str = "default"
+    """One of :data:`SPACINGS` (diffusers convention only)."""
 
     def scheduler_class(self) -> type:
         import diffusers
@@ -98,11 +106,15 @@ class SchedulerRecipe:
         cls = self.scheduler_class()
         accepted = inspect.signature(cls.__init__).parameters
         result = dict(SCHEDULERS[self.name][1])
-        if self.convention == COMFYUI:
-            problem = recipe_problem(self.name, self.sigmas, self.convention)
+        if self.convention == COMFYUI or self.timestep_spacing != "default":
+            problem = recipe_problem(
+                self.name, self.sigmas, self.convention, timestep_spacing=self.timestep_spacing
+            )
             if problem is not None:
                 raise SchedulerError(problem[1], problem[0])
-        elif self.sigmas != "default":
+        if self.timestep_spacing != "default":
+            result["timestep_spacing"] = self.timestep_spacing
+        if self.convention != COMFYUI and self.sigmas != "default":
             flag = _SIGMA_FLAGS.get(self.sigmas)
             if flag is None:
                 raise SchedulerError(f"unknown sigma schedule {self.sigmas!r}", "sigmas")
@@ -122,8 +134,19 @@ class SchedulerRecipe:
         return self.scheduler_class().from_config(config, **self.overrides(seed))
 
 
-def recipe_problem(name: str, sigmas: str, convention: str) -> tuple[str, str] | None:
-    """(field, message) if ``name`` with ``sigmas`` cannot run under ``convention``."""
+def recipe_problem(
+    name: str, sigmas: str, convention: str, *, timestep_spacing: str = "default"
+) -> tuple[str, str] | None:
+    """(field, message) if ``name`` with ``sigmas`` and ``timestep_spacing`` cannot run
+    under ``convention``."""
+    if timestep_spacing not in SPACINGS:
+        return "timestep_spacing", f"unknown timestep spacing {timestep_spacing!r}"
+    if convention == COMFYUI and timestep_spacing != "default":
+        return (
+            "timestep_spacing",
+            "the comfyui convention places its steps by its sigma schedule: leave "
+            "timestep_spacing at default (sgm_uniform or simple suit few-step models)",
+        )
     if convention == COMFYUI:
         if sigmas not in COMFY_SIGMAS and sigmas != "default":
             return "sigmas", f"{sigmas!r} is not a ComfyUI schedule"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from nodes.api import Input, Node, Output, Param
+from nodes.api import Input, Node, Output, Param, Upgrader
 from nodes.context import NodeContext
 from nodes.diffusion.schedulers import (
     ALL_SIGMAS,
     CONVENTIONS,
     DIFFUSERS,
     SCHEDULER_NAMES,
+    SPACINGS,
     recipe_problem,
 )
 from nodes.library.errors import model_errors
@@ -28,12 +29,18 @@ class Scheduler(Node):
     schedule. Built fresh for every run from the model's own scheduler settings.
     convention: diffusers gives diffusers' pictures; comfyui gives ComfyUI's (its sigma
     schedules normal, simple, sgm_uniform, ddim_uniform, beta... and its noise, timestep
-    and denoise rules), for euler, euler_ancestral, heun, lms and dpmpp_2m."""
+    and denoise rules), for euler, euler_ancestral, heun, lms and dpmpp_2m.
+    timestep_spacing (diffusers convention): where the steps sit; trailing for one-step and
+    few-step models (SDXL-Turbo, Lightning, Hyper), default keeps the model's own."""
 
     type_id = "sampling.scheduler"
     title = "Scheduler"
     category = "sampling"
-    version = "1.1.0"
+    version = "1.2.0"
+    upgraders: ClassVar[Mapping[str, Upgrader]] = {
+        # 1.2.0 added timestep_spacing; "default" is what every earlier run used.
+        "1.1.0": Upgrader("1.2.0", lambda params: {"timestep_spacing": "default", **params}),
+    }
     params = (
         Param("name", PortType.STRING, default="euler", choices=SCHEDULER_NAMES),
         Param("sigmas", PortType.STRING, default="default", choices=ALL_SIGMAS),
@@ -44,6 +51,14 @@ class Scheduler(Node):
             choices=CONVENTIONS,
             tooltip="diffusers: diffusers' pipelines' pictures; comfyui: ComfyUI's KSampler's",
         ),
+        Param(
+            "timestep_spacing",
+            PortType.STRING,
+            default="default",
+            choices=SPACINGS,
+            tooltip="default: the model's scheduler config; trailing for one-step and "
+            "few-step models (SDXL-Turbo, Lightning, Hyper); diffusers convention only",
+        ),
     )
     outputs = (Output("scheduler", PortType.SCHEDULER),)
 
@@ -52,15 +67,27 @@ class Scheduler(Node):
         if "name" not in params or "sigmas" not in params:
             return []  # linked: judged when the run builds the scheduler
         convention = params.get("convention", DIFFUSERS)
-        problem = recipe_problem(params["name"], params["sigmas"], convention)
+        spacing = params.get("timestep_spacing", "default")
+        problem = recipe_problem(
+            params["name"], params["sigmas"], convention, timestep_spacing=spacing
+        )
         return [problem] if problem is not None else []
 
     def run(
-        self, ctx: NodeContext, *, name: str, sigmas: str, convention: str
+        self,
+        ctx: NodeContext,
+        *,
+        name: str,
+        sigmas: str,
+        convention: str,
+        timestep_spacing: str = "default",
     ) -> tuple[SchedulerRecipe]:
         from nodes.diffusion.schedulers import SchedulerRecipe
 
-        return (SchedulerRecipe(name, sigmas, convention=convention),)
+        recipe = SchedulerRecipe(
+            name, sigmas, convention=convention, timestep_spacing=timestep_spacing
+        )
+        return (recipe,)
 
 
 class EmptyLatent(Node):

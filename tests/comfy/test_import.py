@@ -70,6 +70,7 @@ def test_ui_maps_every_core_node(registry, demo_sd15, images: Path) -> None:
         "name": "euler",
         "sigmas": "karras",
         "convention": "comfyui",
+        "timestep_spacing": "default",
     }
     assert nodes["3"].params == {
         "seed": 1234,
@@ -371,6 +372,7 @@ def test_samplers_without_comfyui_sigmas_fall_back_with_a_note(registry) -> None
         "name": "uni_pc",
         "sigmas": "karras",
         "convention": "diffusers",
+        "timestep_spacing": "default",
     }
     assert any("not the same picture" in n for n in graph.metadata["import_notes"])
 

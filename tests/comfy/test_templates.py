@@ -26,6 +26,7 @@ CONTRACT = {
     "inpaint_model": {"checkpoint", "image", "inpaint", "sampler", "composite", "save"},
     "outpaint": {"checkpoint", "image", "pad", "encode", "sampler", "composite", "save"},
     "lcm": {"checkpoint", "lora", "positive", "negative", "latent", "scheduler", "sampler"},
+    "hires_fix": {"checkpoint", "positive", "latent", "sampler", "upscale", "hires", "save"},
     "controlnet_two": {
         "control_image",
         "canny",
@@ -49,6 +50,7 @@ def test_shipped_templates_keep_their_node_ids(registry) -> None:
         "lora",
         "controlnet_canny",
         "controlnet_two",
+        "hires_fix",
         "inpaint",
         "inpaint_model",
         "outpaint",
@@ -201,8 +203,9 @@ def test_files_saved_before_the_new_params_still_load(registry) -> None:
     raw = json.loads((Path(list_templates()[0].path)).read_text(encoding="utf-8"))
     assert raw["nodes"]["sampler"]["type_version"] == "1.0.0"
     graph = default_workflow("txt2img", registry)
-    assert graph.nodes["scheduler"].type_version == "1.1.0"
+    assert graph.nodes["scheduler"].type_version == "1.2.0"
     assert graph.nodes["scheduler"].params["convention"] == "diffusers"
+    assert graph.nodes["scheduler"].params["timestep_spacing"] == "default"
     assert graph.nodes["save"].params["rounding"] == "nearest"
     sampler = graph.nodes["sampler"].params
     assert (sampler["start_step"], sampler["end_step"], sampler["add_noise"]) == (0, 10000, True)
