@@ -221,9 +221,7 @@ class MainWindow(QMainWindow):
         self.canvas.select_nodes(list(self.document.graph.nodes))
 
     def _add_node_at_center(self, type_id: str) -> None:
-        center = self.canvas.mapToScene(self.canvas.viewport().rect().center())
-        node_id = self.document.add_node(type_id, (center.x(), center.y()))
-        self.canvas.select_nodes([node_id])
+        self.canvas.add_node_placed(type_id)
 
     # ================================================================ masks
     def edit_mask(self, node_id: str) -> MaskPainterDialog | None:

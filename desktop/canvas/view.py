@@ -44,6 +44,7 @@ from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
 from desktop.canvas.navigation import Navigation
+from desktop.canvas.placement import beside, free_spot, node_size
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup
 from desktop.document import Document
@@ -246,6 +247,30 @@ class CanvasView(QGraphicsView):
             pos = self.viewport().rect().center()
         return self.mapToScene(pos)
 
+    def free_spot_for(self, cls: type[Node], wanted: QPointF) -> tuple[float, float]:
+        """Where a new node of ``cls`` asked for at ``wanted`` goes: the nearest spot on
+        screen that overlaps no node (:mod:`desktop.canvas.placement`)."""
+        rects = [item.sceneBoundingRect() for item in self.canvas_scene.nodes.values()]
+        spot = free_spot(node_size(cls), wanted, rects, self.visible_scene_rect())
+        return spot.x(), spot.y()
+
+    def add_node_placed(self, type_id: str) -> str | None:
+        """Add a node from the library: right of the one selected node, else in the middle
+        of the view, moved to a free spot on screen; it becomes the selection."""
+        cls = self.document.registry.get(type_id)
+        if cls is None:
+            return None
+        selected = self.selected_nodes()
+        size = node_size(cls)
+        if len(selected) == 1 and selected[0] in self.canvas_scene.nodes:
+            wanted = beside(self.canvas_scene.nodes[selected[0]].sceneBoundingRect())
+        else:
+            center = self.mapToScene(self.viewport().rect().center())
+            wanted = QPointF(center.x() - size[0] / 2, center.y() - size[1] / 2)
+        node_id = self.document.add_node(type_id, self.free_spot_for(cls, wanted))
+        self.select_nodes([node_id])
+        return node_id
+
     def seed_controls(self) -> dict[tuple[str, str], str]:
         """``{(node id, seed param): mode}`` for every seed param (fixed by default)."""
         return self.document.seed_controls()
@@ -326,6 +351,7 @@ class CanvasView(QGraphicsView):
         x, y = pos.x(), pos.y() - style.TITLE_H
         if pending is not None and not pending.is_output:
             x -= style.NODE_WIDTH  # it feeds an input: put it to the left of the drop
+        x, y = self.free_spot_for(cls, QPointF(x, y))
         if self.canvas_scene.snap:
             x, y = round(x / style.GRID) * style.GRID, round(y / style.GRID) * style.GRID
         stack = self.document.undo_stack
@@ -488,8 +514,9 @@ class CanvasView(QGraphicsView):
         pos = self.mapToScene(event.position().toPoint())
         type_id = node_type_of(mime) if mime is not None else None
         if type_id is not None:
-            if type_id in self.document.registry:
-                node_id = self.document.add_node(type_id, (pos.x(), pos.y()))
+            cls = self.document.registry.get(type_id)
+            if cls is not None:
+                node_id = self.document.add_node(type_id, self.free_spot_for(cls, pos))
                 self.select_nodes([node_id])
             event.acceptProposedAction()
         elif mime is not None and mime.hasUrls():
