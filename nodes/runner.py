@@ -22,6 +22,7 @@ from nodes.events import Event, Problem, RunFinished, RunQueued, RunStatus
 from nodes.executor import Executor, RunOutcome
 from nodes.graph import Graph, GraphError, copy_json
 from nodes.registry import Registry
+from nodes.runtime import model_library_imports
 from nodes.workflow import WorkflowError, from_dict
 
 log = logging.getLogger("daguerre.runner")
@@ -195,7 +196,8 @@ class Runner:
                 self._pending.pop(job.run_id, None)
                 self._current = job
             try:
-                outcome = self._execute(job)
+                with model_library_imports():  # never while a warm-up imports them
+                    outcome = self._execute(job)
             except Exception as exc:  # the engine itself failed: report, keep the thread
                 log.exception("run %s crashed", job.run_id)
                 outcome = RunOutcome(job.run_id, RunStatus.FAILED, error=f"internal error: {exc}")
