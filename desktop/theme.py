@@ -1,11 +1,12 @@
 """The look of the app: Fusion style, a palette and a style sheet per theme.
 
 The palette carries the colors (so custom-painted widgets read them from
-``widget.palette()``); the style sheet (``resources/theme/<name>.qss``) adds what a palette
-cannot: padding, borders, radii, tab and dock chrome. Nothing is a bitmap: arrows in the
-style sheet are small SVG files (``@theme`` in a ``url(...)`` stands for the theme
-folder), so everything stays crisp at any scale factor. High-DPI scaling is on by default
-in Qt 6.
+``widget.palette()``); the canvas has colors of its own per theme
+(:data:`desktop.canvas.style.CANVAS_THEMES`), switched here too; the style sheet
+(``resources/theme/<name>.qss``) adds what a palette cannot: padding, borders, radii, tab
+and dock chrome. Nothing is a bitmap: arrows in the style sheet are small SVG files
+(``@theme`` in a ``url(...)`` stands for the theme folder), so everything stays crisp at
+any scale factor. High-DPI scaling is on by default in Qt 6.
 """
 
 from __future__ import annotations
@@ -173,6 +174,11 @@ def apply_theme(app: QApplication, name: str) -> str:
     if name not in THEMES:
         name = DEFAULT_THEME
     _Applied.name = name
+    # first, so that the canvas, which restyles when the palette changes, finds its colors
+    # (imported here: the canvas's modules are more than a panel needs to import)
+    from desktop.canvas import style as canvas_style
+
+    canvas_style.use_theme(name)
     app.setStyle("Fusion")
     app.setPalette(build_palette(name))
     font = QFont(app.font())

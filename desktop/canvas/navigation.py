@@ -24,6 +24,8 @@ from desktop.document import Document
 ARROW_STEP = 60
 """Pixels an arrow key pans (Shift: :data:`ARROW_STEP_FAST`)."""
 ARROW_STEP_FAST = 240
+FIT_MARGIN = 40.0
+"""Scene units Fit leaves around the graph when there is room."""
 WHEEL_BASE = 1.0015
 """Zoom factor per unit of wheel angle (120 units a notch: about 20 % a notch)."""
 
@@ -56,19 +58,32 @@ class Navigation:
         return visible_scene_rect(self.view)
 
     def fit(self, rect: QRectF) -> None:
-        """Show ``rect`` (the graph's bounds) whole, never zoomed in past 100 %; an empty
-        graph gets 100 % around the origin."""
+        """Show ``rect`` (the graph's bounds) whole, between :data:`style.FIT_ZOOM_MIN` and
+        100 %; an empty graph gets 100 % around the origin.
+
+        A graph too big to show whole at the readable minimum is shown from its top-left
+        corner (where a workflow starts), along the axis where it does not fit, and the
+        rest is a scroll away; a little too big, it is centred with its margins cut.
+        """
         view = self.view
         if rect.isNull():
             view.setTransform(QTransform.fromScale(1, 1))
             view.centerOn(0, 0)
-        else:
-            view.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
-            zoom = self.zoom()
-            clamped = max(style.ZOOM_MIN, min(1.0, zoom))
-            if clamped != zoom:
-                view.scale(clamped / zoom, clamped / zoom)
-                view.centerOn(rect.center())
+            self.zoom_changed()
+            return
+        padded = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        port = view.viewport().rect()
+        width, height = max(1, port.width()), max(1, port.height())
+        zoom = min(width / padded.width(), height / padded.height())
+        zoom = max(style.FIT_ZOOM_MIN, min(1.0, zoom))
+        view.setTransform(QTransform.fromScale(zoom, zoom))
+        shown_w, shown_h = width / zoom, height / zoom
+        center = QPointF(rect.center())
+        if rect.width() > shown_w:
+            center.setX(rect.left() - FIT_MARGIN / 2 + shown_w / 2)
+        if rect.height() > shown_h:
+            center.setY(rect.top() - FIT_MARGIN / 2 + shown_h / 2)
+        view.centerOn(center)
         self.zoom_changed()
 
     def restore(self) -> bool:

@@ -83,18 +83,7 @@ def paint_node(item: PaintedNode, painter: QPainter, lod: float) -> None:
     body = item.body_rect()
     title = item.title_color()
     if lod < style.LOD_DETAIL:
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(style.UNKNOWN_BODY if item.cls is None else style.NODE_BODY)
-        painter.drawRect(body)
-        painter.setBrush(title)
-        painter.drawRect(QRectF(0, 0, item.width, min(item.height, style.TITLE_H)))
-        if lod >= style.LOD_TITLE:
-            _paint_proxy_title(item, painter, lod)
-        outline = _outline(item)
-        if outline is not None:
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QPen(outline[0], 4 / max(lod, 0.05)))
-            painter.drawRect(body)
+        _paint_proxy(item, painter, lod, body, title)
         return
     fonts = fonts_()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -135,17 +124,105 @@ def _outline(item: PaintedNode) -> tuple[QColor, float] | None:
     return None
 
 
-def _paint_proxy_title(item: PaintedNode, painter: QPainter, lod: float) -> None:
-    """The title in the zoomed-out drawing, at about the detailed drawing's on-screen size
-    (the font grows as the view shrinks), elided to the node's width."""
-    font = QFont(fonts_()["title"])
-    font.setPointSizeF(font.pointSizeF() * min(1.6 / max(lod, 0.05), 7.0) * 0.55)
-    metrics = QFontMetricsF(font)
-    rect = QRectF(style.PAD, 0, item.width - 2 * style.PAD, max(style.TITLE_H, metrics.height()))
-    text = metrics.elidedText(item.title, Qt.TextElideMode.ElideRight, rect.width())
+def _paint_proxy(
+    item: PaintedNode, painter: QPainter, lod: float, body: QRectF, title: QColor
+) -> None:
+    """The zoomed-out drawing: body, title band, the title at a readable size (down to
+    :data:`style.LOD_TITLE`), port names where a row has room for readable text, and an
+    outline when selected or failing. Texts only, no paths, so big graphs pan smoothly."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(style.UNKNOWN_BODY if item.cls is None else style.NODE_BODY)
+    painter.drawRect(body)
+    band_h = style.TITLE_H
+    title_font: QFont | None = None
+    if lod >= style.LOD_TITLE:
+        title_font = _proxy_font("title", proxy_title_points(lod))
+        # the band grows with the text, so the title stays on its tint in both themes
+        band_h = max(band_h, QFontMetricsF(title_font).height() + 2)
+    band_h = min(item.height, band_h)
+    painter.setBrush(title)
+    painter.drawRect(QRectF(0, 0, item.width, band_h))
+    if title_font is not None:
+        metrics = QFontMetricsF(title_font)
+        rect = QRectF(style.PAD, 0, item.width - 2 * style.PAD, band_h)
+        text = metrics.elidedText(item.title, Qt.TextElideMode.ElideRight, rect.width())
+        painter.setFont(title_font)
+        painter.setPen(style.TITLE_TEXT if item.cls is not None else _UNKNOWN_TEXT)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+    points = proxy_port_points(lod)
+    if points is not None and not item.collapsed:
+        _paint_proxy_ports(item, painter, _proxy_font("label", points), band_h)
+    outline = _outline(item)
+    if outline is not None:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(outline[0], 4 / max(lod, 0.05)))
+        painter.drawRect(body)
+
+
+PROXY_TITLE_SCREEN_PT = 8.4
+"""On-screen size (points) of a zoomed-out node's title, down to a zoom of 0.22; below
+that the title shrinks with the view (the band has no more room)."""
+PROXY_PORT_SCREEN_PX = 7.0
+"""Smallest on-screen size (pixels) a port name is drawn at in the zoomed-out drawing."""
+
+
+def proxy_title_points(lod: float) -> float:
+    """The title font's size (points, scene scale) in the zoomed-out drawing."""
+    return min(PROXY_TITLE_SCREEN_PT / max(lod, 0.05), 9.5 * 3.85)
+
+
+def proxy_port_points(lod: float) -> float | None:
+    """The port names' font size (points, scene scale) in the zoomed-out drawing, or None
+    when a port row is too short on screen for a readable name."""
+    label_pt = fonts_()["label"].pointSizeF()
+    wanted_px = max(label_pt * 4 / 3, PROXY_PORT_SCREEN_PX / max(lod, 0.05))
+    if wanted_px > style.ROW_H * 0.85:
+        return None
+    return wanted_px * 3 / 4
+
+
+def _paint_proxy_ports(item: PaintedNode, painter: QPainter, font: QFont, top: float) -> None:
     painter.setFont(font)
-    painter.setPen(style.TEXT if item.cls is not None else QColor("#ffd7d4"))
-    painter.drawText(rect, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, text)
+    metrics = QFontMetricsF(font)
+    y = style.TITLE_H + 6
+    half = item.width / 2 - style.PAD - 2
+    for ports, left in ((item.inputs, True), (item.outputs, False)):
+        for i, port in enumerate(ports):
+            row = QRectF(0, y + i * style.ROW_H, item.width, style.ROW_H)
+            if row.top() < top:
+                continue  # under the title band's text
+            x = style.PAD + 2 if left else item.width / 2
+            rect = QRectF(x, row.top(), half, style.ROW_H)
+            painter.setPen(_label_color(item, port))
+            align = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
+            text = metrics.elidedText(port.label, Qt.TextElideMode.ElideRight, rect.width())
+            painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, text)
+    for param, row_top, widget in item.rows:  # param names (their sockets are ports too)
+        if row_top < top:
+            continue
+        right = item.width - style.PAD if is_full_width(param) else widget.left() - 4
+        rect = QRectF(style.PAD + 2, row_top, right - style.PAD - 2, style.PARAM_ROW_H)
+        painter.setPen(_field_color(item, param.name))
+        text = metrics.elidedText(param_label(param), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+
+
+_PROXY_FONTS: dict[tuple[str, float], QFont] = {}
+
+
+def _proxy_font(kind: str, points: float) -> QFont:
+    """A font of ``kind`` ("title", "label") at ``points``, rounded to a quarter point and
+    kept (zooming repaints every node; making fonts each time would show)."""
+    key = (kind, round(points * 4) / 4)
+    font = _PROXY_FONTS.get(key)
+    if font is None:
+        font = QFont(fonts_()[kind])
+        font.setPointSizeF(key[1])
+        _PROXY_FONTS[key] = font
+    return font
+
+
+_UNKNOWN_TEXT = QColor("#ffd7d4")
 
 
 def _paint_title(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
@@ -164,7 +241,7 @@ def _paint_title(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
     painter.drawPath(chevron)
     badge_w = _paint_status(item, painter, fonts)
     painter.setFont(fonts["title"])
-    painter.setPen(style.TEXT if item.cls is not None else QColor("#ffd7d4"))
+    painter.setPen(style.TITLE_TEXT if item.cls is not None else _UNKNOWN_TEXT)
     text_rect = QRectF(style.PAD + 14, 0, item.width - 2 * style.PAD - 14 - badge_w, style.TITLE_H)
     text = QFontMetricsF(fonts["title"]).elidedText(
         item.title, Qt.TextElideMode.ElideRight, text_rect.width()
@@ -180,11 +257,11 @@ def _paint_status(item: PaintedNode, painter: QPainter, fonts: dict) -> float:
     if item.bypass:
         text, color = "bypassed", QColor("#c9a8ff")
     elif state is NodeState.QUEUED:
-        text, color = "queued", style.TEXT_DIM
+        text, color = "queued", style.TITLE_TEXT_DIM
     elif state is NodeState.RUNNING:
         total = item.status.total
         text = f"{item.status.step}/{total}" if total else "running"
-        color = style.TEXT
+        color = style.TITLE_TEXT
         ring = QRectF(right - 14, cy - 7, 14, 14)
         painter.setPen(QPen(QColor(255, 255, 255, 45), 2.5))
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -230,7 +307,9 @@ def _paint_rows(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
         rect = QRectF(
             item.width / 2, y + i * style.ROW_H, item.width / 2 - style.PAD - 2, style.ROW_H
         )
-        _label(item, painter, rect, port.label, port.name, left=False)
+        # an output is never the field a problem names, even when it shares an input's
+        # name (a sampler's latent in and out)
+        _label(item, painter, rect, port.label, None, left=False)
     for param, top, rect in item.rows:
         label = param_label(param)
         linked = param.name in item.linked_params
@@ -286,7 +365,7 @@ def _paint_static_field(item: PaintedNode, painter: QPainter, param: Param, rect
     if param.file_kind:
         side = rect.height()
         button = QRectF(rect.right() - side, rect.top(), side, side)
-        _field(painter, button, _BUTTON)
+        _field(painter, button, style.BUTTON)
         painter.setPen(style.TEXT)
         painter.drawText(button, Qt.AlignmentFlag.AlignCenter, "…")
         rect = rect.adjusted(0, 0, -(side + 3), 0)
@@ -309,11 +388,9 @@ def _paint_static_field(item: PaintedNode, painter: QPainter, param: Param, rect
         painter.drawText(below.adjusted(5, 0, -5, 0), Qt.AlignmentFlag.AlignVCenter, mode)
 
 
-def _field(
-    painter: QPainter, rect: QRectF, fill: QColor = style.FIELD_BG, radius: float = 4
-) -> None:
-    painter.setPen(QPen(_FIELD_BORDER, 1))
-    painter.setBrush(fill)
+def _field(painter: QPainter, rect: QRectF, fill: QColor | None = None, radius: float = 4) -> None:
+    painter.setPen(QPen(style.FIELD_BORDER, 1))
+    painter.setBrush(fill if fill is not None else style.FIELD_BG)
     painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
 
 
@@ -326,14 +403,21 @@ def _arrow(painter: QPainter, center: QPointF) -> None:
     painter.fillPath(arrow, style.TEXT_DIM)
 
 
-_BUTTON = QColor("#35383e")
-_FIELD_BORDER = QColor("#3a3d44")
+def _label_color(item: PaintedNode, port: PortItem) -> QColor:
+    """A port name's color: the error's on an input or param socket a problem names."""
+    return _field_color(item, None if port.is_output else port.name)
+
+
+def _field_color(item: PaintedNode, field: str | None) -> QColor:
+    if field is not None and field in item.problems:
+        return style.ERROR.lighter(130)
+    return style.TEXT_DIM
 
 
 def _label(
-    item: PaintedNode, painter: QPainter, rect: QRectF, text: str, field: str, left: bool
+    item: PaintedNode, painter: QPainter, rect: QRectF, text: str, field: str | None, left: bool
 ) -> None:
-    painter.setPen(style.ERROR.lighter(130) if field in item.problems else style.TEXT_DIM)
+    painter.setPen(_field_color(item, field))
     align = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
     elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
     painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, elided)

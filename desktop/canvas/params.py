@@ -373,9 +373,13 @@ class ParamPanel(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setAutoFillBackground(False)
         self.setFont(style.ui_font(8.5))
-        # flat fields that look the same under any app theme (and like the static
-        # look-alikes nodes paint before their widgets exist)
-        self.setStyleSheet(style.WIDGET_QSS)
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Flat fields in the canvas's theme that look the same under any app style sheet
+        (and like the look-alikes nodes paint before their widgets exist); again after a
+        theme switch."""
+        self.setStyleSheet(style.widget_qss())
 
 
 __all__ = [

@@ -108,6 +108,7 @@ class CanvasView(QGraphicsView):
         self.minimap.hide()  # the window's View › Minimap action (unchecked) shows it
         self._last_mouse: QPoint | None = None
         self._placed = False
+        self._theme = style.canvas_theme()
         self._realize_timer = QTimer(self)
         self._realize_timer.setSingleShot(True)
         self._realize_timer.setInterval(0)
@@ -384,6 +385,27 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(event)
         self.minimap.place()
         self._schedule_realize()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._theme_changed()
+
+    def _theme_changed(self) -> None:
+        """The app's theme changed (:func:`desktop.theme.apply_theme` switched the canvas
+        colors first): restyle the node widgets and repaint everything."""
+        if style.canvas_theme() == self._theme:
+            return
+        self._theme = style.canvas_theme()
+        scene = self.canvas_scene
+        scene.setPalette(style.widget_palette())
+        for item in scene.nodes.values():
+            if item.param_panel is not None:
+                item.param_panel.restyle()
+            item.update()
+        scene.update()
+        self.viewport().update()
+        self.minimap.schedule_update()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)

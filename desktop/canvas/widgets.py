@@ -131,8 +131,18 @@ class NumberSpinBox(QAbstractSpinBox):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        # Qt's stylesheet style gives a button-less spin box's edit field a 1 px width:
-        # lay it out here instead
+        self._place_line_edit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # a live theme switch (the application's style sheet) restyles the box, and
+        # Qt lays the edit field out again: 1 px wide, every number field blank
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._place_line_edit()
+
+    def _place_line_edit(self) -> None:
+        """Qt's stylesheet style gives a button-less spin box's edit field a 1 px width
+        (on every resize and restyle): lay it out here instead."""
         self.lineEdit().setGeometry(self.rect().adjusted(5, 1, -3, -1))
 
     # value ------------------------------------------------------------
