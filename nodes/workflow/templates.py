@@ -23,6 +23,7 @@ ORDER = (
     "lora",
     "controlnet_canny",
     "controlnet_two",
+    "hires_fix",
 )
 """Menu order; other files follow alphabetically."""
 

@@ -228,6 +228,7 @@ def test_templates_command(capsys) -> None:
         "lora",
         "controlnet_canny",
         "controlnet_two",
+        "hires_fix",
         "inpaint",
         "inpaint_model",
         "outpaint",

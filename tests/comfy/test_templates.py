@@ -26,6 +26,7 @@ CONTRACT = {
     "inpaint_model": {"checkpoint", "image", "inpaint", "sampler", "composite", "save"},
     "outpaint": {"checkpoint", "image", "pad", "encode", "sampler", "composite", "save"},
     "lcm": {"checkpoint", "lora", "positive", "negative", "latent", "scheduler", "sampler"},
+    "hires_fix": {"checkpoint", "positive", "latent", "sampler", "upscale", "hires", "save"},
     "controlnet_two": {
         "control_image",
         "canny",
@@ -49,6 +50,7 @@ def test_shipped_templates_keep_their_node_ids(registry) -> None:
         "lora",
         "controlnet_canny",
         "controlnet_two",
+        "hires_fix",
         "inpaint",
         "inpaint_model",
         "outpaint",
