@@ -112,13 +112,13 @@ def test_unexportable_graphs_say_why(registry) -> None:
 def test_placeholders_from_api_files_export_unchanged(registry) -> None:
     original = sd15_api()
     original["50"] = {
-        "inputs": {"upscale_method": "nearest-exact", "scale_by": 1.5, "image": ["8", 0]},
-        "class_type": "ImageScaleBy",
-        "_meta": {"title": "Upscale Image By"},
+        "inputs": {"colors": 16, "dither": "none", "image": ["8", 0]},
+        "class_type": "ImageQuantize",
+        "_meta": {"title": "Image Quantize"},
     }
     original["9"]["inputs"]["images"] = ["50", 0]
     graph = import_api(copy.deepcopy(original), registry)
-    assert graph.nodes["50"].params["comfy_type"] == "ImageScaleBy"
+    assert graph.nodes["50"].params["comfy_type"] == "ImageQuantize"
     assert export_api(graph) == original
 
 
