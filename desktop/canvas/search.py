@@ -1,7 +1,8 @@
 """The node search popup: type to filter node types, arrows to choose, Enter to add.
 
 Results come from :func:`desktop.node_search.rank_node_types` (how the ranking works is
-explained there), best first.
+explained there), best first; ComfyUI's class names find the types they import as. When
+nothing matches, one disabled "No matches" row says so (Enter then adds nothing).
 """
 
 from __future__ import annotations
@@ -25,11 +26,36 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas import style
+from desktop.canvas.links import PendingLink, compatible_port
 from desktop.node_search import rank_node_types
 from nodes.api import Node
+from nodes.graph import Graph
 from nodes.registry import Registry
 
 _CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
+NO_MATCHES = "No matches"
+
+
+def loose_end_preference(pending: PendingLink, graph: Graph) -> Callable[[type[Node]], bool]:
+    """The types a search from ``pending`` lists first among equals: those whose port that
+    would take the link has the loose end's name (a Seed for a sampler's ``seed``, Load VAE
+    for a ``vae`` input) — or a seed param, when the loose end is one."""
+    seed_end = False
+    data = graph.nodes.get(pending.node_id)
+    if data is not None and not pending.is_output:
+        cls = graph.registry.get(data.type)
+        param = next((p for p in cls.params if p.name == pending.port), None) if cls else None
+        seed_end = param is not None and param.seed
+
+    def prefer(cls: type[Node]) -> bool:
+        port = compatible_port(cls, pending)
+        if port is None:
+            return False
+        if port == pending.port:
+            return True
+        return seed_end and any(p.seed for p in cls.params)
+
+    return prefer
 
 
 class _ResultDelegate(QStyledItemDelegate):
@@ -68,6 +94,7 @@ class NodeSearchPopup(QFrame):
         super().__init__(parent)
         self.registry = registry
         self.accept_filter: Callable[[type[Node]], bool] | None = None
+        self.prefer: Callable[[type[Node]], bool] | None = None
         self.setObjectName("nodeSearch")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
@@ -107,9 +134,12 @@ class NodeSearchPopup(QFrame):
         pos: QPoint,
         accept: Callable[[type[Node]], bool] | None = None,
         hint: str = "",
+        prefer: Callable[[type[Node]], bool] | None = None,
     ) -> None:
-        """Show at ``pos`` (parent coordinates), kept inside the parent, with focus."""
+        """Show at ``pos`` (parent coordinates), kept inside the parent, with focus;
+        ``accept`` filters the types, ``prefer`` lists some first among equals."""
         self.accept_filter = accept
+        self.prefer = prefer
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
         self.field.blockSignals(True)
@@ -134,15 +164,27 @@ class NodeSearchPopup(QFrame):
     # ------------------------------------------------------------ results
     def _refresh(self, text: str) -> None:
         self.results.clear()
-        for cls in rank_node_types(self.registry, text, self.accept_filter)[: self.MAX_RESULTS]:
+        ranked = rank_node_types(self.registry, text, self.accept_filter, self.prefer)
+        for cls in ranked[: self.MAX_RESULTS]:
             item = QListWidgetItem(cls.title)
             item.setData(Qt.ItemDataRole.UserRole, cls.type_id)
             item.setData(_CATEGORY_ROLE, cls.category)
             item.setToolTip(f"{cls.type_id}\n\n{cls.description()}")
             self.results.addItem(item)
-        if self.results.count():
+        if ranked:
             self.results.setCurrentRow(0)
+        else:
+            empty = QListWidgetItem(NO_MATCHES)
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)  # not selectable: Enter adds nothing
+            self.results.addItem(empty)
         self._fit_height()
+
+    def result_type_ids(self) -> list[str]:
+        """The type ids listed now, top to bottom (none when "No matches" shows)."""
+        found = (
+            self.results.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.results.count())
+        )
+        return [type_id for type_id in found if type_id]
 
     def _fit_height(self) -> None:
         """As tall as the results need (at most 12 rows), so short lists stay compact."""
