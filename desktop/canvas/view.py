@@ -46,7 +46,7 @@ from desktop.canvas.minimap import Minimap
 from desktop.canvas.navigation import Navigation
 from desktop.canvas.placement import beside, free_spot, node_size
 from desktop.canvas.scene import CanvasScene
-from desktop.canvas.search import NodeSearchPopup
+from desktop.canvas.search import NodeSearchPopup, loose_end_preference
 from desktop.document import Document
 from desktop.mime import NODE_TYPE_MIME, node_type_of
 from desktop.run_state import RunState
@@ -153,8 +153,10 @@ class CanvasView(QGraphicsView):
         self._search_pos = QPointF(pos)
         self._pending = pending
         accept: Callable[[type[Node]], bool] | None = None
+        prefer: Callable[[type[Node]], bool] | None = None
         hint = ""
         if pending is not None:
+            prefer = loose_end_preference(pending, self.document.graph)
 
             def fits(cls: type[Node], p: PendingLink = pending) -> bool:
                 return compatible_port(cls, p) is not None
@@ -162,7 +164,7 @@ class CanvasView(QGraphicsView):
             accept = fits
             side = "an input" if pending.is_output else "an output"
             hint = f"Nodes with {side} for {pending.port_type.value}"
-        self._search.open_at(self.mapFromScene(pos), accept, hint)
+        self._search.open_at(self.mapFromScene(pos), accept, hint, prefer)
 
     @property
     def search_popup(self) -> NodeSearchPopup:
