@@ -1,7 +1,9 @@
 """The image panel: the latest result (or live preview), this session's results, A/B compare.
 
 It listens to :class:`~desktop.run_state.RunState` only: ``previewChanged`` shows the
-running node's preview, ``resultAdded`` shows the new image and adds it to the strip.
+running node's preview, ``resultAdded`` shows the new image and adds it to the strip. A
+run that ends without its image (cancelled, failed) leaves no half-done preview behind:
+the view goes back to the last finished image.
 Saving copies the result's own file when there is one, so the workflow embedded in the
 PNG travels with it.
 """
@@ -188,6 +190,7 @@ class ImagePanel(QWidget):
         self.view.zoomChanged.connect(self._zoom_changed)
         run_state.resultAdded.connect(self._result_added)
         run_state.previewChanged.connect(self._preview)
+        run_state.runFinished.connect(self._run_finished)
         for result in run_state.results:
             self._add_thumbnail(result)
         if run_state.results:
@@ -385,6 +388,19 @@ class ImagePanel(QWidget):
         self.view.set_image(to_qimage(array), caption)
         self.stack.setCurrentWidget(self.view)
         self._update_actions()
+
+    def _run_finished(self, _run: object) -> None:
+        """A preview still showing when its run ends is of an image that never came (the
+        run was cancelled or failed): show the last finished image again, or nothing."""
+        if self._shown is not None or self._compare_pair is not None:
+            return
+        if self.view.image() is None:
+            return
+        if self.run_state.results:
+            self.show_result(len(self.run_state.results) - 1)
+        else:
+            self.view.set_image(None)
+            self._update_actions()
 
     # ------------------------------------------------------------ actions
     def set_settings(self, settings: Settings) -> None:

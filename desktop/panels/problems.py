@@ -1,6 +1,11 @@
-"""The problems panel: validation problems and node failures, and a log of runs.
+"""The problems panel: what blocks a run, validation's advice, and a log of runs.
 
-Problems come from :attr:`RunState.problems` (node id, field, message). Clicking one emits
+It shows :class:`RunState`'s problems (node, field, message: the document's validation
+errors, kept up to date after each edit by :class:`desktop.live_validation.LiveValidator`,
+and the nodes that failed in the last run), then its advice (a node that feeds no output
+and will not run...), muted, with the reason in the tooltip. So it always reflects
+``review(document)``: whoever changes the document or opens a file needs no call of its
+own. Rows name nodes by title (the id is in the tooltip). Clicking one emits
 ``nodeActivated`` with its node id so the window can select that node; problems that
 belong to no node are listed as graph-wide. The log records when runs were queued,
 started and how they ended.
@@ -26,10 +31,13 @@ from PySide6.QtWidgets import (
 from desktop import theme
 from desktop.panels.common import PlaceholderTree, format_seconds, top_level_items
 from desktop.run_state import RunInfo, RunPhase, RunState
+from nodes.advice import Advice
 from nodes.events import Problem
 
 MAX_LOG_ROWS = 1000
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
+KIND_ROLE = Qt.ItemDataRole.UserRole + 2
+"""``"error"`` or ``"advice"``."""
 
 
 class Level(StrEnum):
@@ -74,6 +82,8 @@ class ProblemsPanel(QWidget):
         self.run_state = run_state
         self._title_of: Callable[[str], str | None] = lambda _node_id: None
         self._statuses: dict[int, RunPhase] = {}
+        self._shown: tuple[tuple[str, str | None, str | None, str, str], ...] = ()
+        """What the list shows, row by row, so an unchanged validation rebuilds nothing."""
 
         self.problems = _ProblemTree("No problems.", self)
         self.problems.setObjectName("problemList")
@@ -118,19 +128,37 @@ class ProblemsPanel(QWidget):
         self.refresh()
 
     def problem_count(self) -> int:
-        return self.problems.topLevelItemCount()
+        """Rows of problems (errors) shown, not counting advice."""
+        return sum(1 for row in self._shown if row[0] == "error")
+
+    def advice_count(self) -> int:
+        """Rows of advice shown."""
+        return sum(1 for row in self._shown if row[0] == "advice")
 
     def problem_item(self, row: int) -> QTreeWidgetItem | None:
+        """Row ``row``: the problems first, then the advice."""
         return self.problems.topLevelItem(row)
 
     def refresh(self) -> None:
-        """Relist the run state's problems; switch to them when there are new ones."""
-        had = self.problems.topLevelItemCount()
-        self.problems.clear()
-        for problem in self.run_state.problems:
-            self.problems.addTopLevelItem(self._problem_item(problem))
-        count = len(self.run_state.problems)
-        self.tabs.setTabText(0, f"Problems ({count})" if count else "Problems")
+        """Relist the run state's problems and advice; switch to them when there are new
+        problems."""
+        problems, advice = self.run_state.problems, self.run_state.advice
+        rows = (
+            *(("error", p.node_id, p.field, p.message, self._name(p.node_id)) for p in problems),
+            *(("advice", a.node_id, a.field, a.message, self._name(a.node_id)) for a in advice),
+        )
+        had = self.problem_count()
+        if rows != self._shown:
+            self._shown = rows
+            self.problems.clear()
+            items = [self._problem_item(p) for p in problems]
+            items += [self._advice_item(a) for a in advice]
+            self.problems.addTopLevelItems(items)
+        count = len(problems)
+        text = f"Problems ({count})" if count else "Problems"
+        if advice:
+            text += f" · {len(advice)} advice"
+        self.tabs.setTabText(0, text)
         if count and not had:
             self.tabs.setCurrentWidget(self.problems)
 
@@ -155,22 +183,43 @@ class ProblemsPanel(QWidget):
         self.log_view.clear()
 
     # ------------------------------------------------------------ internals
-    def _problem_item(self, problem: Problem) -> QTreeWidgetItem:
-        if problem.node_id is None:
-            node = "Graph"
-        else:
-            title = self._title_of(problem.node_id)
-            node = f"{title} ({problem.node_id})" if title else problem.node_id
-        item = QTreeWidgetItem([node, problem.field or "", problem.message])
-        item.setData(0, NODE_ROLE, problem.node_id)
-        item.setToolTip(2, problem.message)
-        item.setForeground(2, QBrush(QColor(theme.colors().error)))
-        if problem.node_id is None:
+    def _name(self, node_id: str | None) -> str:
+        """How a row names its node: the title ("KSampler"), else the id; "Graph" for none."""
+        if node_id is None:
+            return "Graph"
+        return self._title_of(node_id) or node_id
+
+    def _row(self, node_id: str | None, field: str | None, message: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([self._name(node_id), field or "", message])
+        item.setData(0, NODE_ROLE, node_id)
+        item.setToolTip(2, message)
+        if node_id is None:
             font = QFont(self.font())
             font.setItalic(True)
             item.setFont(0, font)
             item.setForeground(0, QBrush(QColor(theme.colors().muted)))
             item.setToolTip(0, "A problem with the graph as a whole")
+        else:
+            item.setToolTip(0, f"Node id: {node_id} (click to select it)")
+        return item
+
+    def _problem_item(self, problem: Problem) -> QTreeWidgetItem:
+        item = self._row(problem.node_id, problem.field, problem.message)
+        item.setData(0, KIND_ROLE, "error")
+        item.setForeground(2, QBrush(QColor(theme.colors().error)))
+        return item
+
+    def _advice_item(self, advice: Advice) -> QTreeWidgetItem:
+        """Advice: muted, the reason in the tooltip; it never blocks a run."""
+        item = self._row(advice.node_id, advice.field, advice.message)
+        item.setData(0, KIND_ROLE, "advice")
+        muted = QBrush(QColor(theme.colors().muted))
+        for column in (1, 2):
+            item.setForeground(column, muted)
+        tip = f"Advice (does not stop a run): {advice.message}"
+        if advice.why:
+            tip += f"\n{advice.why}"
+        item.setToolTip(2, tip)
         return item
 
     def _activate(self, item: QTreeWidgetItem, _column: int = 0) -> None:
@@ -184,7 +233,7 @@ class ProblemsPanel(QWidget):
             if before == run.status:
                 continue
             self._statuses[run.run_id] = run.status
-            name = self._name(run)
+            name = self._run_name(run)
             if run.status is RunPhase.QUEUED:
                 self.log(f"{name} queued")
             elif run.status is RunPhase.RUNNING:
@@ -193,7 +242,7 @@ class ProblemsPanel(QWidget):
 
     def _run_finished(self, run: RunInfo) -> None:
         self._statuses[run.run_id] = run.status
-        name = self._name(run)
+        name = self._run_name(run)
         seconds = format_seconds(run.seconds)
         if run.status is RunPhase.DONE:
             self.log(f"{name} finished in {seconds}", Level.SUCCESS)
@@ -207,5 +256,5 @@ class ProblemsPanel(QWidget):
             self.log(f"{name} failed after {seconds}{error}", Level.ERROR)
 
     @staticmethod
-    def _name(run: RunInfo) -> str:
+    def _run_name(run: RunInfo) -> str:
         return f"Run #{run.run_id}" + (f" ({run.label})" if run.label else "")

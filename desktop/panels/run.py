@@ -3,6 +3,12 @@
 It reads :class:`~desktop.run_state.RunState` (``runsChanged`` for the queue and progress,
 ``runFinished`` for the timings) and talks to the bridge only to cancel. The batch count
 and the Run button live in the window's toolbar.
+
+The dock is short along the bottom of the window (about 200 px at 1280×720), so the
+lists get the height: progress and buttons share one line in a wide dock, the lists'
+own headers carry their titles ("Queue", "Last Run · #3 done in 6.6 s") instead of
+headings above them, and each list keeps room for a few rows (:data:`MIN_ROWS`), so
+neither shrinks to one row nor clips its placeholder. Nodes are named by title.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRectF, Q
 from PySide6.QtGui import QBrush, QColor, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -35,6 +42,10 @@ from desktop.run_state import NodeState, RunInfo, RunPhase, RunState
 
 MAX_QUEUE_ROWS = 200
 """Older runs drop off the list (RunState keeps them)."""
+MIN_ROWS = 3
+"""Rows each list always has room for: the dock cannot squeeze it below that."""
+WIDE_TOP = 720
+"""From this panel width the progress bar and buttons share the heading's line."""
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 1
 
 STATUS_TEXT = {
@@ -88,23 +99,6 @@ class _BarDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-def _section(title: str, widget: QWidget, parent: QWidget, extra: QWidget | None = None) -> QWidget:
-    box = QWidget(parent)
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 6, 0, 0)
-    layout.setSpacing(4)
-    head = QHBoxLayout()
-    label = QLabel(title, box)
-    label.setProperty("role", "heading")
-    head.addWidget(label)
-    head.addStretch(1)
-    if extra is not None:
-        head.addWidget(extra)
-    layout.addLayout(head)
-    layout.addWidget(widget, 1)
-    return box
-
-
 class RunPanel(QWidget):
     """Progress of the current run, the queue of runs, per-node timings, Cancel."""
 
@@ -142,7 +136,7 @@ class RunPanel(QWidget):
         self.queue = PlaceholderTree("No runs yet. Press Run (Ctrl+Enter).", self)
         self.queue.setObjectName("runQueue")
         self.queue.setColumnCount(4)
-        self.queue.setHeaderLabels(["#", "Run", "Status", "Time"])
+        self.queue.setHeaderLabels(["#", "Queue", "Status", "Time"])
         self.queue.setRootIsDecorated(False)
         self.queue.setUniformRowHeights(True)
         self.queue.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -153,7 +147,7 @@ class RunPanel(QWidget):
         self.timings = PlaceholderTree("Timings of the last run appear here.", self)
         self.timings.setObjectName("runTimings")
         self.timings.setColumnCount(3)
-        self.timings.setHeaderLabels(["Node", "", "Time"])
+        self.timings.setHeaderLabels(["Last Run", "", "Time"])
         self.timings.setRootIsDecorated(False)
         self.timings.setUniformRowHeights(True)
         self.timings.setItemDelegateForColumn(1, _BarDelegate(self.timings))
@@ -162,29 +156,35 @@ class RunPanel(QWidget):
         self.timings.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         self.timings.header().resizeSection(1, 90)
         self.timings_label = QLabel("", self)
-        self.timings_label.setProperty("role", "muted")
+        """The last run's summary ("#3 done in 6.60 s"), also shown in the list's header."""
+        self.timings_label.hide()
+        for tree in (self.queue, self.timings):
+            tree.setMinimumHeight(self._rows_height(tree, MIN_ROWS))
 
-        top = QVBoxLayout()
-        top.setSpacing(6)
-        head = QHBoxLayout()
-        head.addWidget(self.heading, 1)
-        head.addWidget(self.eta_label)
-        top.addLayout(head)
-        top.addWidget(self.progress)
-        row = QHBoxLayout()
-        row.addWidget(self.detail, 1)
-        row.addWidget(self.clear_button)
-        row.addWidget(self.cancel_button)
-        top.addLayout(row)
+        info = QHBoxLayout()
+        info.setSpacing(8)
+        info.addWidget(self.heading)
+        info.addWidget(self.detail, 1)
+        info.addWidget(self.eta_label)
+        controls = QHBoxLayout()
+        controls.setSpacing(6)
+        controls.addWidget(self.progress, 1)
+        controls.addWidget(self.clear_button)
+        controls.addWidget(self.cancel_button)
+        self.top = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.top.setSpacing(6)
+        self.top.addLayout(info, 1)
+        self.top.addLayout(controls, 1)
+        self.progress.setMinimumWidth(160)
 
         self.splitter = splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setChildrenCollapsible(False)
-        splitter.addWidget(_section("Queue", self.queue, splitter))
-        splitter.addWidget(_section("Last Run", self.timings, splitter, self.timings_label))
+        splitter.addWidget(self.queue)
+        splitter.addWidget(self.timings)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(8)
-        layout.addLayout(top)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setSpacing(6)
+        layout.addLayout(self.top)
         layout.addWidget(splitter, 1)
 
         self._ticker = QTimer(self)
@@ -194,6 +194,12 @@ class RunPanel(QWidget):
         run_state.runsChanged.connect(self.refresh)
         run_state.runFinished.connect(self.show_timings)
         self.refresh()
+
+    @staticmethod
+    def _rows_height(tree: PlaceholderTree, rows: int) -> int:
+        """The height that shows the header and ``rows`` rows of ``tree``."""
+        row = max(tree.fontMetrics().height() + 8, 20)
+        return tree.header().sizeHint().height() + rows * row + 2 * tree.frameWidth()
 
     @staticmethod
     def _fit_columns(tree: PlaceholderTree, stretch: int) -> None:
@@ -215,18 +221,27 @@ class RunPanel(QWidget):
         self.refresh()
 
     def node_label(self, node_id: str) -> str:
+        """A node's title ("KSampler"); its id only when it has none."""
         title = self._title_of(node_id)
         if title:
-            return f"{title} ({node_id})"
+            return title
         return f"Node {node_id}" if node_id.isdigit() else node_id
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Queue and timings side by side in a wide, short dock; stacked in a tall one."""
+        """Queue and timings side by side in a wide, short dock; stacked in a tall one.
+        A wide dock puts the progress bar and buttons on the heading's line."""
         super().resizeEvent(event)
         wide = self.width() > 640 and self.width() > 1.5 * self.height()
         orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.splitter.orientation() != orientation:
             self.splitter.setOrientation(orientation)
+        direction = (
+            QBoxLayout.Direction.LeftToRight
+            if self.width() >= WIDE_TOP
+            else QBoxLayout.Direction.TopToBottom
+        )
+        if self.top.direction() != direction:
+            self.top.setDirection(direction)
 
     def cancel(self) -> None:
         self.bridge.cancel()
@@ -260,7 +275,9 @@ class RunPanel(QWidget):
                 item.setData(1, FRACTION_ROLE, seconds / longest)
             self.timings.addTopLevelItem(item)
         status = STATUS_TEXT[run.status].lower()
-        self.timings_label.setText(f"#{run.run_id} {status} in {format_seconds(run.seconds)}")
+        summary = f"#{run.run_id} {status} in {format_seconds(run.seconds)}"
+        self.timings_label.setText(summary)
+        self.timings.setHeaderLabels([f"Last Run · {summary}", "", "Time"])
 
     # ------------------------------------------------------------ internals
     def _refresh_queue(self) -> None:

@@ -413,7 +413,7 @@ def test_run_panel_queue_progress_and_timings(
     assert _row(panel.queue, 0).text(2) == "Running"
     assert panel.progress.text() == "3/20"
     assert panel.eta_label.text().startswith("ETA ")
-    assert "Sampler (sampler)" in panel.detail.text()
+    assert panel.detail.text().startswith("Sampler · ")  # titles, not ids
     assert panel.cancel_button.isEnabled()
 
     bridge.nodeFinished.emit(NodeFinished(1, "sampler", cached=False, seconds=4.25))
@@ -425,7 +425,7 @@ def test_run_panel_queue_progress_and_timings(
     rows = [[row.text(c) for c in (0, 2)] for row in top_level_items(panel.timings)]
     assert rows == [
         ["loader", "cached"],
-        ["Sampler (sampler)", "4.25 s"],
+        ["Sampler", "4.25 s"],
         ["save", "0.50 s"],
     ]
     assert "done" in panel.timings_label.text()
@@ -466,7 +466,7 @@ def test_problems_panel_lists_problems_and_selects_nodes(
     assert panel.problem_count() == 2
     first, second = panel.problem_item(0), panel.problem_item(1)
     assert first is not None and second is not None
-    assert [first.text(c) for c in range(3)] == ["Sampler (3)", "steps", "0 is below the minimum 1"]
+    assert [first.text(c) for c in range(3)] == ["Sampler", "steps", "0 is below the minimum 1"]
     assert second.text(0) == "Graph"
     assert panel.tabs.tabText(0) == "Problems (2)"
 
