@@ -295,7 +295,7 @@ def build_denoiser(
     given), else ``[positive]``; ``total`` is the number of loop steps. ``extra``
     extensions run after the ControlNets (an inpainting concat must not reach them)."""
     embeds = _embeddings(halves, batch, device, dtype)
-    added = _added_conditions(unet, halves, batch, device, dtype)
+    added = _added_conditions(unet, halves, batch, device, dtype, guided=cfg is not None)
     extensions: list[Extension] = []
     controls = ControlNetExtension(halves, batch, total, device, dtype)
     if controls:
@@ -332,17 +332,23 @@ def _added_conditions(
     batch: int,
     device: torch.device,
     dtype: torch.dtype,
+    *,
+    guided: bool,
 ) -> dict[str, torch.Tensor] | None:
-    """The family's added conditions (SDXL: pooled text embeds and size/crop ids)."""
+    """The family's added conditions (SDXL: pooled text embeds and size/crop ids; its
+    refiner: size/crop ids and aesthetic score). ``guided``: ``halves[0]`` is the negative
+    prompt, which a refiner conditions on the negative aesthetic score by default."""
     wanted = unet.family.added_conditions
     if not wanted:
         return None
     pooled, ids = [], []
-    for cond in halves:
+    for index, cond in enumerate(halves):
         if cond.pooled is None or cond.time_ids is None:
             raise ValueError(f"{unet.family} needs conditioning with {', '.join(wanted)}")
         pooled.append(cond.pooled.to(device=device, dtype=dtype).repeat(batch, 1))
-        time_ids = torch.tensor([list(cond.time_ids)], dtype=dtype)
+        negative = guided and index == 0 and len(halves) > 1
+        numbers = unet.family.micro_conditions(cond.time_ids, negative=negative)
+        time_ids = torch.tensor([list(numbers)], dtype=dtype)
         ids.append(time_ids.to(device).repeat(batch, 1))
     values = {"text_embeds": torch.cat(pooled), "time_ids": torch.cat(ids)}
     return {k: values[k] for k in wanted}

@@ -1,4 +1,4 @@
-"""Tiny random-weight models of the real SD1.x / SD2.x / SDXL architectures.
+"""Tiny random-weight models of the real SD1.x / SD2.x / SDXL (base and refiner) architectures.
 
 For tests, benchmarks and a first run without downloads: the same block structure,
 attention layout, text encoders and VAE as the published models, only narrow (32/64
@@ -125,6 +125,40 @@ def make_demo_inpainting_model(
 
 
 @dataclass
+class RefinerDemoPaths:
+    family: Family
+    folder: Path
+    """A diffusers folder laid out like stabilityai/stable-diffusion-xl-refiner-1.0
+    (`StableDiffusionXLImg2ImgPipeline`, `text_encoder_2` only, `requires_aesthetics_score`)."""
+    single_file: Path
+    """The same weights as one original-layout `.safetensors` (OpenCLIP-G under
+    `conditioner.embedders.0.model.`)."""
+
+
+def make_demo_refiner(out_dir: Path, seed: int = 0) -> RefinerDemoPaths:
+    """Write a tiny SDXL refiner: its one text encoder is as wide as the tiny SDXL's second
+    (OpenCLIP-G's place), its UNet conditions on size, crop and aesthetic score, and its
+    last block has no attention while the middle block has (the refiner's layout)."""
+    import torch
+
+    fam = get_family("sdxl_refiner")
+    pred = fam.base_config("scheduler").get("prediction_type", "epsilon")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = RefinerDemoPaths(
+        family=fam,
+        folder=out / f"{fam.id}-demo",
+        single_file=out / f"{fam.id}-demo.safetensors",
+    )
+    with torch.random.fork_rng(devices=[]), quiet_hf(diffusers_notices=True):
+        torch.manual_seed(seed)
+        parts = _build(fam, pred)
+        _write_folder(paths.folder, fam, parts, pred)
+        _write_single_file(paths.single_file, fam, parts)
+    return paths
+
+
+@dataclass
 class _Parts:
     unet: Any
     vae: Any
@@ -149,8 +183,15 @@ def _configs(fam: Family) -> tuple[dict[str, Any], dict[str, Any], list[dict[str
             up_block_types=["CrossAttnUpBlock2D", "UpBlock2D"],
             transformer_layers_per_block=[1, 2],
             addition_time_embed_dim=256,
-            projection_class_embeddings_input_dim=TEXT_WIDTH + 6 * 256,
+            projection_class_embeddings_input_dim=TEXT_WIDTH + len(fam.time_ids) * 256,
         )
+        if fam.base_config("unet")["down_block_types"][-1] == "DownBlock2D":
+            # The refiner's layout: attention in the inner blocks and the middle one only.
+            unet.update(
+                down_block_types=["CrossAttnDownBlock2D", "DownBlock2D"],
+                up_block_types=["UpBlock2D", "CrossAttnUpBlock2D"],
+                transformer_layers_per_block=2,
+            )
     vae = fam.base_config("vae")
     vae.update(block_out_channels=list(VAE_WIDTHS), layers_per_block=1)
     vae["scaling_factor"] = fam.latent.scaling_factor
@@ -178,7 +219,8 @@ def _build(fam: Family, prediction: str, in_channels: int | None = None) -> _Par
         unet_cfg["in_channels"] = in_channels
     unet = cast("UNet2DConditionModel", UNet2DConditionModel.from_config(unet_cfg))
     vae = cast("AutoencoderKL", AutoencoderKL.from_config(vae_cfg))
-    classes = [entry[1] for key, entry in fam.model_index().items() if key.startswith("text_enc")]
+    index = fam.model_index()
+    classes = [index[spec.component][1] for spec in fam.text_encoders]
     encoders = []
     full = None
     for cls_name, cfg in zip(classes, text_cfgs, strict=True):
@@ -233,20 +275,23 @@ def _write_folder(folder: Path, fam: Family, parts: _Parts, prediction: str) -> 
     scheduler_cfg = fam.base_config("scheduler")
     scheduler_cfg["prediction_type"] = prediction
     scheduler = getattr(diffusers, scheduler_cfg["_class_name"]).from_config(scheduler_cfg)
-    common: dict[str, Any] = {"vae": parts.vae, "unet": parts.unet, "scheduler": scheduler}
-    common["text_encoder"] = parts.text_encoders[0]
-    common["tokenizer"] = clip_tokenizer(fam.text_encoder_pads[0])
-    if len(fam.text_encoders) == 2:
-        pipe = diffusers.StableDiffusionXLPipeline(
-            text_encoder_2=parts.text_encoders[1],
-            tokenizer_2=clip_tokenizer(fam.text_encoder_pads[1]),
-            add_watermarker=False,
-            **common,
-        )
+    index = fam.model_index()
+    kwargs: dict[str, Any] = {"vae": parts.vae, "unet": parts.unet, "scheduler": scheduler}
+    for name in ("text_encoder", "text_encoder_2"):
+        if name in index:  # the refiner's index lists its missing first encoder as null
+            kwargs[name] = kwargs[name.replace("text_encoder", "tokenizer")] = _NONE
+    for spec, encoder in zip(fam.text_encoders, parts.text_encoders, strict=True):
+        kwargs[spec.component] = encoder
+        kwargs[spec.component.replace("text_encoder", "tokenizer")] = clip_tokenizer(spec.pad_token)
+    if "text_encoder_2" in index:
+        kwargs["add_watermarker"] = False
+        for flag in ("requires_aesthetics_score", "force_zeros_for_empty_prompt"):
+            if flag in index:
+                kwargs[flag] = index[flag]
     else:
-        pipe = diffusers.StableDiffusionPipeline(
-            safety_checker=_NONE, feature_extractor=_NONE, requires_safety_checker=False, **common
-        )
+        kwargs |= {"safety_checker": _NONE, "feature_extractor": _NONE}
+        kwargs["requires_safety_checker"] = False
+    pipe = getattr(diffusers, index["_class_name"])(**kwargs)
     pipe.to(torch.float16)
     pipe.save_pretrained(folder, safe_serialization=True)
     pipe.to(torch.float32)

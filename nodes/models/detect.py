@@ -119,7 +119,7 @@ def text_encoder_prefix(family: Family, index: int) -> str:
 def detect_tensor_file(tf: TensorFile, prediction: Prediction = "auto") -> Detection:
     _check_prediction(prediction)
     family = single_file_family(tf)
-    classes = _text_encoder_classes(family.model_index())
+    classes = _text_encoder_classes(family.model_index(), family, tf.path.name)
     text_configs = []
     for i, spec in enumerate(family.text_encoders[: len(classes)]):
         meta = tf.meta(k for k in tf.shapes if k.startswith(spec.ldm_prefix))
@@ -130,7 +130,8 @@ def detect_tensor_file(tf: TensorFile, prediction: Prediction = "auto") -> Detec
     time_dim = None
     if "time_ids" in family.added_conditions:
         adm_in = unet_shapes["add_embedding.linear_1.weight"][1]
-        time_dim = addition_time_dim(adm_in, text_configs[-1]["projection_dim"], tf.path.name)
+        pooled = text_configs[-1]["projection_dim"]
+        time_dim = addition_time_dim(adm_in, pooled, tf.path.name, len(family.time_ids))
     unet = infer.unet_config(unet_shapes, family, family.base_config("unet"), time_dim)
     context = sum(c["hidden_size"] for c in text_configs)
     if unet["cross_attention_dim"] != context:
@@ -168,25 +169,26 @@ def detect_tensor_file(tf: TensorFile, prediction: Prediction = "auto") -> Detec
     )
 
 
-def addition_time_dim(adm_in: int, pooled_dim: int | None, name: str) -> int:
+def addition_time_dim(adm_in: int, pooled_dim: int | None, name: str, count: int = 6) -> int:
     """SDXL's per-number micro-conditioning embedding size (256 in SDXL).
 
-    The UNet's added embedding takes the pooled text embedding and six embedded numbers
-    (original size, crop, target size), so `adm_in = pooled + 6·dim`. Without a text encoder
-    to give `pooled_dim` (a lone ControlNet), SDXL's 256 is assumed: the original SDXL code
+    The UNet's added embedding takes the pooled text embedding and `count` embedded numbers
+    (SDXL: six, original size, crop, target size; its refiner: five, the aesthetic score in
+    place of the target size), so `adm_in = pooled + count·dim`. Without a text encoder to
+    give `pooled_dim` (a lone ControlNet), SDXL's 256 is assumed: the original SDXL code
     fixes it whatever the model's width.
     """
     if pooled_dim is None:
-        if adm_in > 6 * 256:
+        if adm_in > count * 256:
             return 256
         raise ModelError(f"{name}: cannot tell the layout of its {adm_in}-wide added embedding")
     rest = adm_in - pooled_dim
-    if rest <= 0 or rest % 6 or (rest // 6) % 2:
+    if rest <= 0 or rest % count or (rest // count) % 2:
         raise ModelError(
             f"{name}: the UNet's added embedding takes {adm_in} numbers, which does not fit a "
-            f"{pooled_dim}-wide pooled text embedding plus six size/crop embeddings"
+            f"{pooled_dim}-wide pooled text embedding plus {count} size/crop embeddings"
         )
-    return rest // 6
+    return rest // count
 
 
 def _single_file_prediction(
@@ -260,26 +262,20 @@ def detect_folder(path: Path, prediction: Prediction = "auto") -> Detection:
         raise ModelError(f"{path} is not a diffusers model folder: it has no model_index.json")
     index = _read(index_path)
     unet = _read(path / "unet" / "config.json")
-    if _component(index, "text_encoder") is None:
-        raise ModelError(
-            f"{path}: a {index.get('_class_name', 'pipeline')} without a first text encoder "
-            "(an SDXL refiner?) is not supported"
-        )
+    present = tuple(name for name in _TEXT_COMPONENTS if _component(index, name) is not None)
+    if not present:
+        raise ModelError(f"{path}: a {index.get('_class_name', 'pipeline')} without text encoders")
     added = unet.get("addition_embed_type") == "text_time"
-    two = _component(index, "text_encoder_2") is not None
-    if two and not added:
+    if len(present) > 1 and not added:
         raise ModelError(f"{path}: two text encoders but the UNet takes no added conditions")
+    # SDXL and its refiner have UNets alike: the text encoders a folder holds tell them apart.
     family = family_for_unet(
         added_conditions=added,
         linear_projection=bool(unet.get("use_linear_projection")),
         what=str(path),
+        text_components=present,
     )
-    classes = _text_encoder_classes(index)
-    if len(classes) != len(family.text_encoders):
-        raise ModelError(
-            f"{path}: {len(classes)} text encoder(s), but its {family} UNet needs "
-            f"{len(family.text_encoders)}"
-        )
+    classes = _text_encoder_classes(index, family, str(path))
     text = tuple(_read(path / spec.component / "config.json") for spec in family.text_encoders)
     scheduler = _read(path / "scheduler" / "scheduler_config.json")
     if prediction == "auto":
@@ -310,14 +306,18 @@ def _component(index: Config, name: str) -> str | None:
     return None
 
 
-def _text_encoder_classes(index: Config) -> tuple[str, ...]:
+_TEXT_COMPONENTS = ("text_encoder", "text_encoder_2")
+
+
+def _text_encoder_classes(index: Config, family: Family, what: str) -> tuple[str, ...]:
+    """The transformers class of each of `family`'s text encoders, from a model index."""
     names = []
-    for key in ("text_encoder", "text_encoder_2"):
-        cls = _component(index, key)
+    for spec in family.text_encoders:
+        cls = _component(index, spec.component)
         if cls is None:
-            break
+            raise ModelError(f"{what}: its {family} model index has no {spec.component}")
         if cls not in ("CLIPTextModel", "CLIPTextModelWithProjection"):
-            raise ModelError(f"unsupported text encoder class {cls} ({key})")
+            raise ModelError(f"unsupported text encoder class {cls} ({spec.component})")
         names.append(cls)
     return tuple(names)
 

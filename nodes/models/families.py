@@ -1,5 +1,5 @@
-"""The model families Daguerre knows — SD1.x, SD2.x, SDXL (and the SDXL refiner, recognised
-but not loaded yet) — each as one record of data.
+"""The model families Daguerre knows — SD1.x, SD2.x, SDXL and the SDXL refiner — each as
+one record of data.
 
 Weights tell a checkpoint's widths and depths (`detect.py` reads those from tensor shapes),
 but some facts are a property of the family, not of any tensor: the latent format (channels,
@@ -10,9 +10,9 @@ needs them looks them up instead of testing ``family is SDXL``: adding a UNet fa
 writing one :class:`Family` (plus its published configs under `resources/models/<id>/`).
 An unknown family is an error, never a fallthrough to some other family's branch.
 
-The published diffusers configs of SD1.5, SD2.1 and SDXL base ship as JSON in
-`resources/models/<family>/`; detection starts from them and overrides the fields that
-shapes decide.
+The published diffusers configs of SD1.5, SD2.1, SDXL base and the SDXL refiner ship as
+JSON in `resources/models/<family>/`; detection starts from them and overrides the fields
+that shapes decide.
 """
 
 from __future__ import annotations
@@ -127,6 +127,12 @@ class Family:
     """Kohya's LoRAs name its UNet layers after the original (LDM) UNet, not diffusers'."""
     loadable: bool = True
     """False for a family Daguerre recognises but cannot load yet (detection says so)."""
+    time_ids: tuple[str, ...] = ()
+    """The numbers of the UNet's micro-conditioning (its ``time_ids``), in order: SDXL's
+    sizes and crop, or the refiner's original size, crop and aesthetic score."""
+    aesthetic_scores: tuple[float, float] | None = None
+    """(positive, negative): the aesthetic scores conditioning that sets none gets
+    (diffusers' ``aesthetic_score`` and ``negative_aesthetic_score`` defaults, ComfyUI's)."""
 
     @property
     def vae_scaling_factor(self) -> float:
@@ -173,6 +179,25 @@ class Family:
             return self.native_size_v
         return self.native_size
 
+    def micro_conditions(self, given: tuple[float, ...], *, negative: bool) -> tuple[float, ...]:
+        """The UNet's ``time_ids`` from a conditioning's: as given when they already have
+        this family's layout. A refiner given SDXL's six size numbers (from Text Encode or
+        Text Encode SDXL) takes their original size and crop, and the aesthetic score of
+        its half of the guidance: the negative one for the negative prompt."""
+        if len(given) == len(self.time_ids):
+            return given
+        if (
+            self.aesthetic_scores is not None
+            and self.time_ids[-1] == "aesthetic_score"
+            and len(given) == len(_SIZE_IDS)
+        ):
+            score = self.aesthetic_scores[1 if negative else 0]
+            return (*given[: len(self.time_ids) - 1], score)
+        raise ModelError(
+            f"{self} takes {len(self.time_ids)} micro-conditioning numbers "
+            f"({', '.join(self.time_ids)}); the conditioning has {len(given)}"
+        )
+
     def __str__(self) -> str:
         return self.name
 
@@ -201,6 +226,14 @@ _SDXL_LATENT = LatentFormat(
         (-0.3165, -0.2492, -0.2188),
     ),
     rgb_bias=(0.1084, -0.0175, -0.0011),
+)
+_SIZE_IDS = (
+    "original_height",
+    "original_width",
+    "crop_top",
+    "crop_left",
+    "target_height",
+    "target_width",
 )
 _OPENCLIP_BIG_G = TextEncoderSpec(
     "text_encoder_2",
@@ -256,6 +289,7 @@ SDXL = Family(
     predictions=("epsilon", "v_prediction"),
     added_conditions=("text_embeds", "time_ids"),
     kohya_ldm_names=True,
+    time_ids=_SIZE_IDS,
 )
 SDXL_REFINER = Family(
     "sdxl_refiner",
@@ -264,7 +298,7 @@ SDXL_REFINER = Family(
     native_size=1024,
     text_encoders=(
         TextEncoderSpec(
-            "text_encoder",
+            "text_encoder_2",
             ldm.SDXL_REFINER_OPENCLIP,
             "open_clip",
             OPENCLIP_PAD_TOKEN,
@@ -274,10 +308,13 @@ SDXL_REFINER = Family(
     ),
     predictions=("epsilon",),
     added_conditions=("text_embeds", "time_ids"),
-    loadable=False,
+    time_ids=(*_SIZE_IDS[:4], "aesthetic_score"),
+    aesthetic_scores=(6.0, 2.5),
 )
-"""Recognised so that its files get a clear message; loading it is the next step (its
-UNet conditions on aesthetic score instead of the target size)."""
+"""SDXL's refiner: OpenCLIP-G alone (diffusers keeps it as ``text_encoder_2``, with no first
+text encoder), and a UNet conditioned on the aesthetic score instead of the target size. It
+finishes the last steps of an SDXL base run (base sampler up to an end step, the refiner
+from that step) or refines an image (image to image)."""
 
 FAMILIES: dict[str, Family] = {f.id: f for f in (SD1, SD2, SDXL, SDXL_REFINER)}
 LOADABLE_IDS: tuple[str, ...] = tuple(f.id for f in FAMILIES.values() if f.loadable)
@@ -313,20 +350,35 @@ def get_family(name: str | Family) -> Family:
     return FAMILIES[key]
 
 
-def family_for_unet(*, added_conditions: bool, linear_projection: bool, what: str) -> Family:
+def family_for_unet(
+    *,
+    added_conditions: bool,
+    linear_projection: bool,
+    what: str,
+    text_components: tuple[str, ...] | None = None,
+) -> Family:
     """The loadable family whose UNets (and ControlNets) have this shape: whether they take
-    added conditions and whether their transformers project linearly."""
+    added conditions and whether their transformers project linearly. `text_components`
+    (a diffusers folder's text encoders) tells apart families whose UNets look alike (SDXL
+    and its refiner); without it the first family listed wins (SDXL, for ControlNets)."""
     for family in FAMILIES.values():
         if (
             family.loadable
             and bool(family.added_conditions) == added_conditions
             and family.linear_projection == linear_projection
+            and (
+                text_components is None
+                or tuple(s.component for s in family.text_encoders) == text_components
+            )
         ):
             return family
+    stack = ""
+    if text_components is not None:
+        stack = f", text encoders {', '.join(text_components) or '(none)'},"
     raise ModelError(
         f"{what}: a UNet {'with' if added_conditions else 'without'} added conditions and "
-        f"{'linear' if linear_projection else 'convolutional'} projections fits no family "
-        f"Daguerre knows ({', '.join(FAMILIES)})"
+        f"{'linear' if linear_projection else 'convolutional'} projections{stack} fits no "
+        f"family Daguerre knows ({', '.join(FAMILIES)})"
     )
 
 

@@ -69,6 +69,18 @@ def _blocks(shapes: Shapes, kind: str, what: str) -> list[_Block]:
     return blocks
 
 
+def _depths(down: list[_Block], mid_depth: int) -> list[int]:
+    """Transformer layers per down block, as diffusers' ``transformer_layers_per_block``.
+
+    A block without attention ignores its entry (1 here), except the last: diffusers builds
+    the middle block with the last entry, so when the last block has no attention (SD1.x,
+    the SDXL refiner) the blocks without attention take the middle block's depth (the
+    refiner's 4).
+    """
+    fill = mid_depth if mid_depth and not down[-1].depth else 1
+    return [b.depth or fill for b in down]
+
+
 def _encoder_half(shapes: Shapes, family: Family, cfg: Config, what: str) -> list[_Block]:
     """The fields shared by UNets and ControlNets: input, down blocks, attention, embeddings."""
     conv_in = _shape(shapes, "conv_in.weight", what)
@@ -83,7 +95,8 @@ def _encoder_half(shapes: Shapes, family: Family, cfg: Config, what: str) -> lis
     cfg["block_out_channels"] = channels
     cfg["layers_per_block"] = down[0].resnets
     cfg["down_block_types"] = ["CrossAttnDownBlock2D" if b.depth else "DownBlock2D" for b in down]
-    depths = [b.depth or 1 for b in down]
+    mid_depth = len(indices(shapes, "mid_block.attentions.0.transformer_blocks."))
+    depths = _depths(down, mid_depth)
     cfg["transformer_layers_per_block"] = depths if len(set(depths)) > 1 else depths[0]
 
     attn_key = next((k for k in shapes if k.endswith(".attn2.to_k.weight")), None)
@@ -98,7 +111,6 @@ def _encoder_half(shapes: Shapes, family: Family, cfg: Config, what: str) -> lis
         cfg["attention_head_dim"] = [heads_for_width(c) for c in channels]
     cfg["num_attention_heads"] = None
 
-    mid_depth = len(indices(shapes, "mid_block.attentions.0.transformer_blocks."))
     if mid_depth and mid_depth != depths[-1]:
         raise ModelError(
             f"{what}: the middle block has {mid_depth} transformer layers but the last block "
@@ -135,10 +147,11 @@ def unet_config(shapes: Shapes, family: Family, base: Config, time_embed_dim: in
     if len(up) != len(down) or any(b.resnets != down[0].resnets + 1 for b in up):
         raise ModelError(f"{what}: up blocks do not mirror the down blocks")
     cfg["up_block_types"] = ["CrossAttnUpBlock2D" if b.depth else "UpBlock2D" for b in up]
-    up_depths = [b.depth or 1 for b in up]
-    down_depths = [b.depth or 1 for b in down]
-    if up_depths != down_depths[::-1]:
-        cfg["reverse_transformer_layers_per_block"] = up_depths
+    layers = cfg["transformer_layers_per_block"]
+    down_depths = layers if isinstance(layers, list) else [layers] * len(down)
+    expected = down_depths[::-1]
+    if any(b.depth and b.depth != d for b, d in zip(up, expected, strict=True)):
+        cfg["reverse_transformer_layers_per_block"] = [b.depth or 1 for b in up]
     if cfg["addition_embed_type"] is not None:
         if time_embed_dim is None:
             raise ModelError(f"{what}: cannot tell the size of the micro-conditioning embedding")

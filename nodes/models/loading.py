@@ -55,7 +55,8 @@ class LoadedCheckpoint:
     unet: UNet2DConditionModel
     vae: AutoencoderKL
     text_encoders: list[TextEncoder]
-    """`CLIPTextModel` (SD1.x, SD2.x); `CLIPTextModel` + `CLIPTextModelWithProjection` (SDXL)."""
+    """`CLIPTextModel` (SD1.x, SD2.x); `CLIPTextModel` + `CLIPTextModelWithProjection` (SDXL);
+    `CLIPTextModelWithProjection` (the SDXL refiner's OpenCLIP-G)."""
     tokenizers: list[CLIPTokenizer]
     """One per text encoder, with that encoder's padding. Shared: do not modify."""
     scheduler_config: dict[str, Any]
@@ -297,8 +298,9 @@ def _load_folder(
     vae = _from_pretrained(AutoencoderKL, path / "vae", dtype, "VAE")
     encoders = []
     with quiet_hf():
-        for i, cls_name in enumerate(det.text_encoder_classes):
-            sub = path / ("text_encoder" if i == 0 else f"text_encoder_{i + 1}")
+        specs = zip(det.family.text_encoders, det.text_encoder_classes, strict=True)
+        for spec, cls_name in specs:
+            sub = path / spec.component  # the refiner's only encoder is "text_encoder_2"
             model = _from_pretrained(getattr(transformers, cls_name), sub, dtype, "text encoder")
             encoders.append(model.to(dtype=dtype))
     for model in (unet, vae, *encoders):

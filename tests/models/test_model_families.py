@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -44,10 +46,10 @@ LOADABLE = [f for f in FAMILIES.values() if f.loadable]
 def test_base_configs_complete(family: Family) -> None:
     fam = get_family(family)
     index = fam.model_index()
-    for component in ("unet", "vae", "text_encoder", "scheduler"):
+    for component in ("unet", "vae", "scheduler", *(s.component for s in fam.text_encoders)):
         assert component in index
         assert fam.base_config(component)
-    assert ("text_encoder_2" in index) == (fam is SDXL)
+    assert (index.get("text_encoder_2") is not None) == (fam in (SDXL, SDXL_REFINER))
     assert len(fam.text_encoder_pads) == (2 if fam is SDXL else 1)
 
 
@@ -121,7 +123,9 @@ def test_family_facts_match_the_diffusers_configs_it_loads(family: Family) -> No
             for s in family.text_encoders
             if s.pooled
         )
-        ids = len(["h", "w", "top", "left", "target_h", "target_w"])
+        ids = len(
+            family.time_ids
+        )  # SDXL: h, w, top, left, target h, w; refiner: h, w, top, left, score
         expected = pooled + ids * unet["addition_time_embed_dim"]
         assert unet["projection_class_embeddings_input_dim"] == expected
     if family.unet_fixed_heads is not None:
@@ -131,16 +135,18 @@ def test_family_facts_match_the_diffusers_configs_it_loads(family: Family) -> No
             added_conditions=added,
             linear_projection=family.linear_projection,
             what="test",
+            text_components=tuple(s.component for s in family.text_encoders),
         )
         is family
     )
 
 
-def test_the_refiner_is_recognised_but_refused_clearly() -> None:
-    assert get_family("refiner") is SDXL_REFINER
+def test_a_family_not_loadable_yet_is_refused_clearly() -> None:
+    assert get_family("refiner") is SDXL_REFINER and SDXL_REFINER.loadable
+    later = dataclasses.replace(SDXL_REFINER, loadable=False)
     with pytest.raises(
         ModelError, match=r"refiner\.safetensors is an SDXL refiner, which Daguerre"
     ):
-        SDXL_REFINER.require_loadable("refiner.safetensors")
+        later.require_loadable("refiner.safetensors")
     with pytest.raises(ModelError, match="does not load yet"):
-        SDXL_REFINER.base_config("unet")
+        later.base_config("unet")

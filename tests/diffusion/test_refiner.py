@@ -1,0 +1,268 @@
+"""The SDXL refiner: single-file and diffusers-folder checkpoints load (OpenCLIP-G only,
+aesthetic-score conditioning), refine images exactly as diffusers'
+``StableDiffusionXLImg2ImgPipeline`` does (CPU, fp32, ≤ 1e-5), and finish an SDXL base run
+from the step where the base sampler stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nodes.events import RunStatus
+from nodes.graph import Graph
+from nodes.models import ldm, to_ldm
+from nodes.models.demo import RefinerDemoPaths, make_demo_refiner
+from nodes.models.detect import detect, detect_tensor_file
+from nodes.models.errors import ModelError
+from nodes.models.families import SDXL, SDXL_REFINER, get_family
+from nodes.models.loading import load_checkpoint
+from nodes.models.tensor_file import TensorFile
+from nodes.registry import Registry
+from tests.diffusion.test_parity import NEGATIVE, PROMPT, TOLERANCE, _ours
+
+
+@pytest.fixture(scope="session")
+def demo_refiner(demo_root: Path) -> RefinerDemoPaths:
+    return make_demo_refiner(demo_root)
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def test_the_refiner_family_is_loadable_with_its_own_stack() -> None:
+    assert get_family("refiner") is SDXL_REFINER
+    assert SDXL_REFINER.loadable
+    (spec,) = SDXL_REFINER.text_encoders
+    assert (spec.component, spec.ldm_prefix, spec.pooled) == (
+        "text_encoder_2",
+        "conditioner.embedders.0.model.",
+        True,
+    )
+    unet = SDXL_REFINER.base_config("unet")
+    assert unet["cross_attention_dim"] == 1280 and unet["transformer_layers_per_block"] == 4
+    assert unet["projection_class_embeddings_input_dim"] == 1280 + 5 * 256
+    index = SDXL_REFINER.model_index()
+    assert index["requires_aesthetics_score"] is True and index["text_encoder"] == [None, None]
+    assert SDXL_REFINER.time_ids[-1] == "aesthetic_score"
+
+
+def test_both_formats_load_the_same_refiner(demo_refiner: RefinerDemoPaths) -> None:
+    single, folder = load_checkpoint(demo_refiner.single_file), load_checkpoint(demo_refiner.folder)
+    for loaded in (single, folder):
+        assert loaded.family is SDXL_REFINER
+        (encoder,) = loaded.text_encoders
+        assert type(encoder).__name__ == "CLIPTextModelWithProjection"
+        assert loaded.unet.config["cross_attention_dim"] == encoder.config.hidden_size
+        assert loaded.detection.unet["addition_time_embed_dim"] == 256
+        assert loaded.tokenizers[0].pad_token == "!"
+    assert (single.detection.layout, folder.detection.layout) == ("single-file", "diffusers")
+    _same_weights(single.unet, folder.unet)
+    _same_weights(single.vae, folder.vae)
+    _same_weights(single.text_encoders[0], folder.text_encoders[0])
+
+
+def test_full_size_refiner_layout_gives_the_published_config() -> None:
+    """The published refiner's tensor names and shapes (meta tensors) detect as its config:
+    its last down block has no attention, yet its middle block has four transformer layers."""
+    import transformers
+    from diffusers import UNet2DConditionModel
+
+    with torch.device("meta"):
+        unet = cast(
+            UNet2DConditionModel,
+            UNet2DConditionModel.from_config(SDXL_REFINER.base_config("unet")),
+        )
+        text = transformers.CLIPTextModelWithProjection(
+            transformers.CLIPTextConfig(**SDXL_REFINER.base_config("text_encoder_2"))
+        )
+        vae_sd = _meta_vae()
+        state = to_ldm.unet_to_ldm(unet.state_dict(), 2) | vae_sd
+        state |= to_ldm.open_clip_to_ldm(text.state_dict(), ldm.SDXL_REFINER_OPENCLIP)
+    shapes = {k: tuple(v.shape) for k, v in state.items()}
+    det = detect_tensor_file(TensorFile(Path("refiner.safetensors"), shapes, state))
+    assert det.family is SDXL_REFINER
+    published = SDXL_REFINER.base_config("unet")
+    for field in (
+        "block_out_channels",
+        "down_block_types",
+        "up_block_types",
+        "transformer_layers_per_block",
+        "attention_head_dim",
+        "cross_attention_dim",
+        "projection_class_embeddings_input_dim",
+        "addition_time_embed_dim",
+        "mid_block_type",
+    ):
+        assert det.unet[field] == published[field], field
+    assert "reverse_transformer_layers_per_block" not in det.unet
+    (text_config,) = det.text_encoders
+    assert (text_config["hidden_size"], text_config["num_hidden_layers"]) == (1280, 32)
+
+
+def _meta_vae() -> dict[str, torch.Tensor]:
+    from diffusers import AutoencoderKL
+
+    vae = cast(AutoencoderKL, AutoencoderKL.from_config(SDXL_REFINER.base_config("vae")))
+    return to_ldm.vae_to_ldm(vae.state_dict())
+
+
+def test_a_folder_without_any_text_encoder_is_refused(
+    demo_refiner: RefinerDemoPaths, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(demo_refiner.folder, broken)
+    index = json.loads((broken / "model_index.json").read_text())
+    index["text_encoder_2"] = [None, None]
+    (broken / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ModelError, match="without text encoders"):
+        detect(broken)
+
+
+def test_micro_conditions_follow_the_family_layout() -> None:
+    sizes = (1024.0, 768.0, 8.0, 16.0, 1024.0, 1024.0)
+    assert SDXL.micro_conditions(sizes, negative=True) == sizes
+    assert SDXL_REFINER.micro_conditions(sizes, negative=False) == (1024, 768, 8, 16, 6.0)
+    assert SDXL_REFINER.micro_conditions(sizes, negative=True) == (1024, 768, 8, 16, 2.5)
+    own = (512.0, 512.0, 0.0, 0.0, 7.5)
+    assert SDXL_REFINER.micro_conditions(own, negative=True) == own
+    with pytest.raises(ModelError, match="takes 6 micro-conditioning numbers"):
+        SDXL.micro_conditions(own, negative=False)
+
+
+# --- refining an image: parity with StableDiffusionXLImg2ImgPipeline -------------------------
+
+
+def _source(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    path = tmp_path / "source.png"
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def _refine_graph(registry: Registry, model: Path, source: Path, *, refiner_text: bool) -> Graph:
+    """Load image → encode → sampler (euler, 5 steps, denoise 0.6) → decode, on the refiner."""
+    graph = Graph(registry)
+    graph.add_node("loaders.checkpoint", id="checkpoint", params={"path": str(model)})
+    graph.add_node("image.load", id="image", params={"path": str(source)})
+    graph.add_node("vae.encode", id="encode")
+    for name, text, score in (("positive", PROMPT, 7.0), ("negative", NEGATIVE, 2.0)):
+        if refiner_text:
+            params = {"text": text, "ascore": score, "width": 64, "height": 64}
+            graph.add_node("conditioning.text_encode_sdxl_refiner", id=name, params=params)
+        else:
+            graph.add_node("conditioning.text_encode", id=name, params={"text": text})
+        graph.connect("checkpoint", "clip", name, "clip")
+    graph.add_node("sampling.scheduler", id="scheduler", params={"name": "euler"})
+    sampler = {"seed": 1234, "steps": 5, "cfg": 7.0, "denoise": 0.6}
+    graph.add_node("sampling.sampler", id="sampler", params=sampler)
+    graph.add_node("vae.decode", id="decode")
+    graph.add_node("image.preview", id="preview")
+    for source_node, output, target, port in (
+        ("checkpoint", "unet", "sampler", "unet"),
+        ("checkpoint", "vae", "encode", "vae"),
+        ("checkpoint", "vae", "decode", "vae"),
+        ("image", "image", "encode", "image"),
+        ("encode", "latent", "sampler", "latent"),
+        ("scheduler", "scheduler", "sampler", "scheduler"),
+        ("positive", "conditioning", "sampler", "positive"),
+        ("negative", "conditioning", "sampler", "negative"),
+        ("sampler", "latent", "decode", "latent"),
+        ("decode", "image", "preview", "image"),
+    ):
+        graph.connect(source_node, output, target, port)
+    return graph
+
+
+def _img2img_pipeline(outcome: Any) -> Any:
+    from diffusers import StableDiffusionXLImg2ImgPipeline
+
+    from nodes.diffusion.schedulers import SchedulerRecipe
+
+    unet, clip, vae = outcome.values["checkpoint"]
+    none: Any = None  # the refiner has no first text encoder (diffusers' documented None)
+    pipe = StableDiffusionXLImg2ImgPipeline(
+        vae=vae.module,
+        text_encoder=none,
+        text_encoder_2=clip.encoders[0],
+        tokenizer=none,
+        tokenizer_2=clip.tokenizers[0],
+        unet=unet.module,
+        scheduler=SchedulerRecipe("euler").build(unet.scheduler_config),
+        requires_aesthetics_score=True,
+        force_zeros_for_empty_prompt=False,
+        add_watermarker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _theirs(pipe: Any, source: Path, **extra: Any) -> np.ndarray:
+    with Image.open(source) as init:
+        out = pipe(
+            PROMPT,
+            image=init.convert("RGB"),
+            strength=0.6,
+            negative_prompt=NEGATIVE,
+            num_inference_steps=5,
+            guidance_scale=7.0,
+            generator=torch.Generator("cpu").manual_seed(1234),
+            output_type="np",
+            **extra,
+        )
+    assert isinstance(out.images, np.ndarray)
+    return out.images
+
+
+@pytest.mark.parametrize("model", ["single_file", "folder"])
+def test_refiner_with_text_encode_matches_the_img2img_pipeline(
+    model: str, demo_refiner: RefinerDemoPaths, executor, registry, tmp_path: Path
+) -> None:
+    """Text Encode's 1024² size conditioning, and diffusers' default aesthetic scores (6
+    and 2.5), which the refiner gives conditioning that sets none."""
+    source = _source(tmp_path)
+    graph = _refine_graph(registry, getattr(demo_refiner, model), source, refiner_text=False)
+    ours, outcome = _ours(executor, graph)
+    pipe = _img2img_pipeline(outcome)
+    theirs = _theirs(pipe, source, original_size=(1024, 1024), target_size=(1024, 1024))
+    assert ours.shape == theirs.shape == (1, 64, 64, 3)
+    assert np.abs(ours - theirs).max() <= TOLERANCE
+
+
+def test_refiner_text_node_sets_the_aesthetic_scores_and_size(
+    demo_refiner: RefinerDemoPaths, executor, registry, tmp_path: Path
+) -> None:
+    source = _source(tmp_path)
+    graph = _refine_graph(registry, demo_refiner.single_file, source, refiner_text=True)
+    ours, outcome = _ours(executor, graph)
+    pipe = _img2img_pipeline(outcome)
+    # diffusers' own default original size is the image's: 64², as the nodes say.
+    theirs = _theirs(pipe, source, aesthetic_score=7.0, negative_aesthetic_score=2.0)
+    assert np.abs(ours - theirs).max() <= TOLERANCE
+    default_scores = _theirs(pipe, source)
+    assert np.abs(ours - default_scores).max() > 1e-3  # the scores reach the UNet
+
+
+def test_refiner_text_node_refuses_an_sdxl_base_clip(
+    demo_sdxl, executor, registry, tmp_path: Path
+) -> None:
+    graph = _refine_graph(registry, demo_sdxl.single_file, _source(tmp_path), refiner_text=True)
+    outcome = executor.run(graph)
+    assert outcome.status is RunStatus.FAILED
+    failures = {(p.node_id, p.field) for p in outcome.problems}
+    assert ("positive", "clip") in failures or ("negative", "clip") in failures, failures
+    messages = " ".join(p.message for p in outcome.problems)
+    assert "takes no aesthetic score" in messages
