@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 # Machines without a GPU take the CPU wheel; a CUDA user runs e.g.
 #   make install TORCH_SPEC='torch --index-url https://download.pytorch.org/whl/cu124'
 TORCH_SPEC ?= torch==2.13.0
+# spandrel (upscale models; the `upscale` extra in pyproject.toml) without its dependencies:
+# it requires torchvision, and pip would bring one built for another torch (on a CPU torch,
+# CUDA torch itself). With no importable torchvision, Load Upscale Model says what to install.
+SPANDREL_SPEC ?= spandrel==0.4.2 einops==0.8.2
 STAMP := $(VENV)/.daguerre-installed
 
 .PHONY: install run test lint bench screenshot clean
@@ -15,6 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps $(SPANDREL_SPEC)
 	touch $(STAMP)
 
 run: install

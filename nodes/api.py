@@ -29,6 +29,7 @@ INT, FLOAT          ``int``, ``float`` (an INT linked into a FLOAT arrives widen
 STRING, BOOL        ``str``, ``bool``
 UNET, CLIP, VAE     ``nodes.diffusion.values.UNetModel``, ``ClipModel``, ``VaeModel``
 CONTROLNET          ``nodes.models.loading.LoadedControlNet``
+UPSCALE_MODEL       ``nodes.models.upscale.UpscaleModel``
 SCHEDULER           ``nodes.diffusion.schedulers.SchedulerRecipe``
 CONDITIONING        ``nodes.diffusion.values.Conditioning``
 LATENT              ``nodes.diffusion.values.Latent``

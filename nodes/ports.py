@@ -21,6 +21,8 @@ class PortType(StrEnum):
     IMAGE = "IMAGE"
     MASK = "MASK"
     LORA = "LORA"
+    UPSCALE_MODEL = "UPSCALE_MODEL"
+    """A super-resolution model (ESRGAN, SwinIR...) loaded through spandrel."""
     INT = "INT"
     FLOAT = "FLOAT"
     STRING = "STRING"
@@ -50,6 +52,7 @@ PORT_COLORS: dict[PortType, str] = {
     PortType.IMAGE: "#64b5f6",
     PortType.MASK: "#81c784",
     PortType.LORA: "#ce93d8",
+    PortType.UPSCALE_MODEL: "#7986cb",
     PortType.INT: "#4db6ac",
     PortType.FLOAT: "#aed581",
     PortType.STRING: "#a1887f",

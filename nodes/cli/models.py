@@ -38,6 +38,7 @@ def cmd_make_demo_model(args: argparse.Namespace) -> int:
     import tempfile
 
     from nodes.models.demo import make_demo_inpainting_model, make_demo_model
+    from nodes.models.demo_upscale import make_demo_upscale_model
 
     root = (args.dir or Settings.load().model_dirs()[0]).expanduser()
     with tempfile.TemporaryDirectory(dir=_existing(root)) as scratch:
@@ -48,6 +49,7 @@ def cmd_make_demo_model(args: argparse.Namespace) -> int:
             paths.controlnet: root / "controlnet",
             paths.controlnet_file: root / "controlnet",
             paths.lora: root / "loras",
+            make_demo_upscale_model(Path(scratch)): root / "upscale_models",
         }
         if args.inpainting:
             inpainting = make_demo_inpainting_model(Path(scratch), args.family)

@@ -24,6 +24,7 @@ ORDER = (
     "controlnet_canny",
     "controlnet_two",
     "hires_fix",
+    "upscale",
 )
 """Menu order; other files follow alphabetically."""
 

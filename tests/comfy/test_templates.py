@@ -27,6 +27,7 @@ CONTRACT = {
     "outpaint": {"checkpoint", "image", "pad", "encode", "sampler", "composite", "save"},
     "lcm": {"checkpoint", "lora", "positive", "negative", "latent", "scheduler", "sampler"},
     "hires_fix": {"checkpoint", "positive", "latent", "sampler", "upscale", "hires", "save"},
+    "upscale": {"image", "upscale_model", "upscale", "save"},
     "controlnet_two": {
         "control_image",
         "canny",
@@ -54,6 +55,7 @@ def test_shipped_templates_keep_their_node_ids(registry) -> None:
         "inpaint",
         "inpaint_model",
         "outpaint",
+        "upscale",
     }
     for name, ids in CONTRACT.items():
         assert ids <= set(default_workflow(name, registry).nodes), name
