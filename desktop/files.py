@@ -3,8 +3,8 @@ autosave, and what the app opens at start (recovering the work of every crashed 
 
 :class:`FileController` is the only part of the window that reads or writes workflow
 files; the window gives it the document, the session and the parts that show what
-happened (the canvas fits the view, the problems panel lists import notes, the status bar
-says what was opened or saved).
+happened (the canvas fits the view, the problems panel's Log tab lists import notes, the
+status bar says what was opened or saved). File › New is an empty canvas.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.panels.problems import Level, ProblemsPanel
 from desktop.session import Orphan, Session, UnreadableAutosave
+from nodes.comfy import PLACEHOLDER
 from nodes.comfy import open_file as open_workflow
 from nodes.paths import resources_dir
 from nodes.registry import Registry
@@ -38,6 +39,19 @@ def carries_workflow(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return any(key in texts for key in (WORKFLOW_KEY, COMFY_WORKFLOW_KEY, COMFY_PROMPT_KEY))
+
+
+def import_summary(notes: int, placeholders: int) -> str:
+    """What the status bar adds about an imported file: the nodes Daguerre cannot run
+    (placeholders, which validation lists under Problems) and the import notes (in the
+    Log tab); "" for neither."""
+    parts = []
+    if placeholders:
+        nodes = "node" if placeholders == 1 else "nodes"
+        parts.append(f"{placeholders} {nodes} Daguerre cannot run (see Problems)")
+    if notes:
+        parts.append(f"{notes} import note{'s' if notes != 1 else ''} (see the Log tab)")
+    return f" — {', '.join(parts)}" if parts else ""
 
 
 class FileController(QObject):
@@ -197,8 +211,11 @@ class FileController(QObject):
 
     # ================================================================ open
     def new_document(self) -> None:
+        """File › New: an empty canvas, which says how to start (the shipped workflows are
+        under File › New From Template)."""
         if self.maybe_save():
-            self.load_default()
+            self.document.new()
+            self.canvas.fit_view()
 
     def load_default(self) -> None:
         self.document.load(resources_dir() / "workflows" / "txt2img.json")
@@ -239,8 +256,9 @@ class FileController(QObject):
         kind = {"daguerre": "workflow", "daguerre-png": "workflow from image"}.get(
             opened.kind, f"ComfyUI workflow ({opened.kind.replace('comfyui-', '')})"
         )
-        suffix = f" — {len(notes)} note(s), see the Problems panel" if notes else ""
-        self._status(f"Opened {kind} {path.name}{suffix}", 6000)
+        placeholders = sum(1 for data in opened.graph.nodes.values() if data.type == PLACEHOLDER)
+        suffix = import_summary(len(notes), placeholders)
+        self._status(f"Opened {kind} {path.name}{suffix}", 8000)
         for note in notes:
             self.problems.log(str(note), Level.WARNING)
         return True

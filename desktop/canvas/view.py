@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas import style
+from desktop.canvas.empty_hint import EmptyHint
 from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
@@ -106,6 +107,7 @@ class CanvasView(QGraphicsView):
         self.navigation = Navigation(self, document, self._zoom_changed)
         self.minimap = Minimap(self, self.canvas_scene)
         self.minimap.hide()  # the window's View › Minimap action (unchecked) shows it
+        self.empty_hint = EmptyHint(self, document.graph)  # shown while the graph is empty
         self._last_mouse: QPoint | None = None
         self._placed = False
         self._theme = style.canvas_theme()
