@@ -155,3 +155,22 @@ def test_hires_fix_matches_diffusers_txt2img_then_img2img_on_the_latents(
     assert isinstance(theirs, np.ndarray)
     assert ours.shape == theirs.shape == (1, 96, 96, 3)
     assert np.abs(ours.numpy() - theirs).max() <= TOLERANCE
+
+
+def test_a_noise_mask_travels_through_the_upscale_to_the_hires_pass(
+    demo_sd15, executor, workflow
+) -> None:
+    """A mask of 0 (keep everything) set before the upscale: the hires pass gives back the
+    upscaled latent exactly, so the mask reached the second sampler at its new size."""
+    graph = workflow("hires_fix", tiny(demo_sd15.single_file, **{"hires.steps": 4}))
+    graph.add_node("mask.solid", id="keep", params={"value": 0.0, "width": 64, "height": 64})
+    graph.add_node("latent.set_noise_mask", id="masked")
+    graph.connect("sampler", "latent", "masked", "latent")
+    graph.connect("keep", "mask", "masked", "mask")
+    graph.connect("masked", "latent", "upscale", "latent")
+    outcome = executor.run(graph, capture=("upscale", "hires"))
+    assert outcome.status is RunStatus.DONE, outcome.problems
+    (upscaled,) = outcome.values["upscale"]
+    (hires,) = outcome.values["hires"]
+    assert upscaled.noise_mask is not None and upscaled.noise_mask.shape == (1, 96, 96)
+    assert torch.equal(hires.samples, upscaled.samples)
