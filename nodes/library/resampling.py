@@ -4,10 +4,12 @@ ratio, then the resampling), written from its published behaviour.
 
 The torch modes (nearest-exact, bilinear, bicubic, area) are ``torch.nn.functional
 .interpolate`` without corner alignment or antialiasing, as ComfyUI calls it. Lanczos is
-Pillow's, run on each channel as 32-bit floats (mode ``F``): ComfyUI rounds the picture
-through 8 bits first, Daguerre does not, so its values differ from ComfyUI's by less than
-one 8-bit step. Bislerp (ComfyUI's spherical interpolation of latents) is not offered: no
-independent reference to test it against is at hand.
+Pillow's, run on each channel as 32-bit floats (mode ``F``) and clamped to [0, 1] once at
+the end. ComfyUI runs Pillow's 8-bit RGB resize instead, which rounds (and clips) after
+each of its two passes: on smooth pictures the two agree within one 8-bit step, next to
+hard edges the float result keeps what the 8-bit passes clip away. Bislerp (ComfyUI's
+spherical interpolation of latents) is not offered: no independent reference to test it
+against is at hand.
 """
 
 from __future__ import annotations
