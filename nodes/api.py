@@ -278,6 +278,16 @@ class Node:
         return []
 
     @classmethod
+    def check_files(
+        cls, params: Mapping[str, Any], resolve: Callable[[str, str], Any]
+    ) -> list[tuple[str, str]]:
+        """Files a param's value names beyond its own file param (a prompt's
+        ``embedding:NAME``): (field, message) for each one ``resolve`` (a
+        :data:`nodes.paths.FileResolver`) cannot find. Called by validation with the same
+        values as :meth:`check_params`."""
+        return []
+
+    @classmethod
     def description(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
 

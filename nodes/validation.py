@@ -203,6 +203,9 @@ def _check_params(
         problems.extend(
             Problem(data.id, field, message) for field, message in cls.check_params(valid)
         )
+        problems.extend(
+            Problem(data.id, field, message) for field, message in cls.check_files(valid, resolve)
+        )
 
 
 def value_problem(param: Param, value: Any, resolve: FileResolver) -> str | None:
@@ -268,7 +271,8 @@ def linked_value_problems(
         return problems
     values = {p.name: params.get(p.name, p.default) for p in cls.params}
     values.update(linked)
-    return [Problem(node_id, field, message) for field, message in cls.check_params(values)]
+    found = [*cls.check_params(values), *cls.check_files(values, resolve)]
+    return [Problem(node_id, field, message) for field, message in found]
 
 
 def _check_bypass(

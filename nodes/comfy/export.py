@@ -304,10 +304,24 @@ def _checkpoint(e: _Exporter, d: NodeData) -> dict[str, Any]:
 
 
 def _text(e: _Exporter, d: NodeData) -> dict[str, Any]:
+    _chunks_warning(e, d)
     return e.node(d, "CLIPTextEncode", {"text": e.value(d, "text"), "clip": e.link(d, "clip")})
 
 
+def _chunks_warning(e: _Exporter, d: NodeData) -> None:
+    """A prompt of the diffusers convention that may be over 75 tokens (each token is at
+    least one character that is not a space) is cut into other chunks by ComfyUI."""
+    text = d.params.get("text")
+    long = not isinstance(text, str) or len("".join(text.split())) > 75
+    if d.params.get("convention", "diffusers") != COMFYUI and long:
+        e.warnings.append(
+            f"{d.id}: ComfyUI cuts prompts over 75 tokens into other chunks (picture "
+            "differs; set convention to comfyui)"
+        )
+
+
 def _text_sdxl(e: _Exporter, d: NodeData) -> dict[str, Any]:
+    _chunks_warning(e, d)
     text = e.value(d, "text")
     inputs = {
         "width": e.value(d, "width"),

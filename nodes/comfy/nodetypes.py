@@ -7,8 +7,8 @@ ComfyUI input feeds. The export reads the same records for the output slots.
 ComfyUI                    Daguerre
 =========================  ==============================================================
 CheckpointLoaderSimple     loaders.checkpoint (ckpt_name → path)
-CLIPTextEncode             conditioning.text_encode
-CLIPTextEncodeSDXL         conditioning.text_encode_sdxl (text_g = text_l → text)
+CLIPTextEncode             conditioning.text_encode (convention comfyui: ComfyUI's chunks)
+CLIPTextEncodeSDXL         conditioning.text_encode_sdxl (text_g = text_l → text; comfyui)
 EmptyLatentImage           latent.empty
 KSampler                   sampling.scheduler (sampler_name, scheduler) + sampling.sampler
 KSamplerAdvanced           the same, with start/end step, add_noise, leftover_noise
@@ -29,8 +29,9 @@ Reroute                    resolved: links go straight to the source
 
 The inpainting and mask classes (SetLatentNoiseMask, VAEEncodeForInpaint,
 InpaintModelConditioning, ImagePadForOutpaint, LoadImageMask, ImageToMask, GrowMask...)
-are declared in :mod:`nodes.comfy.inpaint_types`; it and the other
-:class:`~nodes.comfy.direct.Direct` modules (resize, upscale, text) are gathered in
+are declared in :mod:`nodes.comfy.inpaint_types`; CLIPSetLastLayer in
+:mod:`nodes.comfy.text_types`; they and the other
+:class:`~nodes.comfy.direct.Direct` modules (resize, upscale) are gathered in
 :mod:`nodes.comfy.direct_classes`. LoadImage's MASK output is ``image.load``'s ``mask``.
 """
 
@@ -85,7 +86,7 @@ def _model_name(b: Builder, n: ComfyNode, name: Any) -> Any:
 
 def _text(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
-    d = _add(b, n, {"text": v.get("text", "")})
+    d = _add(b, n, {"text": v.get("text", ""), "convention": COMFYUI})  # ComfyUI's chunks
     b.input(n, "clip", d, "clip")
     b.input(n, "text", d, "text")
     _outputs(b, n, d)
@@ -116,6 +117,7 @@ def _text_sdxl(b: Builder, n: ComfyNode) -> None:
         "crop_top": v.get("crop_h"),
         "target_width": v.get("target_width"),
         "target_height": v.get("target_height"),
+        "convention": COMFYUI,
     }
     d = _add(b, n, {k: x for k, x in params.items() if x is not None})
     b.input(n, "clip", d, "clip")

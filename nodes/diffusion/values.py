@@ -62,6 +62,9 @@ class ClipModel:
     family: Family
     patches: tuple[LoraPatch, ...] = ()
     """LoRAs applied while encoding text (``part`` picks the encoder)."""
+    stop_at_layer: int | None = None
+    """ComfyUI's ``stop_at_clip_layer`` (CLIP Set Last Layer): −1 the last layer, −2 the
+    one before...; None for the family's own layer (see :mod:`nodes.diffusion.text`)."""
 
     def memory_bytes(self) -> int:
         return 0

@@ -1,4 +1,5 @@
-"""Conditioning nodes: prompts into CONDITIONING, and ControlNets attached to it."""
+"""Conditioning nodes: prompts into CONDITIONING (with embeddings, on a chosen CLIP layer),
+and ControlNets attached to it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
+from nodes.diffusion.schedulers import CONVENTIONS, DIFFUSERS
+from nodes.embedding_files import unknown_embeddings
 from nodes.library.errors import model_errors
+from nodes.paths import FileResolver
 from nodes.ports import PortType
 from nodes.tokens import CHUNK
 
@@ -16,36 +20,66 @@ if TYPE_CHECKING:
     import torch
 
     from nodes.diffusion.values import ClipModel, Conditioning
+    from nodes.models.embeddings import Embedding
     from nodes.models.loading import LoadedControlNet
 
 SIZE_MAX = 16384
 
+_CONVENTION = Param(
+    "convention",
+    PortType.STRING,
+    default=DIFFUSERS,
+    choices=CONVENTIONS,
+    tooltip="How prompts over 75 tokens are cut into chunks. diffusers: whole words move "
+    "to the next chunk (Daguerre's rule); comfyui: as ComfyUI does, a run of text of one "
+    "weight is cut where the chunk fills",
+)
 
-class TextEncode(Node):
+
+class _TextNode(Node, abstract=True):
+    """What the text-encode nodes share: the prompt's embeddings, found before a run."""
+
+    @classmethod
+    def check_files(cls, params: Mapping[str, Any], resolve: FileResolver) -> list[tuple[str, str]]:
+        text = params.get("text")
+        if not isinstance(text, str) or "embedding:" not in text:
+            return []
+        return [("text", message) for message in unknown_embeddings(text, resolve)]
+
+
+class TextEncode(_TextNode):
     """Encodes a prompt with the checkpoint's text encoder(s). Weights: (word:1.3) or
-    (word) for ×1.1; \\( and \\) are literal parentheses. Prompts longer than 75 tokens
-    are encoded in chunks. SDXL gets its pooled embedding and size conditioning for a
-    1024×1024 image (use Text Encode SDXL to change it)."""
+    (word) for ×1.1; \\( and \\) are literal parentheses. embedding:NAME uses the
+    textual-inversion embedding NAME from the models folders' embeddings folder
+    ((embedding:NAME:1.2) weighs it). Prompts longer than 75 tokens are encoded in chunks.
+    SDXL gets its pooled embedding and size conditioning for a 1024×1024 image (use Text
+    Encode SDXL to change it)."""
 
     type_id = "conditioning.text_encode"
     title = "Text Encode"
     category = "conditioning"
+    version = "1.1.0"
     inputs = (Input("clip", PortType.CLIP),)
-    params = (Param("text", PortType.STRING, default="", multiline=True),)
+    params = (Param("text", PortType.STRING, default="", multiline=True), _CONVENTION)
     outputs = (Output("conditioning", PortType.CONDITIONING),)
 
-    def run(self, ctx: NodeContext, *, clip: ClipModel, text: str) -> tuple[Conditioning]:
-        return (_encode(ctx, clip, text, (1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0)),)
+    def run(
+        self, ctx: NodeContext, *, clip: ClipModel, text: str, convention: str = DIFFUSERS
+    ) -> tuple[Conditioning]:
+        ids = (1024.0, 1024.0, 0.0, 0.0, 1024.0, 1024.0)
+        return (_encode(ctx, clip, text, ids, convention),)
 
 
-class TextEncodeSdxl(Node):
+class TextEncodeSdxl(_TextNode):
     """Encodes a prompt for SDXL with explicit size conditioning: the original size the
     model should imagine, the crop's top-left corner and the target size. For other
-    families the sizes are ignored."""
+    families the sizes are ignored. Prompts are read as by Text Encode (weights,
+    embedding:NAME)."""
 
     type_id = "conditioning.text_encode_sdxl"
     title = "Text Encode SDXL"
     category = "conditioning"
+    version = "1.1.0"
     inputs = (Input("clip", PortType.CLIP),)
     params = (
         Param("text", PortType.STRING, default="", multiline=True),
@@ -55,6 +89,7 @@ class TextEncodeSdxl(Node):
         Param("crop_top", PortType.INT, default=0, min=0, max=SIZE_MAX),
         Param("target_width", PortType.INT, default=1024, min=8, max=SIZE_MAX, step=8),
         Param("target_height", PortType.INT, default=1024, min=8, max=SIZE_MAX, step=8),
+        _CONVENTION,
     )
     outputs = (Output("conditioning", PortType.CONDITIONING),)
 
@@ -70,6 +105,7 @@ class TextEncodeSdxl(Node):
         crop_top: int,
         target_width: int,
         target_height: int,
+        convention: str = DIFFUSERS,
     ) -> tuple[Conditioning]:
         ids = (
             float(height),
@@ -79,21 +115,77 @@ class TextEncodeSdxl(Node):
             float(target_height),
             float(target_width),
         )
-        return (_encode(ctx, clip, text, ids),)
+        return (_encode(ctx, clip, text, ids, convention),)
 
 
 def _encode(
-    ctx: NodeContext, clip: ClipModel, text: str, time_ids: tuple[float, ...]
+    ctx: NodeContext,
+    clip: ClipModel,
+    text: str,
+    time_ids: tuple[float, ...],
+    convention: str,
 ) -> Conditioning:
     from nodes.diffusion.text import encode_text
 
     with model_errors("text"):
-        cond = encode_text(clip, text, time_ids=time_ids)
+        embeddings = _embeddings(ctx, text)
+        cond = encode_text(
+            clip, text, time_ids=time_ids, embeddings=embeddings, convention=convention
+        )
     note = f"{cond.tokens} tokens"
     if cond.tokens > CHUNK:
         note += f" ({-(-cond.tokens // CHUNK)} chunks of {CHUNK})"
     ctx.result(text=note)
     return cond
+
+
+def _embeddings(ctx: NodeContext, text: str) -> dict[str, Embedding]:
+    """Every embedding ``text`` names, loaded; an unknown one is an error on ``text``."""
+    from nodes.embedding_files import embedding_names, find_embedding, unknown_embedding
+    from nodes.models.embeddings import load_embedding
+
+    found: dict[str, Embedding] = {}
+    for name in embedding_names(text) if "embedding:" in text else ():
+        path = find_embedding(ctx.env.resolve_file, name)
+        if path is None:
+            raise NodeError(unknown_embedding(name), "text")
+        found[name] = load_embedding(path, name)
+    return found
+
+
+class ClipSetLastLayer(Node):
+    """Conditions on an earlier layer of the text encoder(s), like ComfyUI's CLIP Set Last
+    Layer (and A1111's "clip skip"): -1 is the last layer, -2 the one before it (A1111's
+    clip skip 2). SD1.x conditions on -1 by itself, SD2.x and SDXL on -2; diffusers'
+    clip_skip=N is -(N+1) on SD1.x and -(N+2) on SD2.x and SDXL. Connect the checkpoint's
+    CLIP through it into the text-encode nodes."""
+
+    type_id = "conditioning.clip_set_last_layer"
+    title = "CLIP Set Last Layer"
+    category = "conditioning"
+    inputs = (Input("clip", PortType.CLIP),)
+    params = (
+        Param(
+            "stop_at_clip_layer",
+            PortType.INT,
+            default=-1,
+            min=-24,
+            max=-1,
+            tooltip="-1: the last layer; -2: the one before (clip skip 2); beyond the "
+            "encoder's layers: the last",
+        ),
+    )
+    outputs = (Output("clip", PortType.CLIP),)
+
+    def run(
+        self, ctx: NodeContext, *, clip: ClipModel, stop_at_clip_layer: int
+    ) -> tuple[ClipModel]:
+        from nodes.diffusion.text import layer_problem
+
+        problem = layer_problem(clip, stop_at_clip_layer)
+        if problem is not None:
+            raise NodeError(problem, "stop_at_clip_layer")
+        return (dataclasses.replace(clip, stop_at_layer=stop_at_clip_layer),)
 
 
 class ControlNetApply(Node):

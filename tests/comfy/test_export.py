@@ -105,7 +105,7 @@ def test_unexportable_graphs_say_why(registry) -> None:
     with pytest.raises(ExportError, match=r"show: utility\.display has no ComfyUI counterpart"):
         export_api(graph)
     placeholder = import_ui(_clip_skip_doc().doc(), registry)
-    with pytest.raises(ExportError, match="widget names of ComfyUI node 'CLIPSetLastLayer'"):
+    with pytest.raises(ExportError, match="widget names of ComfyUI node 'CustomCLIPTweak'"):
         export_api(placeholder)
 
 

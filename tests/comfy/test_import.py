@@ -156,6 +156,7 @@ def test_sdxl_text_encode_maps_when_both_prompts_agree(registry) -> None:
         "crop_top": 0,
         "target_width": 64,
         "target_height": 64,
+        "convention": "comfyui",
     }
     doc = sdxl_api()
     doc["2"]["inputs"]["text_l"] = "a red fox"
@@ -228,7 +229,8 @@ def _clip_skip_doc(mode: int = 0) -> UIDoc:
         (),
         (("MODEL", "MODEL"), ("CLIP", "CLIP"), ("VAE", "VAE")),
     )
-    d.node(2, "CLIPSetLastLayer", [-2], (("clip", "CLIP"),), (("CLIP", "CLIP"),), mode=mode)
+    # a custom node (unmapped) between the checkpoint's CLIP and the text node
+    d.node(2, "CustomCLIPTweak", [-2], (("clip", "CLIP"),), (("CLIP", "CLIP"),), mode=mode)
     d.node(3, "CLIPTextEncode", ["a cat"], (("clip", "CLIP"),), (("CONDITIONING", "CONDITIONING"),))
     d.node(4, "EmptyLatentImage", [64, 64, 1], (), (("LATENT", "LATENT"),))
     d.node(
@@ -262,15 +264,15 @@ def test_unsupported_nodes_become_placeholders_that_fail_validation(registry, de
     graph = import_ui(_clip_skip_doc().doc(), registry)
     placeholder = graph.nodes["2"]
     assert placeholder.type == PLACEHOLDER
-    assert placeholder.params["comfy_type"] == "CLIPSetLastLayer"
+    assert placeholder.params["comfy_type"] == "CustomCLIPTweak"
     assert placeholder.extra["comfy"]["ui"]["widgets_values"] == [-2]
     assert ("1", "clip", "2", "clip") in _links(graph)
     assert ("2", "CLIP", "3", "clip") in _links(graph)
-    assert placeholder_types(graph) == ["CLIPSetLastLayer", "UpscaleModelLoader"]
+    assert placeholder_types(graph) == ["CustomCLIPTweak", "UpscaleModelLoader"]
     assert graph.metadata["unsupported_comfy_types"] == placeholder_types(graph)
     problems = [str(p) for p in validate(graph, demo_resolver(demo_sd15))]
     assert (
-        "2.comfy_type: ComfyUI node 'CLIPSetLastLayer' cannot run in Daguerre: Daguerre has "
+        "2.comfy_type: ComfyUI node 'CustomCLIPTweak' cannot run in Daguerre: Daguerre has "
         "no node of this type"
     ) in problems
     assert any(p.startswith("7.comfy_type: ComfyUI node 'UpscaleModelLoader'") for p in problems)
@@ -342,7 +344,7 @@ def test_model_names_resolve_in_a_comfyui_models_folder(registry, demo_sd15, tmp
     (models / "loras").mkdir()
     (models / "loras" / "style.safetensors").symlink_to(demo_sd15.lora)
     doc = _clip_skip_doc().doc()
-    doc["nodes"] = [n for n in doc["nodes"] if n["type"] not in ("CLIPSetLastLayer",)]
+    doc["nodes"] = [n for n in doc["nodes"] if n["type"] not in ("CustomCLIPTweak",)]
     doc["nodes"][0]["widgets_values"] = ["SD1.5\\dreamy.safetensors"]  # saved on Windows
     graph = import_ui(doc, registry)
     assert graph.nodes["1"].params["path"] == "SD1.5/dreamy.safetensors"
