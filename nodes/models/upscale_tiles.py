@@ -126,10 +126,9 @@ def upscale_image(
                 if check_cancelled is not None:
                     check_cancelled()
                 piece = image[b, y : y + tile_h, x : x + tile_w, :]
-                # out of place first: the model's result is an inference-mode tensor
-                result = _run(model, piece) * weight_y[:, None, None]
-                result.mul_(weight_x[None, :, None])
-                out[b, y * scale : (y + tile_h) * scale, x * scale : (x + tile_w) * scale] += result
+                weight = weight_y[:, None, None] * weight_x[None, :, None]
+                target = out[b, y * scale : (y + tile_h) * scale, x * scale : (x + tile_w) * scale]
+                target.addcmul_(_run(model, piece), weight)
                 done += 1
                 if progress is not None:
                     progress(done, total, _preview(out, b, total_y, total_x))
