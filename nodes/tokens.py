@@ -66,7 +66,8 @@ def tokenize(
     tokenizer: Any, text: str, *, vectors: VectorCount | None = None, convention: str = ""
 ) -> Tokens:
     """The chunks ``text`` encodes to (weights parsed, not checked)."""
-    return tokenize_segments(tokenizer, parse_weights(text), vectors=vectors, convention=convention)
+    segments = parse_weights(text, merge=convention != COMFYUI)
+    return tokenize_segments(tokenizer, segments, vectors=vectors, convention=convention)
 
 
 def tokenize_segments(
@@ -78,7 +79,8 @@ def tokenize_segments(
 ) -> Tokens:
     """The chunks of already parsed (segment, weight) pairs; linear in the prompt's length.
 
-    ``convention`` is ``comfyui`` for ComfyUI's grouping, anything else for Daguerre's.
+    ``convention`` is ``comfyui`` for ComfyUI's grouping (parse with ``merge=False``, as
+    ComfyUI keeps groups of one weight apart), anything else for Daguerre's.
     """
     count = vectors or _no_vectors
     groups: list[list[tuple[Token, float]]] = []

@@ -43,11 +43,13 @@ class PromptError(NodeError):
         super().__init__(message, field)
 
 
-def parse_weights(text: str) -> list[tuple[str, float]]:
+def parse_weights(text: str, *, merge: bool = True) -> list[tuple[str, float]]:
     """Split ``text`` into (segment, weight) pairs; escapes are resolved in the segments.
 
-    Weights are not checked here (the token counter reads any prompt): see
-    :func:`check_weights`.
+    Neighbours of one weight are joined into one segment unless ``merge`` is False: ComfyUI
+    keeps every parenthesised group and every plain run between them apart, and tokenizes
+    each on its own (which decides its prompt chunks, :mod:`nodes.tokens`). Weights are not
+    checked here (the token counter reads any prompt): see :func:`check_weights`.
     """
     text = text.replace("\\(", _ESC_OPEN).replace("\\)", _ESC_CLOSE)
     runs: list[tuple[list[str], float]] = []  # neighbours of one weight, joined once
@@ -55,7 +57,7 @@ def parse_weights(text: str) -> list[tuple[str, float]]:
         if not raw:
             continue
         segment = raw.replace(_ESC_OPEN, "(").replace(_ESC_CLOSE, ")")
-        if runs and runs[-1][1] == weight:
+        if merge and runs and runs[-1][1] == weight:
             runs[-1][0].append(segment)
         else:
             runs.append(([segment], weight))

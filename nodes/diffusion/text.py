@@ -35,6 +35,7 @@ import torch
 
 from nodes.diffusion.patches import clip_patched
 from nodes.diffusion.prompt import PromptError, check_weights, parse_weights
+from nodes.diffusion.schedulers import COMFYUI
 from nodes.diffusion.values import ClipModel, Conditioning
 from nodes.models.errors import ModelError
 from nodes.tokens import (  # noqa: F401
@@ -93,7 +94,7 @@ def encode_text(
     encoder, raises :class:`~nodes.diffusion.prompt.PromptError` (on the node's
     ``text``) before any encoder runs.
     """
-    segments = parse_weights(text)
+    segments = parse_weights(text, merge=convention != COMFYUI)
     check_weights(segments)
     found = dict(embeddings or {})
     tokens = tokenize_segments(
