@@ -35,6 +35,7 @@ from desktop.run_state import ImageResult, RunInfo, RunState
 from desktop.running import queue_runs
 from desktop.session import Session
 from desktop.shortcuts import ShortcutsDialog
+from nodes.comfy.png_texts import comfy_png_texts
 from nodes.context import Environment
 from nodes.paths import FileFinder
 from nodes.registry import Registry
@@ -52,6 +53,7 @@ def environment_for(settings: Settings, env: Environment | None = None) -> Envir
     env.acceleration = acceleration_from_env(settings.acceleration)
     env.previews = settings.previews
     env.preview_interval = 1.0 / max(settings.preview_rate, 0.1)
+    env.extra_png_texts = comfy_png_texts  # saved images open in ComfyUI too
     return env
 
 

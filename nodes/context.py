@@ -66,6 +66,11 @@ class Environment:
     """Minimum seconds between two previews of one node (the last step always gets one)."""
     services: dict[str, Any] = field(default_factory=dict)
     """Long-lived helpers nodes share across runs (the model cache lives here)."""
+    extra_png_texts: Callable[[Graph], dict[str, str]] | None = None
+    """More text chunks for the PNGs Save Image writes, made from the graph being run. The
+    CLI and the app pass :func:`nodes.comfy.png_texts.comfy_png_texts` (ComfyUI's
+    ``prompt``, so a saved image opens in ComfyUI too): the engine cannot import the
+    ComfyUI adapter itself, so the edges that use it hand it in."""
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("daguerre"))
 
 

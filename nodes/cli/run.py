@@ -33,6 +33,7 @@ from nodes.cli.common import (
     printable,
 )
 from nodes.cli.progress import Progress
+from nodes.comfy.png_texts import comfy_png_texts
 from nodes.context import Environment
 from nodes.events import Problem, RunStatus
 from nodes.executor import Executor, RunOutcome
@@ -153,6 +154,7 @@ def environment(args: argparse.Namespace, settings: Settings) -> Environment:
         precision=args.precision or settings.precision,
         acceleration=args.acceleration or acceleration_from_env(settings.acceleration),
         previews=False,  # nobody sees them here
+        extra_png_texts=comfy_png_texts,  # saved images open in ComfyUI too
     )
 
 

@@ -63,7 +63,8 @@ class LoadImage(Node):
 class SaveImage(Node):
     """Saves images as PNG in the output folder as prefix_00001.png, numbering onwards.
     Each file embeds the workflow and a reproducibility record (versions, model hashes,
-    seeds), so opening it in Daguerre restores the graph."""
+    seeds), so opening it in Daguerre restores the graph; when the graph has a ComfyUI
+    equivalent, it also carries ComfyUI's prompt, so the image opens in ComfyUI too."""
 
     type_id = "image.save"
     title = "Save Image"
@@ -97,10 +98,30 @@ class SaveImage(Node):
             except WorkflowError as exc:
                 raise NodeError(f"cannot embed the workflow: {exc.message}") from None
             texts[RECORD_KEY] = json.dumps(reproducibility_record(ctx), indent=1)
+            texts.update(_more_texts(ctx, texts))
         pictures = to_uint8(image, truncate=rounding == "truncate")
         files = save_pngs(ctx.output_dir, prefix, pictures, texts)
         ctx.result(files=tuple(str(path) for path in files), images=tuple(pictures))
         return ()
+
+
+def _more_texts(ctx: NodeContext, texts: dict[str, str]) -> dict[str, str]:
+    """The environment's extra text chunks for this graph (ComfyUI's ``prompt``: see
+    ``Environment.extra_png_texts``), never replacing Daguerre's own, and left out whole when
+    the PNG could not carry them (they are a convenience; the workflow is the record)."""
+    from nodes.workflow import WorkflowError
+    from nodes.workflow.png import check_texts
+
+    make = ctx.env.extra_png_texts
+    if make is None or ctx.graph is None:
+        return {}
+    more = {k: v for k, v in make(ctx.graph).items() if k not in texts}
+    try:
+        check_texts({**texts, **more})
+    except WorkflowError:
+        ctx.logger.warning("image.save: the PNG cannot carry %s as well", ", ".join(more))
+        return {}
+    return more
 
 
 def save_pngs(
