@@ -8,6 +8,7 @@ from __future__ import annotations
 from nodes.comfy.build import ComfyClass
 from nodes.comfy.direct import Direct, record
 from nodes.comfy.inpaint_types import DIRECT as INPAINT
+from nodes.comfy.refiner_types import DIRECT as REFINER
 from nodes.comfy.resize_types import DIRECT as RESIZE
 from nodes.comfy.text_types import DIRECT as TEXT
 from nodes.comfy.upscale_types import DIRECT as UPSCALE
@@ -17,6 +18,7 @@ DIRECT: tuple[Direct, ...] = (
     *RESIZE,
     *UPSCALE,
     *TEXT,
+    *REFINER,
 )
 """All of them."""
 

@@ -266,3 +266,159 @@ def test_refiner_text_node_refuses_an_sdxl_base_clip(
     assert ("positive", "clip") in failures or ("negative", "clip") in failures, failures
     messages = " ".join(p.message for p in outcome.problems)
     assert "takes no aesthetic score" in messages
+
+
+# --- base → refiner: ComfyUI's SDXL refiner workflow ------------------------------------
+
+
+def _api(class_type: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"inputs": inputs, "class_type": class_type, "_meta": {"title": class_type}}
+
+
+BASE_FILE, REFINER_FILE = "sd_xl_base_1.0.safetensors", "sd_xl_refiner_1.0.safetensors"
+
+
+def refiner_api(steps: int = 4, switch: int = 3) -> dict[str, Any]:
+    """ComfyUI's SDXL base + refiner example as API JSON: the base KSamplerAdvanced stops at
+    ``switch`` with its leftover noise, the refiner's continues from there without adding
+    noise; the refiner's prompts carry aesthetic scores 6 and 2.5."""
+    advanced = {"noise_seed": 11, "steps": steps, "cfg": 6.0, "sampler_name": "euler"}
+    advanced |= {"scheduler": "normal"}
+    return {
+        "4": _api("CheckpointLoaderSimple", {"ckpt_name": BASE_FILE}),
+        "12": _api("CheckpointLoaderSimple", {"ckpt_name": REFINER_FILE}),
+        "6": _api("CLIPTextEncode", {"text": PROMPT, "clip": ["4", 1]}),
+        "7": _api("CLIPTextEncode", {"text": NEGATIVE, "clip": ["4", 1]}),
+        "15": _api(
+            "CLIPTextEncodeSDXLRefiner",
+            {"ascore": 6.0, "width": 64, "height": 64, "text": PROMPT, "clip": ["12", 1]},
+        ),
+        "16": _api(
+            "CLIPTextEncodeSDXLRefiner",
+            {"ascore": 2.5, "width": 64, "height": 64, "text": NEGATIVE, "clip": ["12", 1]},
+        ),
+        "5": _api("EmptyLatentImage", {"width": 64, "height": 64, "batch_size": 1}),
+        "10": _api(
+            "KSamplerAdvanced",
+            {
+                **advanced,
+                "add_noise": "enable",
+                "start_at_step": 0,
+                "end_at_step": switch,
+                "return_with_leftover_noise": "enable",
+                "model": ["4", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
+            },
+        ),
+        "11": _api(
+            "KSamplerAdvanced",
+            {
+                **advanced,
+                "add_noise": "disable",
+                "start_at_step": switch,
+                "end_at_step": 10000,
+                "return_with_leftover_noise": "disable",
+                "model": ["12", 0],
+                "positive": ["15", 0],
+                "negative": ["16", 0],
+                "latent_image": ["10", 0],
+            },
+        ),
+        "17": _api("VAEDecode", {"samples": ["11", 0], "vae": ["12", 2]}),
+        "19": _api("SaveImage", {"filename_prefix": "refined", "images": ["17", 0]}),
+    }
+
+
+@pytest.fixture
+def comfy_registry() -> Registry:
+    from nodes.comfy import ensure_registered
+    from nodes.library import load_builtin_nodes
+
+    return ensure_registered(load_builtin_nodes(Registry()))
+
+
+def test_comfyui_refiner_workflow_imports_exports_and_hands_off(
+    demo_sdxl, demo_refiner: RefinerDemoPaths, comfy_registry: Registry, tmp_path: Path
+) -> None:
+    from nodes.comfy import import_api
+    from nodes.comfy.export import export_api
+    from nodes.context import Environment
+    from nodes.executor import Executor
+
+    doc = refiner_api()
+    graph = import_api(doc, comfy_registry)
+    positive = graph.nodes["15"]
+    assert positive.type == "conditioning.text_encode_sdxl_refiner"
+    assert positive.params == {"text": PROMPT, "ascore": 6.0, "width": 64, "height": 64}
+    assert graph.nodes["16"].params["ascore"] == 2.5
+    exported = export_api(graph)
+    for node_id in ("15", "16"):
+        assert exported[node_id]["class_type"] == "CLIPTextEncodeSDXLRefiner"
+        assert exported[node_id]["inputs"] == doc[node_id]["inputs"]
+
+    files = {BASE_FILE: demo_sdxl.single_file, REFINER_FILE: demo_refiner.single_file}
+
+    def resolve(kind: str, value: str) -> Path | None:
+        return files.get(value) if kind == "checkpoints" else None
+
+    executor = Executor(env=Environment(output_dir=tmp_path / "out", resolve_file=resolve))
+    capture = ("10", "11", "4", "12", "6", "7", "15", "16")
+    outcome = executor.run(graph, capture=capture)
+    assert outcome.status is RunStatus.DONE, outcome.problems
+    assert len(outcome.outputs) == 1
+    values = outcome.values
+    assert values["12"][0].family is SDXL_REFINER and values["4"][0].family is SDXL
+    handed = values["10"][0].samples
+    refined = values["11"][0].samples
+    with torch.inference_mode():
+        expected = _reference_handoff(values, steps=4, switch=3, seed=11, cfg=6.0)
+    for ours, theirs in zip((handed, refined), expected, strict=True):
+        assert (ours - theirs).abs().max() <= 1e-5 * theirs.abs().max()
+    # The refiner's step is not the base's: a base-only run ends elsewhere.
+    with torch.inference_mode():
+        _, base_only = _reference_handoff(values, steps=4, switch=4, seed=11, cfg=6.0)
+    assert (refined - base_only).abs().max() > 1e-2
+
+
+def _reference_handoff(
+    values: dict[str, Any], *, steps: int, switch: int, seed: int, cfg: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """ComfyUI's KSamplerAdvanced pair written anew (Euler in σ space, its normal schedule):
+    the base UNet for the steps before ``switch``, the refiner's after, each with its own
+    conditioning and micro-conditioning (the refiner's: size, crop, aesthetic score)."""
+    from nodes.diffusion.comfy_sigmas import ModelSampling, comfy_sigmas
+
+    base, refiner = values["4"][0], values["12"][0]
+    ms = ModelSampling.from_config(base.scheduler_config)
+    sigmas = comfy_sigmas("normal", ms, steps)
+    x = torch.randn((1, 4, 8, 8), generator=torch.Generator().manual_seed(seed))
+    x = x * torch.sqrt(1.0 + sigmas[0] ** 2.0)
+
+    def model(unet: Any, cond: Any, uncond: Any) -> Any:
+        embeds = torch.cat([uncond.embeds, cond.embeds])
+        ids = torch.tensor([list(uncond.time_ids), list(cond.time_ids)])
+        added = {"text_embeds": torch.cat([uncond.pooled, cond.pooled]), "time_ids": ids}
+
+        def denoised(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            xin = x / (sigma**2 + 1.0) ** 0.5
+            t = ms.timestep(sigma.reshape(1)).float()
+            eps = unet.module(
+                torch.cat([xin, xin]), t, encoder_hidden_states=embeds, added_cond_kwargs=added
+            ).sample
+            u, c = (x - e * sigma for e in eps.chunk(2))
+            return u + (c - u) * cfg
+
+        return denoised
+
+    base_model = model(base, values["6"][0], values["7"][0])
+    refiner_model = model(refiner, values["15"][0], values["16"][0])
+    handed = x
+    for i in range(steps):
+        s, s_next = sigmas[i], sigmas[i + 1]
+        den = (base_model if i < switch else refiner_model)(x, s)
+        x = x + (x - den) / s * (s_next - s)
+        if i + 1 == switch:
+            handed = x
+    return handed, x
