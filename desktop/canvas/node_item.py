@@ -261,7 +261,8 @@ class NodeItem(PortOwner):
             for param in self.cls.params:
                 if is_full_width(param):
                     self.tokens[param.name] = count_tokens(
-                        str(self.values.get(param.name, param.default))
+                        str(self.values.get(param.name, param.default)),
+                        self.canvas.settings.model_dirs(),
                     )
         for name, editor in (self._editors or {}).items():
             editor.set_value(data.params.get(name, editor.param.default))
@@ -442,7 +443,7 @@ class NodeItem(PortOwner):
             self.canvas.show_message(exc.message, self.mapToScene(self.boundingRect().center()))
 
     def _text_changed(self, name: str, text: str) -> None:
-        self.tokens[name] = count_tokens(text)
+        self.tokens[name] = count_tokens(text, self.canvas.settings.model_dirs())
         self.update()
 
     def _seed_mode_changed(self, name: str, mode: str) -> None:

@@ -34,7 +34,7 @@ from desktop.canvas.widgets import (
     step_decimals,
 )
 from nodes.api import Param
-from nodes.paths import MODEL_KIND_FOLDERS, list_model_files
+from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, list_model_files
 from nodes.ports import PortType
 from nodes.seed_control import SEED_MODES, seed_mode
 from nodes.tokens import exact_count
@@ -49,10 +49,12 @@ _PAREN = re.compile(r"(?<!\\)[()]")
 _PIECE = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]", re.IGNORECASE)
 
 
-def count_tokens(text: str) -> tuple[int, bool]:
+def count_tokens(text: str, models: list[Path] | None = None) -> tuple[int, bool]:
     """(count, exact): the count the text encoder will use (:func:`nodes.tokens.exact_count`)
-    once the tokenizer is loaded, else :func:`estimate_tokens`."""
-    exact = exact_count(text)
+    once the tokenizer is loaded, else :func:`estimate_tokens`. An ``embedding:NAME`` found
+    in the embeddings folder of ``models`` (the models folders) counts as its vectors."""
+    finder = FileFinder(models) if models and "embedding:" in text else None
+    exact = exact_count(text, finder)
     if exact is not None:
         return exact, True
     return estimate_tokens(text), False
