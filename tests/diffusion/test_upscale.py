@@ -4,6 +4,7 @@ the models folders), and the upscale template headless on the demo models."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -14,10 +15,12 @@ import torch
 from PIL import Image
 
 from nodes import cli
-from nodes.context import CancelToken, Environment
+from nodes.api import NodeError
+from nodes.context import CancelToken, Environment, NodeContext
 from nodes.events import NodeProgress, RunStatus
 from nodes.executor import Executor
 from nodes.graph import Graph
+from nodes.library.errors import OOM_ADVICE
 from nodes.models.upscale import UpscaleModel, load_upscale_model
 from nodes.models.upscale_tiles import side_weights, tile_starts, upscale_image
 from nodes.paths import FileFinder, resources_dir
@@ -244,3 +247,42 @@ def test_the_upscale_template_runs_headless_on_the_demo_models(
     with Image.open(picture) as source:
         nearest = np.asarray(source.resize((224, 160), Image.Resampling.NEAREST), np.float32)
     assert np.abs(enlarged - nearest).mean() < 8  # the demo model is nearest + faint texture
+
+
+# ----------------------------------------------------------------- out of memory
+class _SmallTilesOnly:
+    """A model's call that runs out of memory above ``side`` pixels, as a GPU would."""
+
+    def __init__(self, call, side: int) -> None:
+        self.call, self.side, self.sides = call, side, []
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.sides.append(max(x.shape[-2:]))
+        if max(x.shape[-2:]) > self.side:
+            raise torch.OutOfMemoryError("CUDA out of memory (test)")
+        return self.call(x)
+
+
+def _apply(model: UpscaleModel, image: torch.Tensor, tile: int, overlap: int):
+    from nodes.library.upscale import UpscaleWithModel
+
+    ctx = NodeContext(Environment(), 0, "upscale", lambda event: None, CancelToken())
+    return UpscaleWithModel().run(ctx, upscale_model=model, image=image, tile=tile, overlap=overlap)
+
+
+def test_out_of_memory_retries_with_smaller_tiles(tmp_path: Path) -> None:
+    model = _model(save_pth(tmp_path / "c.pth", compact().state_dict()))
+    limited = _SmallTilesOnly(model.descriptor, 64)
+    image = _image(100, 150)
+    (out,) = _apply(dataclasses.replace(model, descriptor=limited), image, 256, 48)
+    assert limited.sides[:2] == [150, 128]  # 256 px tiles (the whole image), then 128
+    assert torch.equal(out, upscale_image(model, image, tile=64, overlap=32))
+
+
+def test_out_of_memory_at_the_smallest_tile_is_the_node_error_with_advice(tmp_path: Path) -> None:
+    model = _model(save_pth(tmp_path / "c.pth", compact().state_dict()))
+    limited = _SmallTilesOnly(model.descriptor, 16)
+    with pytest.raises(NodeError) as caught:
+        _apply(dataclasses.replace(model, descriptor=limited), _image(100, 150), 128, 16)
+    assert caught.value.message == OOM_ADVICE
+    assert limited.sides == [128, 64]
