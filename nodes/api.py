@@ -288,6 +288,15 @@ class Node:
         return []
 
     @classmethod
+    def cache_files(
+        cls, params: Mapping[str, Any], resolve: Callable[[str, str], Any]
+    ) -> list[Any]:
+        """The files (paths) a param's value names beyond file params, such as a prompt's
+        embeddings: the executor adds their size and modification time to the node's cache
+        signature, so replacing one re-runs the node. ``params`` are its typed values."""
+        return []
+
+    @classmethod
     def description(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
 

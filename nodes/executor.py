@@ -328,6 +328,9 @@ class Executor:
             own[param.name] = value
             if param.file_kind is not None and value:
                 own[param.name + "@stamp"] = _file_stamp(self.env, param.file_kind, value)
+        named = cls.cache_files(own, self.env.resolve_file)
+        if named:
+            own["@files"] = [[str(path), _path_stamp(path)] for path in named]
         feeds = {
             name: signatures[_resolve(sources, link.source, link.output)]
             for name, link in incoming.items()
@@ -436,8 +439,10 @@ def _normalise_outputs(cls: type[Node], result: Any) -> tuple[Any, ...]:
 def _file_stamp(env: Environment, kind: str, value: str) -> list[int] | None:
     """Size and mtime of a file param, so replacing the file invalidates the cache."""
     path = env.resolve_file(kind, value)
-    if path is None:
-        return None
+    return None if path is None else _path_stamp(path)
+
+
+def _path_stamp(path: Any) -> list[int] | None:
     try:
         stat = os.stat(path)
     except OSError:

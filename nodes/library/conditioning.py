@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from nodes.api import Input, Node, NodeError, Output, Param
 from nodes.context import NodeContext
 from nodes.diffusion.schedulers import CONVENTIONS, DIFFUSERS
-from nodes.embedding_files import unknown_embeddings
+from nodes.embedding_files import embedding_names, find_embedding, unknown_embeddings
 from nodes.library.errors import model_errors
 from nodes.paths import FileResolver
 from nodes.ports import PortType
@@ -45,6 +45,14 @@ class _TextNode(Node, abstract=True):
         if not isinstance(text, str) or "embedding:" not in text:
             return []
         return [("text", message) for message in unknown_embeddings(text, resolve)]
+
+    @classmethod
+    def cache_files(cls, params: Mapping[str, Any], resolve: FileResolver) -> list[Any]:
+        text = params.get("text")
+        if not isinstance(text, str) or "embedding:" not in text:
+            return []
+        found = (find_embedding(resolve, name) for name in embedding_names(text))
+        return [path for path in found if path is not None]
 
 
 class TextEncode(_TextNode):
@@ -141,7 +149,7 @@ def _encode(
 
 def _embeddings(ctx: NodeContext, text: str) -> dict[str, Embedding]:
     """Every embedding ``text`` names, loaded; an unknown one is an error on ``text``."""
-    from nodes.embedding_files import embedding_names, find_embedding, unknown_embedding
+    from nodes.embedding_files import unknown_embedding
     from nodes.models.embeddings import load_embedding
 
     found: dict[str, Embedding] = {}

@@ -246,3 +246,21 @@ def test_token_counts_include_the_vectors(models) -> None:
     words = exact_count("a photo of , at dusk")
     assert words is not None and exact_count(text, finder) == words + 5
     assert exact_count("a photo of embedding:missing", finder) == exact_count("a photo of")
+
+
+def test_replacing_an_embedding_file_re_runs_the_text_node(demo_sd15, models, workflow) -> None:
+    path = write_a1111_pt(models / "embeddings" / "lumen.pt", _vectors(2, seed=9))
+    executor = Executor(env=Environment(resolve_file=FileFinder([models])))
+    graph = workflow("txt2img", tiny(demo_sd15.single_file, **{"positive.text": "embedding:lumen"}))
+
+    def encoded() -> tuple[bool, torch.Tensor]:
+        outcome = executor.run(graph, targets=["positive"], capture=("positive",))
+        assert outcome.status is RunStatus.DONE, outcome.problems
+        return outcome.nodes["positive"].cached, outcome.values["positive"][0].embeds
+
+    _, first = encoded()
+    cached, again = encoded()
+    assert cached and torch.equal(again, first)
+    write_a1111_pt(path, _vectors(3, seed=10))  # retrained: another size, another time
+    cached, replaced = encoded()
+    assert not cached and not torch.equal(replaced, first)
