@@ -229,6 +229,7 @@ def test_templates_command(capsys) -> None:
         "controlnet_canny",
         "controlnet_two",
         "hires_fix",
+        "upscale",
         "inpaint",
         "inpaint_model",
         "outpaint",
