@@ -66,7 +66,7 @@ def tokenize(
     tokenizer: Any, text: str, *, vectors: VectorCount | None = None, convention: str = ""
 ) -> Tokens:
     """The chunks ``text`` encodes to (weights parsed, not checked)."""
-    segments = parse_weights(text, merge=convention != COMFYUI)
+    segments = parse_weights(text, comfyui=convention == COMFYUI)
     return tokenize_segments(tokenizer, segments, vectors=vectors, convention=convention)
 
 
@@ -79,7 +79,7 @@ def tokenize_segments(
 ) -> Tokens:
     """The chunks of already parsed (segment, weight) pairs; linear in the prompt's length.
 
-    ``convention`` is ``comfyui`` for ComfyUI's grouping (parse with ``merge=False``, as
+    ``convention`` is ``comfyui`` for ComfyUI's grouping (parse with ``comfyui=True``, as
     ComfyUI keeps groups of one weight apart), anything else for Daguerre's.
     """
     count = vectors or _no_vectors

@@ -1,8 +1,10 @@
 """Prompt weighting syntax, as ComfyUI reads it.
 
-``(word:1.3)`` weighs ``word`` 1.3; ``(word)`` weighs it 1.1; nesting multiplies;
-``\\(`` and ``\\)`` are literal parentheses. Unbalanced parentheses are read literally
-rather than refused, so any text is a valid prompt.
+``(word:1.3)`` weighs ``word`` 1.3; ``(word)`` weighs it 1.1; nesting multiplies (in
+ComfyUI, and with ``comfyui=True``, an explicit weight replaces the one around it instead:
+``((word:1.3))`` is 1.3, not 1.43); ``\\(`` and ``\\)`` are literal parentheses.
+Unbalanced parentheses are read literally rather than refused, so any text is a valid
+prompt.
 
 Parsing takes linear time and no recursion, whatever the nesting: parentheses are paired
 in one pass with a stack, then the groups are walked with an explicit stack. A prompt of
@@ -43,21 +45,22 @@ class PromptError(NodeError):
         super().__init__(message, field)
 
 
-def parse_weights(text: str, *, merge: bool = True) -> list[tuple[str, float]]:
+def parse_weights(text: str, *, comfyui: bool = False) -> list[tuple[str, float]]:
     """Split ``text`` into (segment, weight) pairs; escapes are resolved in the segments.
 
-    Neighbours of one weight are joined into one segment unless ``merge`` is False: ComfyUI
-    keeps every parenthesised group and every plain run between them apart, and tokenizes
-    each on its own (which decides its prompt chunks, :mod:`nodes.tokens`). Weights are not
-    checked here (the token counter reads any prompt): see :func:`check_weights`.
+    Neighbours of one weight are joined into one segment, unless ``comfyui``: ComfyUI keeps
+    every parenthesised group and every plain run between them apart, and tokenizes each on
+    its own (which decides its prompt chunks, :mod:`nodes.tokens`); it also takes an
+    explicit weight as it is, whatever the groups around it. Weights are not checked here
+    (the token counter reads any prompt): see :func:`check_weights`.
     """
     text = text.replace("\\(", _ESC_OPEN).replace("\\)", _ESC_CLOSE)
     runs: list[tuple[list[str], float]] = []  # neighbours of one weight, joined once
-    for raw, weight in _segments(text, _pairs(text)):
+    for raw, weight in _segments(text, _pairs(text), absolute=comfyui):
         if not raw:
             continue
         segment = raw.replace(_ESC_OPEN, "(").replace(_ESC_CLOSE, ")")
-        if merge and runs and runs[-1][1] == weight:
+        if not comfyui and runs and runs[-1][1] == weight:
             runs[-1][0].append(segment)
         else:
             runs.append(([segment], weight))
@@ -120,8 +123,11 @@ def _weight_tail(text: str, start: int, end: int) -> tuple[int, float] | None:
     return (colon, float(match.group(1))) if match else None
 
 
-def _segments(text: str, pairs: dict[int, int]) -> list[tuple[str, float]]:
-    """The (raw segment, weight) pairs of ``text`` in order, plain runs and groups alike.
+def _segments(
+    text: str, pairs: dict[int, int], *, absolute: bool = False
+) -> list[tuple[str, float]]:
+    """The (raw segment, weight) pairs of ``text`` in order, plain runs and groups alike;
+    an explicit weight multiplies the one around it, or replaces it if ``absolute``.
 
     Each frame on the stack is one level of nesting still to read: (its end, its weight,
     where its current plain run starts). A paired ``(`` pushes the rest of its level and
@@ -144,5 +150,5 @@ def _segments(text: str, pairs: dict[int, int]) -> list[tuple[str, float]]:
         if tail is None:
             stack.append((close, weight * 1.1, i + 1))
         else:
-            stack.append((tail[0], weight * tail[1], i + 1))
+            stack.append((tail[0], tail[1] if absolute else weight * tail[1], i + 1))
     return out

@@ -94,7 +94,7 @@ def encode_text(
     encoder, raises :class:`~nodes.diffusion.prompt.PromptError` (on the node's
     ``text``) before any encoder runs.
     """
-    segments = parse_weights(text, merge=convention != COMFYUI)
+    segments = parse_weights(text, comfyui=convention == COMFYUI)
     check_weights(segments)
     found = dict(embeddings or {})
     tokens = tokenize_segments(

@@ -167,3 +167,24 @@ def test_exports_of_long_diffusers_prompts_warn(registry) -> None:
 @pytest.mark.parametrize("text", ["", "a cat", "(a cat:1.2), embedding:missing dog"])
 def test_short_prompts_chunk_alike(text: str) -> None:
     assert _lengths(text, "comfyui") == _lengths(text, "diffusers")
+
+
+def test_comfyui_takes_an_explicit_weight_as_it_is() -> None:
+    """ComfyUI: an explicit weight inside other groups replaces theirs; Daguerre multiplies."""
+    from nodes.diffusion.prompt import parse_weights
+
+    text = "a ((cat:1.3)) (dog (fox:0.5))"
+    assert parse_weights(text, comfyui=True) == [
+        ("a ", 1.0),
+        ("cat", 1.3),
+        (" ", 1.0),
+        ("dog ", 1.1),
+        ("fox", 0.5),
+    ]
+    assert parse_weights(text) == [
+        ("a ", 1.0),
+        ("cat", pytest.approx(1.43)),
+        (" ", 1.0),
+        ("dog ", 1.1),
+        ("fox", pytest.approx(0.55)),
+    ]
