@@ -189,8 +189,9 @@ def _encode(
 def layer_problem(clip: ClipModel, stop_at: int) -> str | None:
     """Why ``clip`` cannot condition on layer ``stop_at`` (ComfyUI's numbering), or None."""
     for spec, encoder in zip(clip.family.text_encoders, clip.encoders, strict=False):
-        if spec.drop_last_layer and stop_at == -1:
-            layers = int(encoder.config.num_hidden_layers) + 1
+        layers = int(encoder.config.num_hidden_layers) + 1
+        if spec.drop_last_layer and (stop_at == -1 or -stop_at > layers):
+            # ComfyUI reads -1, and any layer beyond the encoder's, as the file's last layer
             return (
                 f"{clip.family} conditions on the penultimate layer of its text encoder and "
                 f"Daguerre loads it without the last one: use -2 (its own layer) to -{layers}"

@@ -141,8 +141,9 @@ def _encode(
             clip, text, time_ids=time_ids, embeddings=embeddings, convention=convention
         )
     note = f"{cond.tokens} tokens"
-    if cond.tokens > CHUNK:
-        note += f" ({-(-cond.tokens // CHUNK)} chunks of {CHUNK})"
+    chunks = int(cond.embeds.shape[1]) // (CHUNK + 2)
+    if chunks > 1:
+        note += f" ({chunks} chunks of {CHUNK})"
     ctx.result(text=note)
     return cond
 

@@ -136,3 +136,6 @@ def test_sd2_refuses_the_last_layer_on_the_field(deep_sd21, workflow) -> None:
     (problem,) = outcome.problems
     assert (problem.node_id, problem.field) == ("skip", "stop_at_clip_layer")
     assert "penultimate" in problem.message and "-2" in problem.message
+    graph.nodes["skip"].params["stop_at_clip_layer"] = -6  # beyond its 5: the last, too
+    outcome = executor.run(graph, targets=["positive"])
+    assert [(p.node_id, p.field) for p in outcome.problems] == [("skip", "stop_at_clip_layer")]
