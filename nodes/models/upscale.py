@@ -38,9 +38,10 @@ SPANDREL_REQUIREMENT = "spandrel==0.4.2"
 SAFETENSORS_SUFFIXES = (".safetensors", ".sft")
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 
-_UNWRAP = ("params_ema", "params-ema", "params", "state_dict", "model_state_dict", "model", "net")
+_UNWRAP = ("model_state_dict", "state_dict", "params_ema", "params-ema", "params", "model", "net")
 """Keys under which training code stores the weights (Real-ESRGAN's ``params_ema``,
-BasicSR's ``params``, Lightning's ``state_dict``...), tried in this order as spandrel does."""
+BasicSR's ``params``, Lightning's ``state_dict``...), tried in spandrel's order: the EMA
+weights, which are the published ones, before the raw ``params``."""
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,18 @@ def test_prefixed_state_dicts_load(tmp_path: Path) -> None:
     assert _load(path).architecture == "Compact"
 
 
+def test_the_ema_weights_are_preferred_over_the_raw_ones(tmp_path: Path) -> None:
+    """Real-ESRGAN's training saves both; the published weights are ``params_ema``."""
+    raw, ema = compact(), compact()
+    with torch.no_grad():
+        for tensor in ema.parameters():
+            tensor.mul_(0.5)
+    path = tmp_path / "both.pth"
+    torch.save({"params": raw.state_dict(), "params_ema": ema.state_dict()}, path)
+    loaded = _load(path).descriptor.model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in ema.state_dict().items())
+
+
 def test_fp16_is_kept_only_where_the_architecture_supports_it(tmp_path: Path) -> None:
     path, _ = write_user_file(tmp_path, "realesr-general-x4v3.pth")
     assert _load(path, torch.float16).dtype == torch.float16
