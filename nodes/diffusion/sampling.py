@@ -94,11 +94,19 @@ def sample(
     """Denoise ``latent``; returns model-space latents B×C×h×w.
 
     ``acceleration`` (off, auto, graphs, compile) wraps the run's denoiser; the loop is
-    the same whatever it is.
+    the same whatever it is. A latent marked as one image of a batch (``Latent.batch``)
+    gives that image only (1×C×h×w), equal to it in the whole batch's run.
     """
     module = unet.module
     device, dtype = module.device, module.dtype
     latent = _fit_empty(latent, unet.family)
+    slot = None
+    if latent.batch is not None:
+        # One image of a batch: the loop keeps the whole batch's shape, so every noise draw
+        # (initial, ancestral, masks) is the batch's; only the model runs on this image.
+        slot = latent.batch[0]
+        latent = whole_batch(latent)
+    one = slice(slot, slot + 1) if slot is not None else slice(None)
     inpaint = inpaint_image([negative, positive])
     _check_compatible(unet, positive, negative, latent, inpaint)
     batch = latent.samples.shape[0]
@@ -110,7 +118,7 @@ def sample(
     if comfy:
         start = _comfy_start(unet, recipe, latent, settings, device, dtype)
         if start is None:  # no step left: ComfyUI returns the latent as it came
-            return latent.samples.to(device=device, dtype=dtype)
+            return latent.samples[one].to(device=device, dtype=dtype)
         scheduler, timesteps, latents, generator, finish, noise = start
         if masked:
             image_latents = latent.samples.to(device=device, dtype=dtype)
@@ -172,7 +180,7 @@ def sample(
             device=device,
             dtype=dtype,
         )
-        extra.append(InpaintExtension(mask, masked_latents, len(halves)))
+        extra.append(InpaintExtension(mask[one], masked_latents[one], len(halves)))
     elif masked and not comfy:
         # diffusers' pipeline encodes the masked image with the run's generator even for a
         # 4-channel UNet, which never uses it; the same draw keeps ancestral samplers equal.
@@ -187,7 +195,7 @@ def sample(
     built = build_denoiser(
         unet,
         halves,
-        batch=batch,
+        batch=batch if slot is None else 1,
         cfg=settings.cfg if do_cfg else None,
         total=total,
         device=device,
@@ -203,7 +211,9 @@ def sample(
             if check_cancelled is not None:
                 check_cancelled()
             model_input = scheduler.scale_model_input(latents, t)
-            noise_pred = denoiser(model_input, t, index)
+            noise_pred = denoiser(model_input[one], t, index)
+            if slot is not None:  # the scheduler steps the whole batch's shape
+                noise_pred = noise_pred.repeat(batch, 1, 1, 1)
             sigma = _current_sigma(scheduler)
             out = scheduler.step(noise_pred, t, latents, **step_kwargs, return_dict=True)
             previous, latents = latents, out.prev_sample
@@ -221,13 +231,45 @@ def sample(
                     sigma_space,
                     previews,
                     last=index + 1 == total,
+                    slot=slot or 0,
                 )
                 progress(index + 1, total, preview)
     if device.type == "cuda":
         # One sync per run, not per step: the sampler's time is then its own, instead of
         # surfacing in whichever node first reads a result back (the VAE decode).
         torch.cuda.current_stream(device).synchronize()
-    return finish(latents) if finish is not None else latents
+    result = finish(latents) if finish is not None else latents
+    return result[one] if slot is not None else result
+
+
+def whole_batch(latent: Latent) -> Latent:
+    """A latent marked as image ``index`` of a batch of ``size`` (``Latent.batch``) widened
+    to the whole batch, every image a copy of it: the sampler's loop and noise draws then
+    have the batch's shapes, and only the marked image is denoised and kept."""
+    assert latent.batch is not None
+    index, size = latent.batch
+    if not 0 <= index < size:
+        raise SamplingError(f"batch index {index} is outside a batch of {size}", "latent")
+
+    def widen(tensor: torch.Tensor | None) -> torch.Tensor | None:
+        if tensor is None or tensor.shape[0] == size:
+            return tensor
+        if tensor.shape[0] != 1:
+            raise SamplingError(
+                f"a latent of {tensor.shape[0]} images cannot be image {index} of a batch",
+                "latent",
+            )
+        return tensor.repeat(size, *([1] * (tensor.ndim - 1)))
+
+    samples = widen(latent.samples)
+    assert samples is not None
+    return dataclasses.replace(
+        latent,
+        samples=samples,
+        mean=widen(latent.mean),
+        std=widen(latent.std),
+        noise_mask=widen(latent.noise_mask),
+    )
 
 
 def _fit_empty(latent: Latent, family: Family) -> Latent:
@@ -477,6 +519,7 @@ def _preview(
     copy: PreviewCopy,
     *,
     last: bool,
+    slot: int = 0,
 ) -> Callable[[], np.ndarray | None]:
     """A closure computing the preview only when the context asks for one (throttled).
 
@@ -501,7 +544,7 @@ def _preview(
             )
         if estimate is None:
             estimate = step_output.prev_sample
-        first = copy.fetch(estimate[0].detach(), wait=last)
+        first = copy.fetch(estimate[slot].detach(), wait=last)
         return None if first is None else latent_to_rgb(first, unet.family)
 
     return make

@@ -178,6 +178,11 @@ class Latent:
     noise_mask: torch.Tensor | None = None
     """B×H×W in [0, 1] at image resolution (Set Latent Noise Mask): the sampler repaints
     where it is 1 and keeps the rest of this latent, re-noised to each step's level."""
+    batch: tuple[int, int] | None = None
+    """(index, size): these samples are image ``index`` of a batch of ``size``, made alone
+    (Empty Latent's ``batch_index``). A sampler draws every random number for the whole
+    batch and denoises only this image, so it is the same picture as in the batch's run;
+    its output keeps the mark, so a second sampler (a refiner) does the same."""
 
     @property
     def nbytes(self) -> int:

@@ -63,7 +63,8 @@ class LoadImage(Node):
 class SaveImage(Node):
     """Saves images as PNG in the output folder as prefix_00001.png, numbering onwards.
     Each file embeds the workflow and a reproducibility record (versions, model hashes,
-    seeds), so opening it in Daguerre restores the graph; when the graph has a ComfyUI
+    seeds, its index in the batch and how to make it alone), so opening it in Daguerre
+    restores the graph; when the graph has a ComfyUI
     equivalent, it also carries ComfyUI's prompt, so the image opens in ComfyUI too."""
 
     type_id = "image.save"
@@ -92,15 +93,27 @@ class SaveImage(Node):
         from nodes.workflow.png import RECORD_KEY, WORKFLOW_KEY
 
         texts = {}
+        pictures = to_uint8(image, truncate=rounding == "truncate")
+        records: list[str] = []
         if ctx.graph is not None:
             try:
                 texts[WORKFLOW_KEY] = dumps(to_dict(ctx.graph))
             except WorkflowError as exc:
                 raise NodeError(f"cannot embed the workflow: {exc.message}") from None
-            texts[RECORD_KEY] = json.dumps(reproducibility_record(ctx), indent=1)
+            record = reproducibility_record(ctx)
+            # Each image of a batch records its own index (and how to make it alone).
+            records = [
+                json.dumps(
+                    record | batch_record(ctx.graph, ctx.node_id, i, len(pictures)), indent=1
+                )
+                for i in range(len(pictures))
+            ]
+            texts[RECORD_KEY] = records[0] if records else json.dumps(record, indent=1)
             texts.update(_more_texts(ctx, texts))
-        pictures = to_uint8(image, truncate=rounding == "truncate")
-        files = save_pngs(ctx.output_dir, prefix, pictures, texts)
+        files = []
+        for i, picture in enumerate(pictures):
+            own = {**texts, RECORD_KEY: records[i]} if records else texts
+            files.extend(save_pngs(ctx.output_dir, prefix, [picture], own))
         ctx.result(files=tuple(str(path) for path in files), images=tuple(pictures))
         return ()
 
@@ -264,6 +277,35 @@ def reproducibility_record(ctx: NodeContext) -> dict[str, Any]:
                     entry["convention"] = params["convention"]
             record["samplers"].append(entry)
     return record
+
+
+def batch_record(graph: Graph, node_id: str, index: int, count: int) -> dict[str, Any]:
+    """Which image of its batch picture ``index`` of ``count`` (saved by ``node_id``) is:
+    ``batch_index``, ``batch_size`` and, when it came from a batch of several, ``alone``:
+    the ``--set`` overrides that make it alone, the same picture (Empty Latent's
+    ``batch_index``)."""
+    empties = [
+        n
+        for n in graph.upstream([node_id])
+        if n in graph.nodes and graph.nodes[n].type == "latent.empty"
+    ]
+    entry: dict[str, Any] = {"batch_index": index, "batch_size": count}
+    if len(empties) != 1:
+        return entry  # no Empty Latent (image to image), or several: the save's own batch
+    (latent,) = empties
+    size, chosen = (
+        _param_value(graph, latent, "batch_size"),
+        _param_value(graph, latent, "batch_index"),
+    )
+    if isinstance(chosen, int) and chosen >= 0:
+        return {
+            "batch_index": chosen,
+            "batch_size": size,
+            "alone": {f"{latent}.batch_index": chosen},
+        }
+    if isinstance(size, int) and size == count and count > 1:
+        entry["alone"] = {f"{latent}.batch_index": index}
+    return entry
 
 
 def _param_value(graph: Graph, node_id: str, name: str) -> Any:

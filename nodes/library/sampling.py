@@ -93,35 +93,61 @@ class Scheduler(Node):
 class EmptyLatent(Node):
     """A blank latent image of the given size: the start of text-to-image. Width and
     height are in pixels and must be multiples of 8. It takes its channels from the model
-    the sampler uses, so one Empty Latent fits every model family."""
+    the sampler uses, so one Empty Latent fits every model family. batch_index makes one
+    image of the batch alone: the same picture as in the whole batch (each saved image
+    records its index)."""
 
     type_id = "latent.empty"
     title = "Empty Latent"
     category = "latent"
+    version = "1.1.0"
+    upgraders: ClassVar[Mapping[str, Upgrader]] = {
+        # 1.1.0 added batch_index; -1 (the whole batch) is what every earlier run made.
+        "1.0.0": Upgrader("1.1.0", lambda params: {"batch_index": -1, **params}),
+    }
     params = (
         Param("width", PortType.INT, default=512, min=8, max=16384, step=8),
         Param("height", PortType.INT, default=512, min=8, max=16384, step=8),
         Param("batch_size", PortType.INT, default=1, min=1, max=64),
+        Param(
+            "batch_index",
+            PortType.INT,
+            default=-1,
+            min=-1,
+            max=63,
+            tooltip="-1: the whole batch. 0, 1, ...: only that image of the batch, the same "
+            "picture it is in the whole batch (its saved PNG records the index)",
+        ),
     )
     outputs = (Output("latent", PortType.LATENT),)
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return [
+        problems = [
             (name, f"{params[name]} is not a multiple of 8")
             for name in ("width", "height")
             if name in params and params[name] % 8  # a linked size is not in params
         ]
+        index, size = params.get("batch_index", -1), params.get("batch_size")
+        if size is not None and index >= size:
+            problems.append(
+                ("batch_index", f"image {index} is not in a batch of {size} (0 to {size - 1})")
+            )
+        return problems
 
-    def run(self, ctx: NodeContext, *, width: int, height: int, batch_size: int) -> tuple[Latent]:
+    def run(
+        self, ctx: NodeContext, *, width: int, height: int, batch_size: int, batch_index: int = -1
+    ) -> tuple[Latent]:
         import torch
 
         from nodes.diffusion.values import Latent
         from nodes.models.families import SD1
 
         # SD's format until a sampler gives it its model's channels (an empty latent is a size)
-        samples = torch.zeros(batch_size, SD1.latent.channels, height // 8, width // 8)
-        return (Latent(samples, empty=True),)
+        count = 1 if batch_index >= 0 else batch_size
+        samples = torch.zeros(count, SD1.latent.channels, height // 8, width // 8)
+        batch = (batch_index, batch_size) if batch_index >= 0 else None
+        return (Latent(samples, empty=True, batch=batch),)
 
 
 class Sampler(Node):
@@ -225,4 +251,4 @@ class Sampler(Node):
                 check_cancelled=ctx.check_cancelled,
                 acceleration=ctx.env.acceleration,
             )
-        return (Latent(samples),)
+        return (Latent(samples, batch=latent.batch),)
