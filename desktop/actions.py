@@ -140,7 +140,10 @@ def build_run_toolbar(window: QMainWindow, actions: Mapping[str, QAction]) -> QS
     batch = QSpinBox(toolbar)
     batch.setObjectName("batch_count")
     batch.setRange(1, 100)
-    batch.setToolTip("How many runs to queue (seeds follow their after-run control)")
+    batch.setToolTip(
+        "How many runs to queue: seeds follow their after-run control, and a fixed seed "
+        "advances by one per run of the batch, so each run makes a new image"
+    )
     toolbar.addWidget(batch)
     toolbar.addAction(actions["cancel"])
     return batch

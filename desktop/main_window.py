@@ -26,6 +26,7 @@ from desktop.bridge import EngineBridge
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.files import FileController
+from desktop.live_validation import LiveValidator
 from desktop.mask_image import image_file_for
 from desktop.mask_painter import LOAD_IMAGE, MaskPainterDialog, open_mask_painter
 from desktop.mime import workflow_mime_data, workflow_of
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.bridge = EngineBridge(registry, self.env, self)
         self.run_state = RunState(self.bridge, self)
         self.document = Document(registry, self)
+        self.run_state.follow(self.document.graph)  # run state never outlives its node
         self.canvas = CanvasView(self.document, self.run_state, self.settings, self)
         self._shown_once = False
 
@@ -76,6 +78,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Daguerre")
         self.setCentralWidget(self._central())
         self._build_docks()
+        # the Problems panel follows the document: re-validated after each edit
+        self.live_validation = LiveValidator(
+            self.document, self.run_state, lambda: self.env.resolve_file, parent=self
+        )
+        self.live_validation.schedule()
         self.files = FileController(
             self, registry, self.document, self.session, self.canvas, self.problems
         )
@@ -156,6 +163,8 @@ class MainWindow(QMainWindow):
         self.problems.nodeActivated.connect(
             lambda node_id: self.canvas.select_nodes([node_id], center=True)
         )
+        self.problems.set_node_titles(self._node_title)
+        self.run_panel.set_node_titles(self._node_title)
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         right = Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -183,7 +192,14 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.library_dock, self.image_dock], [230, 400], Qt.Orientation.Horizontal
         )
-        self.resizeDocks([self.run_dock], [200], Qt.Orientation.Vertical)
+        # room for a few rows in the Runs dock's lists, more on a taller screen
+        runs_height = max(200, min(300, self.height() // 4))
+        self.resizeDocks([self.run_dock], [runs_height], Qt.Orientation.Vertical)
+
+    def _node_title(self, node_id: str) -> str | None:
+        """What the panels call a node: its title, or None once it is gone."""
+        graph = self.document.graph
+        return graph.display_title(node_id) if node_id in graph.nodes else None
 
     def _update_title(self, *_: object) -> None:
         self.setWindowTitle(f"Daguerre — {self.document.display_name()}[*]")
@@ -262,8 +278,7 @@ class MainWindow(QMainWindow):
                 f"Not run: {count} problem{'s' if count > 1 else ''} to fix", 6000
             )
         else:
-            count = len(result.run_ids)
-            self.statusBar().showMessage(f"Queued {count} run{'s' if count > 1 else ''}", 3000)
+            self.statusBar().showMessage(result.message(), 6000)
 
     def cancel(self) -> None:
         if self.bridge.busy:
@@ -285,6 +300,7 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.settings = dialog.settings()
             environment_for(self.settings, self.env)
+            self.live_validation.schedule()  # other models folders: other missing files
             app = QApplication.instance()
             if isinstance(app, QApplication):
                 apply_theme(app, self.settings.theme)
@@ -327,6 +343,7 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         self.files.finish()
+        self.live_validation.stop()
         self.bridge.clear_queue()
         self.bridge.cancel()
         self.bridge.shutdown()
