@@ -12,7 +12,9 @@ need — so its problems are not errors. It gets one piece of advice instead, an
 can hold half-built scratch nodes while the rest runs.
 
 The rules here read only the graph's structure (nodes, links, types): no files, no
-values, so they are cheap enough for every edit.
+values, so they are cheap enough for every edit. The rules that read values and the
+model in use (steps, cfg, prompts, sizes, memory) are in :mod:`nodes.advice_rules`, their
+thresholds and words in :mod:`nodes.advice_table`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class Advice:
     """One or two plain sentences: the reason behind the advice."""
     fix: Mapping[str, Any] | None = None
     """Param values (name → value, on ``node_id``) that would follow the advice, if any."""
+    rule: str = ""
+    """The rule that gave it ("cfg.high", "scratch"): what a user silences, per node
+    (``NodeData.extra["silenced"]``) or everywhere (the ``silenced_advice`` setting)."""
 
     def __str__(self) -> str:
         where = ".".join(part for part in (self.node_id, self.field) if part)
@@ -81,6 +86,7 @@ def scratch_nodes(graph: Graph, targets: Iterable[str] | None = None) -> set[str
     return {node_id for node_id in graph.nodes if node_id not in needed}
 
 
+SCRATCH_RULE = "scratch"
 SCRATCH_MESSAGE = "feeds no output node: it will not run"
 SCRATCH_WHY = (
     "Only what a Save Image, Preview or Display node needs is run, as in ComfyUI. "
@@ -113,5 +119,5 @@ def scratch_advice(
             where = f"{first.field}: " if first.field else ""
             count = f"{len(own)} problems" if len(own) > 1 else "a problem"
             why += f" It has {count} to fix once it does ({where}{first.message})."
-        advice.append(Advice(node_id, None, SCRATCH_MESSAGE, why))
+        advice.append(Advice(node_id, None, SCRATCH_MESSAGE, why, rule=SCRATCH_RULE))
     return advice

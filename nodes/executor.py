@@ -204,7 +204,7 @@ class Executor:
         if targets is not None:
             targets = list(targets)  # read twice: for validation, then for the plan
         judged = graph if targets is None else upstream_graph(graph, targets)
-        findings = review(judged, self.env.resolve_file, targets)
+        findings = review(judged, self.env.resolve_file, targets, rules=False)  # gates on errors
         problems = findings.errors
         node_plan: list[str] = []
         if not problems:

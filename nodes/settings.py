@@ -69,6 +69,9 @@ class Settings:
     preview_rate: float = 10.0
     """Previews per second at most (the last step always gets one)."""
     theme: str = "dark"
+    silenced_advice: list[str] = field(default_factory=list)
+    """Advice rule ids not shown anywhere ("cfg.high", or "cfg" for every cfg rule; see
+    :mod:`nodes.advice_rules`)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod

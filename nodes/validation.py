@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -33,6 +33,9 @@ from nodes.events import Problem
 from nodes.graph import Graph, NodeData
 from nodes.paths import FileResolver, default_resolver
 from nodes.ports import PortType, can_connect
+
+if TYPE_CHECKING:
+    from nodes.advice_rules import AdviceContext
 
 __all__ = [
     "FileResolver",
@@ -84,16 +87,33 @@ def review(
     graph: Graph,
     resolve_file: FileResolver | None = None,
     targets: Iterable[str] | None = None,
+    *,
+    context: AdviceContext | None = None,
+    rules: bool = True,
 ) -> Findings:
     """:func:`validate`, split as a run sees it: the problems of the nodes a run of
     ``targets`` (default: every output node) needs are errors; each node it does not need
-    gets advice instead (with its own problems counted), and is not run."""
-    problems = validate(graph, resolve_file)
+    gets advice instead (with its own problems counted), and is not run.
+
+    With ``rules`` (the default) the advice also holds what :mod:`nodes.advice_rules`
+    finds in the values of the nodes a run needs (steps, cfg, prompts, sizes, memory;
+    ``context`` says the device and what is silenced everywhere); advice silenced on a
+    node or in ``context`` is left out. The executor gates runs with ``rules=False``:
+    advice never decides whether a run starts."""
+    from nodes.advice_rules import AdviceContext, apply_silencing, rule_advice
+
+    resolve = resolve_file or default_resolver
+    problems = validate(graph, resolve)
     scratch = scratch_nodes(graph, targets)
+    context = context or AdviceContext()
     if scratch is None:
-        return Findings(problems, [])
-    errors = [p for p in problems if p.node_id is None or p.node_id not in scratch]
-    return Findings(errors, scratch_advice(graph, scratch, problems))
+        errors, advice = problems, []
+    else:
+        errors = [p for p in problems if p.node_id is None or p.node_id not in scratch]
+        advice = scratch_advice(graph, scratch, problems)
+    if rules:
+        advice.extend(rule_advice(graph, resolve, context, scratch))
+    return Findings(errors, apply_silencing(graph, advice, context))
 
 
 def _check_version(
@@ -222,6 +242,8 @@ def _file_problem(param: Param, value: Any, resolve: FileResolver) -> str | None
     if param.file_kind is None:
         return None
     if not value:
+        if resolve(param.file_kind, "") is not None:
+            return None  # the only model of its kind in the models folders (FileFinder)
         return f"no {param.file_kind} file chosen"
     if resolve(param.file_kind, value) is None:
         return _unusable(resolve, param.file_kind, str(value)) or (

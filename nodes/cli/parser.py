@@ -71,10 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_advice_option(run)
 
     check = sub.add_parser("validate", help="check a workflow; exit 1 with one line per problem")
     check.add_argument("workflow", type=Path)
     _add_models_option(check)
+    check.add_argument(
+        "--json", action="store_true", help="print errors and advice as JSON on stdout"
+    )
+    _add_advice_option(check)
 
     info = sub.add_parser(
         "info", help="what a workflow file or PNG holds: its record and workflow summary"
@@ -127,6 +132,14 @@ def device_name(value: str) -> str:
             "with index N (e.g. cuda:1)"
         )
     return value
+
+
+def _add_advice_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-advice",
+        action="store_true",
+        help="hide advice (steps, cfg, prompt, size... hints that never stop a run)",
+    )
 
 
 def _add_models_option(parser: argparse.ArgumentParser) -> None:

@@ -18,9 +18,10 @@ import itertools
 import json
 import math
 import sys
-from typing import Any, TextIO
+from typing import Any
 
-from nodes.advice import scratch_advice, scratch_nodes
+from nodes.advice import Advice
+from nodes.cli.advice import advice_context, advice_record, print_advice_lines
 from nodes.cli.common import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -40,8 +41,9 @@ from nodes.executor import Executor, RunOutcome
 from nodes.graph import Graph
 from nodes.ports import PortType
 from nodes.registry import Registry
-from nodes.runner import Runner
+from nodes.runner import Runner, apply_overrides
 from nodes.settings import Settings, acceleration_from_env
+from nodes.validation import review
 from nodes.workflow import WorkflowError, to_dict
 
 
@@ -53,14 +55,16 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         return _finish_early(args, [Problem(None, None, str(exc))])
     if not args.quiet:
         print_notes(graph, sys.stderr)
-        print_advice(graph, sys.stderr)
     problems: list[Problem] = []
     fixed = parse_assignments(graph, args.sets, problems, sweep=False)
     sweeps = parse_assignments(graph, args.sweeps, problems, sweep=True)
+    advice = [] if getattr(args, "no_advice", False) else run_advice(graph, args, fixed)
     if problems:
         for problem in problems:
             print(printable(problem), file=sys.stderr)
-        return _finish_early(args, problems)
+        if not args.quiet:
+            print_advice_lines(advice, sys.stderr)
+        return _finish_early(args, problems, advice)
 
     keys = list(sweeps)
     count = sweep_count(sweeps)
@@ -105,10 +109,13 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
                 print(printable(problem), file=sys.stderr)
             if outcome.error and not outcome.problems:
                 print(printable(outcome.error), file=sys.stderr)
+    if not args.quiet:  # after the errors, as validate prints it
+        print_advice_lines(advice, sys.stderr)
 
     if args.json:
         summaries = [o.to_json() for o in outcomes]
         payload = {"runs": summaries} if args.sweeps else summaries[0]
+        payload["advice"] = [advice_record(a) for a in advice]
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     if cancelled or any(o.status == "cancelled" for o in outcomes):
@@ -123,12 +130,13 @@ RUNS_AHEAD = 2
 next one, and the queue never holds the whole sweep."""
 
 
-def print_advice(graph: Graph, stream: TextIO) -> None:
-    """The nodes this run leaves out (they feed no output node), one ``advice:`` line
-    each, as ``daguerre validate`` prints them; read from the graph's structure alone."""
-    scratch = scratch_nodes(graph)
-    for advice in scratch_advice(graph, scratch) if scratch else []:
-        print(f"advice: {printable(advice)}", file=stream)
+def run_advice(graph: Graph, args: argparse.Namespace, fixed: dict[str, Any]) -> list[Advice]:
+    """The advice on this run, as ``daguerre validate`` gives it (the nodes it leaves out,
+    the value rules), judged with the ``--set`` values in place; ``--sweep`` values are
+    not judged one by one."""
+    judged = graph.copy()
+    apply_overrides(judged, {k: v for k, v in fixed.items() if v is not None})
+    return review(judged, model_finder(args), context=advice_context(args)).advice
 
 
 def sweep_count(sweeps: dict[str, list[Any]]) -> int:
@@ -166,11 +174,15 @@ def _wait(runner: Runner, run_id: int) -> RunOutcome:
             continue
 
 
-def _finish_early(args: argparse.Namespace, problems: list[Problem]) -> int:
+def _finish_early(
+    args: argparse.Namespace, problems: list[Problem], advice: list[Advice] | None = None
+) -> int:
     """Nothing ran: the summary still has the documented shape (a failed run)."""
     if args.json:
         summary = RunOutcome(0, RunStatus.FAILED, problems=problems).to_json()
-        json.dump({"runs": [summary]} if args.sweeps else summary, sys.stdout, indent=2)
+        payload = {"runs": [summary]} if args.sweeps else summary
+        payload["advice"] = [advice_record(a) for a in advice or []]
+        json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return EXIT_FAILED
 

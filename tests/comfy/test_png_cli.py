@@ -49,7 +49,7 @@ def test_a_daguerre_png_reopens_and_reproduces_its_image(capsys, demo_sd15, tmp_
     (first,) = json.loads(out)["outputs"]
     graph = open_any(first)
     assert graph.nodes["sampler"].params["seed"] == 77
-    code, out, err = _cli(capsys, "validate", first)
+    code, out, err = _cli(capsys, "validate", "--no-advice", first)  # a tiny 64×64 run
     assert (code, out, err) == (0, "", f"ok: {len(graph)} nodes, {len(graph.links)} links\n")
     code, out, _ = _cli(capsys, "run", first, "--out", tmp_path / "again", "--json", "--quiet")
     assert code == 0, out
@@ -148,7 +148,7 @@ def test_a_comfyui_png_opens_validates_and_runs(capsys, models: Path, tmp_path: 
     assert opened.kind == "comfyui-ui-png"
     assert opened.graph.nodes["3"].extra["seed_control"] == {"seed": "randomize"}
     assert opened.graph.metadata["title"] == "comfy"
-    code, out, _ = _cli(capsys, "validate", png, "--models", models)
+    code, out, _ = _cli(capsys, "validate", "--no-advice", png, "--models", models)
     assert (code, out) == (0, ""), out
     code, out, _ = _cli(
         capsys, "run", png, "--models", models, "--out", tmp_path / "out", "--json", "--quiet"

@@ -33,7 +33,8 @@ def test_run_json_prints_the_documented_summary(
     wf = write(sum_graph(registry), tmp_path)
     code, summary = run_json(capsys, registry, tmp_path, wf)
     assert code == 0
-    assert set(summary) == {"status", "outputs", "nodes", "errors"}
+    assert set(summary) == {"status", "outputs", "nodes", "errors", "advice"}
+    assert summary["advice"] == []
     assert summary["status"] == "done"
     assert summary["errors"] == []
     assert recorded(summary) == ["rec_5.txt"]
@@ -76,7 +77,7 @@ def test_sweep_runs_once_per_value_and_reuses_unaffected_nodes(
     wf = write(sum_graph(registry), tmp_path)
     code, payload = run_json(capsys, registry, tmp_path, wf, "--sweep", "a.value=10,20,30")
     assert code == 0
-    assert set(payload) == {"runs"}
+    assert set(payload) == {"runs", "advice"}
     runs = payload["runs"]
     assert [r["status"] for r in runs] == ["done"] * 3
     assert [recorded(r) for r in runs] == [["rec_13.txt"], ["rec_23.txt"], ["rec_33.txt"]]
@@ -356,6 +357,7 @@ def test_an_unreadable_workflow_fails_with_a_json_summary(
     code, out, err = run_cli(capsys, registry, "run", "--json", bad, *extra)
     assert code == 1
     payload = json.loads(out)
+    assert payload.pop("advice") == []
     summary = payload["runs"][0] if sweep else payload
     message = "$.nodes.a: expected a node object, found an integer"
     assert summary == {

@@ -318,6 +318,6 @@ def test_cli_run_exits_0_or_1_with_a_json_summary(tmp_path: Path, data: bytes | 
         )
     summary = json.loads(out.getvalue())
     assert code in (0, 1)
-    assert set(summary) == {"status", "outputs", "nodes", "errors"}
+    assert set(summary) == {"status", "outputs", "nodes", "errors", "advice"}
     assert summary["status"] == ("done" if code == 0 else "failed")
     assert (summary["errors"] == []) == (code == 0)
