@@ -30,7 +30,7 @@ from desktop.live_validation import LiveValidator
 from desktop.mask_image import image_file_for
 from desktop.mask_painter import LOAD_IMAGE, MaskPainterDialog, open_mask_painter
 from desktop.mime import workflow_mime_data, workflow_of
-from desktop.models_banner import ModelsBanner
+from desktop.models_banner import ModelsBanner, use_demo_model
 from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
 from desktop.run_state import ImageResult, RunInfo, RunState
 from desktop.running import queue_runs
@@ -206,10 +206,9 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.document.dirty)
 
     def _demo_model_created(self, checkpoint: str) -> None:
-        """Point every checkpoint loader that has no file yet at the new demo model."""
-        for data in self.document.graph.nodes.values():
-            if data.type == "loaders.checkpoint" and not data.params.get("path"):
-                self.document.set_param(data.id, "path", checkpoint)
+        """Point the empty checkpoint loaders at the new demo model, at a size and step
+        count a CPU runs in seconds (see :func:`desktop.models_banner.use_demo_model`)."""
+        use_demo_model(self.document, checkpoint)
 
     # ================================================================ edit
     def copy(self) -> None:

@@ -165,13 +165,30 @@ class FileFinder:
 
     def __call__(self, kind: str, value: str) -> Path | None:
         """The first candidate that is a regular file or a folder; FIFOs, devices and
-        sockets are passed over, never opened (:func:`usable`)."""
-        if not value or "\0" in value:
+        sockets are passed over, never opened (:func:`usable`). An empty value is the
+        only model of its kind, when the models folders hold just one (:meth:`only_model`)."""
+        if not value:
+            return self.only_model(kind)
+        if "\0" in value:
             return None
         for candidate in self.candidates(kind, value):
             if usable(candidate):
                 return candidate
         return None
+
+    def only_model(self, kind: str) -> Path | None:
+        """The model an empty file param of ``kind`` stands for: the one model of that kind
+        in the models folders, or None when there are none or several (then the user
+        chooses). The same model as a single file and as a diffusers folder of the same
+        name (what ``daguerre make-demo-model`` writes) counts as one; the file is used.
+        Images are never picked this way: an empty Load Image stays empty."""
+        if kind == "images" or kind not in MODEL_KIND_FOLDERS:
+            return None
+        names = list_model_files(kind, self.models_dirs)
+        if len({model_stem(kind, name) for name in names}) != 1:
+            return None
+        name = min(names, key=lambda n: (model_stem(kind, n) == n, n))  # a file first
+        return self(kind, name)
 
     def unusable_reason(self, kind: str, value: str) -> str | None:
         """Why ``value`` resolves to nothing although a candidate exists (it is a FIFO, a
@@ -199,6 +216,15 @@ _FOLDER_MARKERS = {
     "controlnet": "config.json",
     "vae": "config.json",
 }
+
+
+def model_stem(kind: str, name: str) -> str:
+    """``name`` without a model file suffix of ``kind`` (``sd15.safetensors`` → ``sd15``),
+    so a single file and a diffusers folder of one model have the same stem."""
+    for suffix in MODEL_SUFFIXES.get(kind, ()):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def list_model_files(kind: str, models_dirs: list[Path]) -> list[str]:
