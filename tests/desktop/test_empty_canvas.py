@@ -132,3 +132,19 @@ def test_file_new_then_drop_a_workflow(window, tmp_path: Path) -> None:
     window.canvas.filesDropped.emit([str(path)], QPointF(0, 0))
     assert {"1", "2"} <= set(window.document.graph.nodes)
     assert not window.canvas.empty_hint.isVisible()
+
+
+def test_an_imported_files_placeholders_are_listed_under_problems_on_open(
+    qtbot, window, tmp_path: Path
+) -> None:
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(_comfy_with_a_custom_node()))
+    assert window.files.open_file(path)
+    qtbot.waitUntil(
+        lambda: any(p.node_id == "2" for p in window.run_state.problems), timeout=10_000
+    )
+    problem = next(p for p in window.run_state.problems if p.node_id == "2")
+    assert "WAS_Image_Blend" in problem.message
+    assert window.problems.problem_count() >= 1
+    assert window.problems.tabs.currentWidget() is window.problems.problems
+    assert window.run_state.runs == {}  # listed without pressing Run
