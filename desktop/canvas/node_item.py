@@ -6,10 +6,12 @@ the scene calls the item's ``set_*`` methods when the document changes.
 
 Top to bottom: the title bar (collapse chevron, title, run state badge), the port rows,
 the param rows, the live preview or last result image (where each goes is
-:mod:`desktop.canvas.node_layout`'s).
+:mod:`desktop.canvas.node_layout`'s). The bottom-right grip resizes the node
+(:mod:`desktop.canvas.node_resize`); Tab moves between its fields
+(:mod:`desktop.canvas.node_fields`).
 
-Zoomed out below :data:`style.LOD_DETAIL` the item paints a cheap proxy (title color band
-and body, no text) and the scene hides its widgets. Painting lives in
+Zoomed out below :data:`style.LOD_DETAIL` the item paints a cheap proxy (title band and
+body, the title and port names) and the scene hides its widgets. Painting lives in
 :mod:`desktop.canvas.node_paint`; a reroute dot is a node item of its own kind
 (:mod:`desktop.canvas.reroute`).
 """
@@ -35,9 +37,13 @@ from PySide6.QtWidgets import (
 
 from desktop.canvas import style
 from desktop.canvas.host import CanvasHost
-from desktop.canvas.node_layout import layout_node
+from desktop.canvas.node_fields import focus_next_field, tab_order
+from desktop.canvas.node_layout import NodeLayout, layout_node
 from desktop.canvas.node_paint import fonts_, paint_node
+from desktop.canvas.node_preview import NodePreview
+from desktop.canvas.node_resize import NodeResizer
 from desktop.canvas.params import (
+    NumberEditor,
     ParamEditor,
     ParamPanel,
     SeedEditor,
@@ -49,7 +55,6 @@ from desktop.canvas.params import (
 )
 from desktop.canvas.ports import PortDrag, PortItem, PortOwner
 from desktop.canvas.widgets import InlineEditor
-from desktop.imaging import to_pixmap
 from desktop.mask_painter import can_edit_mask
 from desktop.run_state import NodeState, NodeStatus
 from nodes.api import Node, Param
@@ -59,7 +64,6 @@ from nodes.ports import PortType
 from nodes.seed_control import DEFAULT_SEED_MODE
 
 _TOKENS = re.compile(r"(\d+)\s+tokens?")
-_GRIP = 12.0
 
 
 class NodeItem(PortOwner):
@@ -80,6 +84,8 @@ class NodeItem(PortOwner):
         self.collapsed = False
         self.width = style.NODE_WIDTH
         self.height = style.TITLE_H
+        self.stored_height: float | None = None
+        """The height the user resized the node to (None: what its content needs)."""
         self.status = NodeStatus()
         self.detail = True
         self.inputs: list[PortItem] = []
@@ -96,13 +102,11 @@ class NodeItem(PortOwner):
         """(param, row top, widget rect) in node coordinates."""
         self.values: dict[str, Any] = dict(data.params)
         """The param values shown (the document's, mirrored)."""
-        self.preview: QPixmap | None = None
-        """The live preview or last result image under the params."""
-        self._preview_scaled: QPixmap | None = None
+        self._preview = NodePreview()
         self.preview_rect = QRectF()
         self.ports_bottom = style.TITLE_H
         """Where the port rows end (an unknown type lists its values from there)."""
-        self._resizing = False
+        self.resizer = NodeResizer(self, canvas.document)
         self._title_editor: QGraphicsProxyWidget | None = None
         self.param_panel: ParamPanel | None = None
         """The widget holding the param editors (not ``panel``: that is QGraphicsItem's)."""
@@ -172,6 +176,9 @@ class NodeItem(PortOwner):
                 model_dirs=self.canvas.settings.model_dirs,
             )
         self._editors = editors
+        for editor in editors.values():
+            if isinstance(editor, NumberEditor):
+                editor.refuse = self._refused
         modes = self.seed_modes()
         for name, editor in editors.items():
             editor.set_value(self.values.get(name, editor.param.default))
@@ -256,6 +263,7 @@ class NodeItem(PortOwner):
         self.bypass = data.bypass
         self.collapsed = data.collapsed
         self.width = self._width_for(data.size)
+        self.stored_height = data.size[1] if data.size else None
         self.values = dict(data.params)
         if self.cls is not None:
             for param in self.cls.params:
@@ -291,6 +299,7 @@ class NodeItem(PortOwner):
             self.relayout()
         elif attr == "size":
             self.width = self._width_for(value)
+            self.stored_height = value[1] if value else None
             self.relayout()
 
     def _width_for(self, size: tuple[float, float] | None) -> float:
@@ -323,30 +332,22 @@ class NodeItem(PortOwner):
         self._update_tooltip()
         self.update()
 
+    @property
+    def preview(self) -> QPixmap | None:
+        """The live preview or last result image under the params."""
+        return self._preview.pixmap
+
     def set_preview(self, image: np.ndarray | None) -> None:
-        """Show ``image`` (uint8 H×W×3) under the params; None removes it."""
-        old = self.preview
-        if old is None and image is None:
-            return
-        self.preview = to_pixmap(image) if image is not None else None
-        self._preview_scaled = None
-        if old is None or self.preview is None or old.size() != self.preview.size():
+        """Show ``image`` (uint8 H×W×3) under the params; None removes it (see
+        :mod:`desktop.canvas.node_preview`: it never grows the node over a neighbour)."""
+        if self._preview.set(image, self, self.stored_height is not None):
             self.relayout()
-        else:
+        elif self.preview is not None:
             self.update(self.preview_rect)
 
     def scaled_preview(self) -> QPixmap | None:
         """The preview scaled to its place in the node (kept until either changes)."""
-        if self.preview is None:
-            return None
-        size = self.preview_rect.size().toSize()
-        if self._preview_scaled is None or self._preview_scaled.size() != size:
-            self._preview_scaled = self.preview.scaled(
-                size,
-                Qt.AspectRatioMode.IgnoreAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        return self._preview_scaled
+        return self._preview.scaled(self.preview_rect.size().toSize())
 
     def set_problems(self, problems: list[Problem]) -> None:
         self.problems = {}
@@ -370,18 +371,32 @@ class NodeItem(PortOwner):
             self.proxy.setVisible(detail and not self.collapsed)
 
     # ================================================================ layout
-    def relayout(self) -> None:
-        """Place ports, param rows, widgets and preview for the node's width and state (the
-        geometry is :func:`~desktop.canvas.node_layout.layout_node`'s)."""
-        self.prepareGeometryChange()
-        layout = layout_node(
-            self.width,
+    def _layout(self, width: float, height: float | None) -> NodeLayout:
+        return layout_node(
+            width,
             len(self.inputs),
             len(self.outputs),
             self.cls.params if self.cls is not None else (),
             None if self.cls is not None else len(self.values),
             self.preview.size() if self.preview is not None else None,
+            height,
+            self._preview.room,
         )
+
+    def content_height(self, width: float) -> float:
+        """The least height the node may be resized to at ``width``."""
+        return self._layout(width, None).content_height
+
+    def resize_to(self, width: float, height: float | None) -> None:
+        """Show the node at that size (a resize drag, before the document has it)."""
+        self.width, self.stored_height = width, height
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Place ports, param rows, widgets and preview for the node's size and state (the
+        geometry is :func:`~desktop.canvas.node_layout.layout_node`'s)."""
+        self.prepareGeometryChange()
+        layout = self._layout(self.width, self.stored_height)
         for port, y in zip(self.inputs, layout.input_ys, strict=True):
             port.setPos(0, y)
         for port, y in zip(self.outputs, layout.output_ys, strict=True):
@@ -391,7 +406,7 @@ class NodeItem(PortOwner):
         self.ports_bottom, self._params_top = layout.ports_bottom, layout.params_top
         self.rows = layout.rows
         self.preview_rect = layout.preview_rect
-        self._preview_scaled = None
+        self._preview.invalidate()
         self.height = style.TITLE_H if self.collapsed else layout.height
         for port in self.ports():
             port.setVisible(not self.collapsed)
@@ -461,35 +476,38 @@ class NodeItem(PortOwner):
         """Open the inline title editor (F2, or double-click on the title)."""
         if self._title_editor is not None:
             return
-        editor = InlineEditor(self.title)
-        proxy = QGraphicsProxyWidget(self)
-        proxy.setWidget(editor)
-        proxy.setZValue(10)
-        proxy.setGeometry(
-            QRectF(style.PAD + 10, 3, self.width - 2 * style.PAD - 10, style.TITLE_H - 6)
-        )
-        self._title_editor = proxy
-        editor.done.connect(self._rename_done)
-        editor.setFocus()
-        proxy.setFocus()
+        rect = QRectF(style.PAD + 10, 3, self.width - 2 * style.PAD - 10, style.TITLE_H - 6)
+        self._title_editor = InlineEditor.open_over(self, self.title, rect, self._rename_done)
 
     def _rename_done(self, text: str | None) -> None:
         proxy, self._title_editor = self._title_editor, None
-        scene = proxy.scene() if proxy is not None else None
-        if proxy is not None and scene is not None:
-            scene.removeItem(proxy)
-            proxy.deleteLater()
+        if proxy is not None:
+            InlineEditor.remove(proxy)
         if text is None or not self.canvas.document.graph.nodes.get(self.node_id):
             return
         new = text.strip() or None
         if new != self._data().title and new != (self.cls.title if self.cls else None):
             self.canvas.document.set_node_attr([self.node_id], "title", new, "Rename")
 
+    def _refused(self, name: str, message: str) -> None:
+        """A value typed into field ``name`` was put back: say why, at the field."""
+        row = next((rect for param, _top, rect in self.rows if param.name == name), None)
+        where = row.center() if row is not None else self.boundingRect().center()
+        editor = (self._editors or {}).get(name)
+        if editor is not None:
+            editor.widget.setToolTip(message)
+        self.canvas.show_message(message, self.mapToScene(where))
+
+    def focus_next_field(self, backward: bool) -> bool:
+        """Tab (Shift+Tab: back) from the focused field to the node's next one, around."""
+        if self.param_panel is None or self._editors is None or self.cls is None:
+            return False
+        order = tab_order(self.cls.params, self._editors, self.linked_params)
+        return focus_next_field(order, self.param_panel.focusWidget(), backward)
+
     # ================================================================ mouse
     def _in_grip(self, pos: QPointF) -> bool:
-        return (
-            not self.collapsed and pos.x() >= self.width - _GRIP and pos.y() >= self.height - _GRIP
-        )
+        return self.resizer.in_grip(pos)
 
     def _on_chevron(self, pos: QPointF) -> bool:
         """Whether ``pos`` is on the collapse chevron (a press toggles it)."""
@@ -503,7 +521,7 @@ class NodeItem(PortOwner):
         pos = event.pos()
         if event.button() is Qt.MouseButton.LeftButton:
             if self._in_grip(pos):
-                self._resizing = True
+                self.resizer.press(pos)
                 event.accept()
                 return
             if self._on_chevron(pos):
@@ -516,18 +534,14 @@ class NodeItem(PortOwner):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._resizing:
-            self.width = max(style.NODE_MIN_WIDTH, round(event.pos().x()))
-            self.relayout()
+        if self.resizer.active:
+            self.resizer.move(event.pos())
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._resizing:
-            self._resizing = False
-            self.canvas.document.set_node_attr(
-                [self.node_id], "size", (self.width, self.height), "Resize"
-            )
+        if self.resizer.active:
+            self.resizer.release()
             return
         super().mouseReleaseEvent(event)
         self.canvas.end_move()

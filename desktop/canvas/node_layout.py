@@ -3,9 +3,14 @@
 Below the title bar: one row per input/output pair (inputs left, outputs right); one row
 per param (label left, widget right, a socket on the left edge when the param is
 linkable; multi-line text takes the whole width, with its token count under it); for a
-type that is not installed, one line per stored value; then the preview image at the
-node's width. Everything is in node coordinates, computed from the node's width and type
-alone, so the item, its widgets and its painting all place things from one answer.
+type that is not installed, one line per stored value; then the preview image. Everything
+is in node coordinates, computed from the node's size and type alone, so the item, its
+widgets and its painting all place things from one answer.
+
+The preview never sets the node's size: it is fitted, aspect kept and centred, into the
+room below the content — the height the user resized the node to, or, for a node of no
+stored height, the ``room`` its item found free below it when the first image came (a
+live preview that grew the node covered the node underneath).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class NodeLayout:
     """Where the preview image goes; empty when there is none."""
     height: float = style.TITLE_H
     """The expanded node's height."""
+    content_height: float = style.TITLE_H
+    """The height of everything but the preview (the least a resize may leave)."""
 
 
 def layout_node(
@@ -49,11 +56,16 @@ def layout_node(
     params: Sequence[Param],
     unknown_values: int | None = None,
     preview: QSize | None = None,
+    height: float | None = None,
+    room: float | None = None,
 ) -> NodeLayout:
     """Lay out a node ``width`` wide with that many ports and those params.
 
     ``unknown_values`` is the number of stored values of a type that is not installed
-    (None for installed types); ``preview`` the size of the image shown, if any.
+    (None for installed types); ``preview`` the size of the image shown, if any;
+    ``height`` the node's stored height (None: what the content needs); ``room`` the most
+    height a preview may take below the content when no height is stored (None: the
+    image's own height at the node's width).
     """
     out = NodeLayout()
     y = style.TITLE_H + 6
@@ -81,10 +93,36 @@ def layout_node(
     if unknown_values is not None:
         y += unknown_values * style.PARAM_ROW_H + style.ROW_H
     y += 6
-    if preview is not None:
+    out.content_height = y
+    if height is not None:
+        available = max(0.0, height - y - style.PAD)
+    elif preview is not None:
         inner = width - 2 * style.PAD
-        ratio = preview.height() / max(1, preview.width())
-        out.preview_rect = QRectF(style.PAD, y, inner, inner * ratio)
-        y += inner * ratio + style.PAD
-    out.height = y
+        natural = inner * preview.height() / max(1, preview.width())
+        available = natural if room is None else max(0.0, min(room, natural))
+    else:
+        available = 0.0
+    if preview is not None and available >= 1:
+        out.preview_rect = fit_preview(
+            preview, QRectF(style.PAD, y, width - 2 * style.PAD, available)
+        )
+    if height is not None:
+        out.height = max(y, height)
+    elif available >= 1:
+        out.height = y + available + style.PAD
+    else:
+        out.height = y
     return out
+
+
+def fit_preview(image: QSize, area: QRectF) -> QRectF:
+    """The largest rect of ``image``'s aspect ratio inside ``area``, centred on it."""
+    ratio = image.height() / max(1, image.width())
+    width = min(area.width(), area.height() / ratio) if ratio > 0 else area.width()
+    height = width * ratio
+    return QRectF(
+        area.left() + (area.width() - width) / 2,
+        area.top() + (area.height() - height) / 2,
+        width,
+        height,
+    )

@@ -105,6 +105,7 @@ def paint_node(item: PaintedNode, painter: QPainter, lod: float) -> None:
         preview = item.scaled_preview() if not item.preview_rect.isEmpty() else None
         if preview is not None:
             painter.drawPixmap(item.preview_rect.topLeft(), preview)
+        _paint_grip(item, painter)
     outline = _outline(item)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     if outline is not None:
@@ -112,6 +113,16 @@ def paint_node(item: PaintedNode, painter: QPainter, lod: float) -> None:
     else:
         painter.setPen(QPen(style.NODE_BORDER, 1))
     painter.drawRoundedRect(body.adjusted(0.5, 0.5, -0.5, -0.5), r, r)
+
+
+def _paint_grip(item: PaintedNode, painter: QPainter) -> None:
+    """Two short diagonals in the bottom-right corner: drag there to resize the node."""
+    grip = QColor(style.TEXT_DIM)
+    grip.setAlpha(110)
+    painter.setPen(QPen(grip, 1.2))
+    right, bottom = item.width - 3, item.height - 3
+    for d in (5.0, 9.0):
+        painter.drawLine(QPointF(right - d, bottom), QPointF(right, bottom - d))
 
 
 def _outline(item: PaintedNode) -> tuple[QColor, float] | None:

@@ -41,6 +41,8 @@ from nodes.tokens import exact_count
 
 Commit = Callable[[str, Any, bool], None]
 """``commit(param name, value, merge)``: the node's route to Document.set_param."""
+Refuse = Callable[[str, str], None]
+"""``refuse(param name, message)``: the node says at the field why a value was put back."""
 
 
 # ------------------------------------------------------------------ token estimate
@@ -140,15 +142,38 @@ class ParamEditor:
     def focus_widget(self) -> QWidget:
         return self.widget
 
+    def fields(self) -> list[QWidget]:
+        """The widgets Tab stops at, in order (shown ones that take keyboard focus)."""
+        return [
+            w
+            for w in self.widgets or [self.widget]
+            if w.isVisibleTo(w.parentWidget() or w)
+            and w.isEnabled()
+            and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+        ]
+
 
 class NumberEditor(ParamEditor):
+    """A number field; text left in it that is no value in range is put back, and the
+    node's ``refuse`` callback says why at the field ("steps: 0 is below the minimum, 1
+    — kept 20")."""
+
+    refuse: Refuse | None = None
+
     def _build(self, panel: QWidget) -> QWidget:
         p = self.param
         box = NumberSpinBox(p.type is PortType.INT, p.min, p.max, p.step, panel)
         box.edited.connect(lambda v: self._edited(v, True))
+        box.refused.connect(self._refused)
         self.box = box
         self.widgets = [box]
         return box
+
+    def _refused(self, text: str) -> None:
+        if self.refuse is not None:
+            kept = self.box.textFromValue(self.box.value())
+            message = f"{param_label(self.param)}: {self.box.refusal(text)} — kept {kept}"
+            self.refuse(self.param.name, message)
 
     def _show(self, value: Any) -> None:
         self.box.setValue(value)

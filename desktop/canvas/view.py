@@ -45,6 +45,7 @@ from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
 from desktop.canvas.navigation import Navigation
+from desktop.canvas.node_item import NodeItem
 from desktop.canvas.placement import beside, free_spot, node_size
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup, loose_end_preference
@@ -340,6 +341,12 @@ class CanvasView(QGraphicsView):
             return True
         return isinstance(self.canvas_scene.focusItem(), QGraphicsProxyWidget)
 
+    def _focus_next_field(self, backward: bool) -> bool:
+        """Tab while a node's field has focus: go to the node's next field."""
+        focused = self.canvas_scene.focusItem()
+        owner = focused.parentItem() if isinstance(focused, QGraphicsProxyWidget) else None
+        return isinstance(owner, NodeItem) and owner.focus_next_field(backward)
+
     def _show_message(self, text: str, scene_pos: QPointF) -> None:
         self.statusMessage.emit(text)
         QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos)), text, self)
@@ -431,6 +438,19 @@ class CanvasView(QGraphicsView):
             )
         ):
             event.accept()
+            return True
+        # Tab in a node's field goes to the node's next field (Shift+Tab: back), around
+        if (
+            event.type() is QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+            and not event.modifiers()
+            & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+            and self._focus_next_field(
+                event.key() == Qt.Key.Key_Backtab
+                or bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            )
+        ):
             return True
         # Tab would move keyboard focus; on the canvas it opens the node search
         if (

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QFocusEvent,
     QKeyEvent,
@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
+    QGraphicsItem,
+    QGraphicsProxyWidget,
     QLineEdit,
     QPlainTextEdit,
     QWidget,
@@ -93,6 +95,8 @@ class NumberSpinBox(QAbstractSpinBox):
 
     edited = Signal(object)
     """A value the user set (typing, stepping, dragging)."""
+    refused = Signal(str)
+    """Text the user left in the field that is no value in range (it was put back)."""
 
     DRAG_PIXELS = 4
 
@@ -116,6 +120,7 @@ class NumberSpinBox(QAbstractSpinBox):
         self._drag_x: float | None = None
         self._drag_start: Any = None
         self._dragging = False
+        self._refused: str | None = None
         self.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
         self.setKeyboardTracking(True)
         self.setAccelerated(True)
@@ -150,11 +155,15 @@ class NumberSpinBox(QAbstractSpinBox):
         return self._value
 
     def setValue(self, value: Any) -> None:
-        """Show ``value`` (no ``edited`` signal)."""
+        """Show ``value`` (no ``edited`` signal). While the user types, text that already
+        says ``value`` stays as typed: the document's echo of "5" must not turn it into
+        "5.0" under the cursor (the next keys would land in the wrong place)."""
         self._value = value
         text = self.textFromValue(value)
-        if self.lineEdit().text() != text:
-            self.lineEdit().setText(text)
+        line = self.lineEdit()
+        current = line.text()
+        if current != text and not (line.hasFocus() and self.parse(current) == value):
+            line.setText(text)
 
     def textFromValue(self, value: Any) -> str:
         return format_number(value, self.integer, self.decimals)
@@ -198,7 +207,20 @@ class NumberSpinBox(QAbstractSpinBox):
         )
 
     def fixup(self, text: str) -> str:
+        """Put the value back: the text is no number in range (say so once editing ends)."""
+        if text.strip() != self.textFromValue(self._value):
+            self._refused = text.strip()
         return self.textFromValue(self._value)
+
+    def refusal(self, text: str) -> str:
+        """Why ``text`` is not a value of this field (without its name)."""
+        value = self.parse(text)
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            kind = "a whole number" if self.integer else "a number"
+            return f"“{text}” is not {kind}" if text else f"needs {kind}"
+        if self.minimum is not None and value < self.minimum:
+            return f"{text} is below the minimum, {self.textFromValue(self.minimum)}"
+        return f"{text} is above the maximum, {self.textFromValue(self.maximum)}"
 
     def stepBy(self, steps: int) -> None:
         base = self._value if isinstance(self._value, int | float) else 0
@@ -227,7 +249,12 @@ class NumberSpinBox(QAbstractSpinBox):
             self.edited.emit(value)
 
     def _finished(self) -> None:
+        refused, self._refused = self._refused, None
+        if refused is None and not self.in_range(self.parse(self.lineEdit().text())):
+            refused = self.lineEdit().text().strip()
         self.setValue(self._value)
+        if refused is not None and refused != self.textFromValue(self._value):
+            self.refused.emit(refused)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
@@ -282,6 +309,34 @@ class InlineEditor(QLineEdit):
         self._closed = False
         self.selectAll()
         self.setFont(style.ui_font(9.5, bold=True))
+
+    @classmethod
+    def open_over(
+        cls,
+        item: QGraphicsItem,
+        text: str,
+        rect: QRectF,
+        done: Callable[[str | None], None],
+    ) -> QGraphicsProxyWidget:
+        """An editor of ``text`` over ``rect`` of ``item``, focused; ``done`` gets the new
+        text (None: cancelled), which then calls :meth:`remove` on the proxy returned."""
+        editor = cls(text)
+        proxy = QGraphicsProxyWidget(item)
+        proxy.setWidget(editor)
+        proxy.setZValue(10)
+        proxy.setGeometry(rect)
+        editor.done.connect(done)
+        editor.setFocus()
+        proxy.setFocus()
+        return proxy
+
+    @staticmethod
+    def remove(proxy: QGraphicsProxyWidget) -> None:
+        """Remove an editor :meth:`open_over` made."""
+        scene = proxy.scene()
+        if scene is not None:
+            scene.removeItem(proxy)
+            proxy.deleteLater()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
