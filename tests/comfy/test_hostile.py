@@ -259,8 +259,8 @@ def test_a_placeholder_describes_itself_on_one_line_whatever_its_params() -> Non
 def _carried(registry) -> dict[str, Any]:
     """A Daguerre document of an API import, whose nodes carry ComfyUI's records."""
     doc = sd15_api()
-    doc["99"] = _api_node("UpscaleModelLoader", {"model_name": "4x.pth"})
-    doc["98"] = _api_node("ImageUpscaleWithModel", {"upscale_model": ["99", 0], "image": ["8", 0]})
+    doc["99"] = _api_node("CustomModelLoader", {"model_name": "4x.pth"})
+    doc["98"] = _api_node("CustomImageFilter", {"upscale_model": ["99", 0], "image": ["8", 0]})
     return to_dict(import_api(doc, registry))
 
 

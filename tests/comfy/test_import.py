@@ -246,7 +246,7 @@ def _clip_skip_doc(mode: int = 0) -> UIDoc:
         (("LATENT", "LATENT"),),
     )
     d.node(6, "VAEDecode", [], (("samples", "LATENT"), ("vae", "VAE")), (("IMAGE", "IMAGE"),))
-    d.node(7, "UpscaleModelLoader", ["4x.pth"], (), (("UPSCALE_MODEL", "UPSCALE_MODEL"),))
+    d.node(7, "CustomModelLoader", ["4x.pth"], (), (("CUSTOM_MODEL", "CUSTOM_MODEL"),))
     d.node(8, "SaveImage", ["cat"], (("images", "IMAGE"),), ())
     d.link(1, 1, 2, "clip")
     d.link(2, 0, 3, "clip")
@@ -268,14 +268,14 @@ def test_unsupported_nodes_become_placeholders_that_fail_validation(registry, de
     assert placeholder.extra["comfy"]["ui"]["widgets_values"] == [-2]
     assert ("1", "clip", "2", "clip") in _links(graph)
     assert ("2", "CLIP", "3", "clip") in _links(graph)
-    assert placeholder_types(graph) == ["CustomCLIPTweak", "UpscaleModelLoader"]
+    assert placeholder_types(graph) == ["CustomCLIPTweak", "CustomModelLoader"]
     assert graph.metadata["unsupported_comfy_types"] == placeholder_types(graph)
     problems = [str(p) for p in validate(graph, demo_resolver(demo_sd15))]
     assert (
         "2.comfy_type: ComfyUI node 'CustomCLIPTweak' cannot run in Daguerre: Daguerre has "
         "no node of this type"
     ) in problems
-    assert any(p.startswith("7.comfy_type: ComfyUI node 'UpscaleModelLoader'") for p in problems)
+    assert any(p.startswith("7.comfy_type: ComfyUI node 'CustomModelLoader'") for p in problems)
     assert any(p.startswith("3.clip: linked to 2.'CLIP'") for p in problems)
     again = loads(dumps(graph), registry)  # nothing is lost on save
     assert again.nodes["2"].extra == placeholder.extra and _links(again) == _links(graph)
