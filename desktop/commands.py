@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from nodes.graph import Graph, Group, Link, NodeData
+from nodes.graph import Graph, Group, Link, NodeData, copy_json
 
 _SET_PARAM_ID = 1001
 _MOVE_ID = 1002
@@ -170,6 +170,25 @@ class SetNodeAttr(QUndoCommand):
     def undo(self) -> None:
         for node_id, value in self.old.items():
             self.graph.set_node_attr(node_id, self.attr, value)
+
+
+class SetNodeExtra(QUndoCommand):
+    """An app field in one node's ``extra`` (saved with the file): the advice silenced
+    on it. None removes the field; undo puts back what was there, or removes it."""
+
+    def __init__(self, graph: Graph, node_id: str, key: str, value: Any, text: str = "") -> None:
+        super().__init__(text or f"Change {key}")
+        self.graph = graph
+        self.node_id = node_id
+        self.key = key
+        self.new = copy_json(value)
+        self.old = copy_json(graph.nodes[node_id].extra.get(key))
+
+    def redo(self) -> None:
+        self.graph.set_node_extra(self.node_id, self.key, copy_json(self.new))
+
+    def undo(self) -> None:
+        self.graph.set_node_extra(self.node_id, self.key, copy_json(self.old))
 
 
 class MoveItems(QUndoCommand):

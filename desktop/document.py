@@ -7,7 +7,7 @@ same ``Graph`` object for the life of the window), so observers never need re-wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from desktop.commands import (
     RemoveNodes,
     SetGroupAttr,
     SetNodeAttr,
+    SetNodeExtra,
     SetParam,
 )
 from nodes.graph import Graph, GraphError, Group, Link, NodeData, copy_json
@@ -153,6 +154,24 @@ class Document(QObject):
     def set_node_attr(self, node_ids: list[str], attr: str, value: Any, text: str = "") -> None:
         if node_ids:
             self.undo_stack.push(SetNodeAttr(self.graph, list(node_ids), attr, value, text))
+
+    def set_params(self, node_id: str, values: Mapping[str, Any], text: str) -> None:
+        """Set several params of one node as one undo step named ``text`` (an advice's
+        fix). Every value is checked first: a GraphError leaves the document as it was."""
+        for name, value in values.items():
+            self.graph.check_param(node_id, name, value)
+        self.undo_stack.beginMacro(text)
+        try:
+            for name, value in values.items():
+                self.set_param(node_id, name, value, text=text)
+        finally:
+            self.undo_stack.endMacro()
+
+    def set_node_extra(self, node_id: str, key: str, value: Any, text: str = "") -> None:
+        """Change an app field of a node's ``extra`` (saved with the file) as an undo step;
+        None removes it."""
+        if node_id in self.graph.nodes:
+            self.undo_stack.push(SetNodeExtra(self.graph, node_id, key, value, text))
 
     def seed_modes(self, node_id: str) -> dict[str, str]:
         """The after-run mode of each seed param of a node (fixed when none is stored)."""

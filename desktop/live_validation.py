@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from desktop.document import Document
 from desktop.run_state import RunState
 from nodes.advice import Findings
+from nodes.advice_rules import AdviceContext
 from nodes.events import Problem
 from nodes.graph import Graph, Link, NodeData
 from nodes.validation import FileResolver, review
@@ -55,11 +56,15 @@ class LiveValidator(QObject):
         resolver: Callable[[], FileResolver],
         delay_ms: int = DEBOUNCE_MS,
         parent: QObject | None = None,
+        context: Callable[[], AdviceContext] | None = None,
     ) -> None:
         super().__init__(parent)
         self.document = document
         self.run_state = run_state
         self._resolver = resolver
+        self._context = context or AdviceContext
+        """What the advice rules know from the settings (device, advice silenced
+        everywhere: :func:`desktop.advice_actions.advice_context`)."""
         self._generation = 0
         """Bumped by every edit: a pass of an older generation is outdated."""
         self._busy = False
@@ -105,7 +110,7 @@ class LiveValidator(QObject):
         """Validate on this thread and show the result at once (pressing Run does)."""
         self._generation += 1
         self._timer.stop()
-        findings = review(self.document.graph, self._resolver())
+        findings = review(self.document.graph, self._resolver(), context=self._context())
         self._apply(findings)
         return findings
 
@@ -139,16 +144,18 @@ class LiveValidator(QObject):
         self.snapshot_ms = (time.perf_counter() - began) * 1000
         thread = threading.Thread(
             target=self._work,
-            args=(self._generation, snapshot, self._resolver()),
+            args=(self._generation, snapshot, self._resolver(), self._context()),
             name="daguerre-validate",
             daemon=True,
         )
         thread.start()
 
-    def _work(self, generation: int, graph: Graph, resolve: FileResolver) -> None:
+    def _work(
+        self, generation: int, graph: Graph, resolve: FileResolver, context: AdviceContext
+    ) -> None:
         began = time.perf_counter()
         try:
-            findings = review(graph, resolve)
+            findings = review(graph, resolve, context=context)
         except Exception as exc:  # a bug in a node's rules must not stop live validation
             findings = Findings([Problem(None, None, f"validation failed: {exc}")])
         seconds = time.perf_counter() - began

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.actions import build_actions, build_menus, build_run_toolbar
+from desktop.advice_actions import advice_context, connect_advice
 from desktop.bridge import EngineBridge
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
@@ -80,8 +81,13 @@ class MainWindow(QMainWindow):
         self._build_docks()
         # the Problems panel follows the document: re-validated after each edit
         self.live_validation = LiveValidator(
-            self.document, self.run_state, lambda: self.env.resolve_file, parent=self
+            self.document,
+            self.run_state,
+            lambda: self.env.resolve_file,
+            parent=self,
+            context=lambda: advice_context(self.settings),
         )
+        connect_advice(self.problems, self.document)  # Apply and Hide: undoable edits
         self.live_validation.schedule()
         self.files = FileController(
             self, registry, self.document, self.session, self.canvas, self.problems
@@ -143,7 +149,6 @@ class MainWindow(QMainWindow):
         self.banner.settingsRequested.connect(self.open_settings)
         self.banner.demoModelCreated.connect(self._demo_model_created)
         self.banner.statusMessage.connect(self.statusBar().showMessage)
-        self.document.reloaded.connect(self.banner.leave_ready)  # "ready" meant that graph
         layout.addWidget(self.banner)
         layout.addWidget(self.canvas, 1)
         return holder

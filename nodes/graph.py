@@ -287,9 +287,15 @@ class Graph:
 
     def set_node_extra(self, node_id: str, key: str, value: Any) -> None:
         """Store an app's field in the node's ``extra`` (saved with the file, e.g. the seed
-        after-run modes). Unchecked, and announced by ``changed`` only: the engine never
-        reads it."""
-        self.node(node_id).extra[key] = value
+        after-run modes, the advice silenced on it); None removes it. Unchecked, announced
+        as ``node_changed(node_id, "extra", key)`` and ``changed``: only advice reads one
+        (``silenced``, :mod:`nodes.advice_rules`), never a run."""
+        extra = self.node(node_id).extra
+        if value is None:
+            extra.pop(key, None)
+        else:
+            extra[key] = value
+        self.node_changed.emit(node_id, "extra", key)
         self.changed.emit()
 
     def check_param(self, node_id: str, name: str, value: Any) -> Any:

@@ -18,6 +18,7 @@ from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleFactory
 
 from desktop.canvas import style
+from desktop.canvas.advice_marks import AdviceMarks
 from desktop.canvas.groups import GroupItem
 from desktop.canvas.links import LinkDrag, LinkItem, PendingLink
 from desktop.canvas.node_item import NodeItem
@@ -94,6 +95,9 @@ class CanvasScene(QGraphicsScene):
         run_state.textResult.connect(self._text)
         run_state.problemsChanged.connect(self._problems_changed)
         self.populate(graph)
+        self.advice_marks = AdviceMarks(self.nodes, run_state, self)
+        """Amber marks for the advice on nodes and fields (placed again after a relayout)."""
+        self.contentChanged.connect(self.advice_marks.place)
 
     def detach(self) -> None:
         """Stop following the graph (the scene is about to go)."""

@@ -2,10 +2,12 @@
 
 It shows :class:`RunState`'s problems (node, field, message: the document's validation
 errors, kept up to date after each edit by :class:`desktop.live_validation.LiveValidator`,
-and the nodes that failed in the last run), then its advice (a node that feeds no output
-and will not run...), muted, with the reason in the tooltip. So it always reflects
-``review(document)``: whoever changes the document or opens a file needs no call of its
-own. Rows name nodes by title (the id is in the tooltip). Clicking one emits
+and the nodes that failed in the last run), then its advice under its own heading (a node
+that feeds no output and will not run, cfg too high...), muted, with the reason in the
+tooltip and, per row, Apply (the fix) and Hide ("don't show again for this node"), which
+the panel only signals (:mod:`desktop.panels.advice_rows`, :mod:`desktop.advice_actions`).
+So it always reflects ``review(document)``: whoever changes the document or opens a file
+needs no call of its own. Rows name nodes by title (the id is in the tooltip). Clicking one emits
 ``nodeActivated`` with its node id so the window can select that node; problems that
 belong to no node are listed as graph-wide. The log records when runs were queued,
 started and how they ended.
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import theme
+from desktop.panels.advice_rows import (
+    HEADING,
+    advice_buttons,
+    advice_heading,
+    advice_menu,
+    show_menu,
+)
 from desktop.panels.common import PlaceholderTree, format_seconds, top_level_items
 from desktop.run_state import RunInfo, RunPhase, RunState
 from nodes.advice import Advice
@@ -37,7 +46,9 @@ from nodes.events import Problem
 MAX_LOG_ROWS = 1000
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 KIND_ROLE = Qt.ItemDataRole.UserRole + 2
-"""``"error"`` or ``"advice"``."""
+"""``"error"`` or ``"advice"`` (or ``"heading"``: the row above the advice)."""
+ADVICE_ROLE = Qt.ItemDataRole.UserRole + 3
+"""An advice row's :class:`Advice` (on the message column)."""
 
 
 class Level(StrEnum):
@@ -75,6 +86,10 @@ class ProblemsPanel(QWidget):
 
     nodeActivated = Signal(str)
     """The node id of a problem the user clicked."""
+    applyAdvice = Signal(object)
+    """An :class:`Advice` whose Apply the user pressed (set its fix)."""
+    silenceAdvice = Signal(object)
+    """An :class:`Advice` the user asked not to see again on its node."""
 
     def __init__(self, run_state: RunState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,15 +102,19 @@ class ProblemsPanel(QWidget):
 
         self.problems = _ProblemTree("No problems.", self)
         self.problems.setObjectName("problemList")
-        self.problems.setColumnCount(3)
-        self.problems.setHeaderLabels(["Node", "Field", "Message"])
+        self.problems.setColumnCount(4)
+        self.problems.setHeaderLabels(["Node", "Field", "Message", ""])
         self.problems.setRootIsDecorated(False)
         self.problems.setWordWrap(True)
         self.problems.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.problems.header()
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.problems.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.problems.customContextMenuRequested.connect(self._advice_menu)
         self.problems.itemClicked.connect(self._activate)
         self.problems.keyActivated.connect(self._activate)
 
@@ -136,8 +155,14 @@ class ProblemsPanel(QWidget):
         return sum(1 for row in self._shown if row[0] == "advice")
 
     def problem_item(self, row: int) -> QTreeWidgetItem | None:
-        """Row ``row``: the problems first, then the advice."""
-        return self.problems.topLevelItem(row)
+        """Row ``row``: the problems first, then the advice (its heading not counted)."""
+        rows = [i for i in top_level_items(self.problems) if i.data(0, KIND_ROLE) != HEADING]
+        return rows[row] if 0 <= row < len(rows) else None
+
+    def advice_widget(self, row: int) -> QWidget | None:
+        """The Apply/Hide buttons of row ``row`` (as :meth:`problem_item` counts)."""
+        item = self.problem_item(row)
+        return self.problems.itemWidget(item, 3) if item is not None else None
 
     def refresh(self) -> None:
         """Relist the run state's problems and advice; switch to them when there are new
@@ -152,8 +177,19 @@ class ProblemsPanel(QWidget):
             self._shown = rows
             self.problems.clear()
             items = [self._problem_item(p) for p in problems]
-            items += [self._advice_item(a) for a in advice]
-            self.problems.addTopLevelItems(items)
+            advice_items = [self._advice_item(a) for a in advice]
+            if advice_items:
+                heading = advice_heading(len(advice), self.font())
+                heading.setData(0, KIND_ROLE, HEADING)
+                items.append(heading)
+            self.problems.addTopLevelItems(items + advice_items)
+            if advice_items:
+                items[-1].setFirstColumnSpanned(True)
+            for item, piece in zip(advice_items, advice, strict=True):
+                buttons = advice_buttons(
+                    piece, self.applyAdvice.emit, self.silenceAdvice.emit, self.problems
+                )
+                self.problems.setItemWidget(item, 3, buttons)
         count = len(problems)
         text = f"Problems ({count})" if count else "Problems"
         if advice:
@@ -220,7 +256,17 @@ class ProblemsPanel(QWidget):
         if advice.why:
             tip += f"\n{advice.why}"
         item.setToolTip(2, tip)
+        item.setData(2, ADVICE_ROLE, advice)
         return item
+
+    def _advice_menu(self, pos: QPoint) -> None:
+        item = self.problems.itemAt(pos)
+        advice = item.data(2, ADVICE_ROLE) if item is not None else None
+        if isinstance(advice, Advice):
+            menu = advice_menu(
+                self.problems, advice, self.applyAdvice.emit, self.silenceAdvice.emit
+            )
+            show_menu(menu, self.problems, pos)
 
     def _activate(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         node_id = item.data(0, NODE_ROLE)

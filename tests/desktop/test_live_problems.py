@@ -186,11 +186,11 @@ def test_validation_runs_off_the_gui_thread_and_drops_outdated_results(
     release = threading.Event()
     real = live_validation.review
 
-    def slow_review(graph, resolve):  # the first pass is still running when edits follow
+    def slow_review(graph, resolve, **options):  # the first pass still runs when edits follow
         threads.append(threading.current_thread().name)
         if len(threads) == 1:
             release.wait(5)
-        return real(graph, resolve)
+        return real(graph, resolve, **options)
 
     monkeypatch.setattr(live_validation, "review", slow_review)
     validator = _validator(document, run_state)
