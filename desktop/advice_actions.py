@@ -11,6 +11,8 @@ user asks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from desktop.document import Document
 from desktop.panels.problems import ProblemsPanel
 from nodes.advice import Advice
@@ -18,7 +20,13 @@ from nodes.advice_rules import SILENCED_KEY, AdviceContext, silenced_on
 from nodes.graph import GraphError
 from nodes.settings import Settings
 
-__all__ = ["advice_context", "apply_advice", "connect_advice", "silence_advice"]
+__all__ = [
+    "advice_context",
+    "apply_advice",
+    "connect_advice",
+    "silence_advice",
+    "silence_everywhere",
+]
 
 
 def advice_context(settings: Settings) -> AdviceContext:
@@ -59,7 +67,37 @@ def silence_advice(document: Document, advice: Advice) -> bool:
     return True
 
 
-def connect_advice(panel: ProblemsPanel, document: Document) -> None:
-    """Wire the Problems panel's advice buttons to the document."""
+def silence_everywhere(settings: Settings, advice: Advice) -> bool:
+    """Add the advice's rule to the ``silenced_advice`` setting and save the settings
+    (Settings › Hidden advice shows and edits the list); False when already there or the
+    settings cannot be written (then nothing changes)."""
+    if not advice.rule or advice.rule in settings.silenced_advice:
+        return False
+    before = list(settings.silenced_advice)
+    settings.silenced_advice = [*before, advice.rule]
+    try:
+        settings.save()
+    except OSError:
+        settings.silenced_advice = before
+        return False
+    return True
+
+
+def connect_advice(
+    panel: ProblemsPanel,
+    document: Document,
+    settings: Callable[[], Settings] | None = None,
+    revalidate: Callable[[], None] | None = None,
+) -> None:
+    """Wire the Problems panel's advice actions: Apply and Hide to the document, "anywhere"
+    to the settings (then ``revalidate``: the document is unchanged, the advice is not)."""
     panel.applyAdvice.connect(lambda advice: apply_advice(document, advice))
     panel.silenceAdvice.connect(lambda advice: silence_advice(document, advice))
+    if settings is None:
+        return
+
+    def everywhere(advice: Advice) -> None:
+        if silence_everywhere(settings(), advice) and revalidate is not None:
+            revalidate()
+
+    panel.silenceAdviceEverywhere.connect(everywhere)

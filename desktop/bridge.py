@@ -8,7 +8,6 @@ engine. Previews arrive as ``numpy.uint8`` H×W×3 arrays inside the events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -59,15 +58,10 @@ class EngineBridge(QObject):
         }
 
     def submit(
-        self,
-        workflow: dict[str, Any],
-        overrides: dict[str, Any] | None = None,
-        label: str = "",
-        targets: Iterable[str] | None = None,
+        self, workflow: dict[str, Any], overrides: dict[str, Any] | None = None, label: str = ""
     ) -> int:
-        """Queue a run of a workflow document as it is now; returns the run id. With
-        ``targets`` only those nodes and their upstream run ("run up to here")."""
-        return self.runner.submit(workflow, overrides, label=label, targets=targets)
+        """Queue a run of a workflow document as it is now; returns the run id."""
+        return self.runner.submit(workflow, overrides, label=label)
 
     def cancel(self, run_id: int | None = None) -> bool:
         return self.runner.cancel(run_id)

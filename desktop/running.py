@@ -26,6 +26,7 @@ from desktop.bridge import EngineBridge
 from desktop.document import Document
 from desktop.run_state import RunPhase, RunState
 from nodes.advice import Advice, scratch_nodes
+from nodes.advice_rules import AdviceContext
 from nodes.events import Problem
 from nodes.graph import Graph
 from nodes.library.primitives import SEED_MAX
@@ -73,10 +74,12 @@ def queue_runs(
     run_state: RunState,
     resolve_file: FileResolver,
     count: int = 1,
+    context: AdviceContext | None = None,
 ) -> QueueResult:
     """Validate the document; if valid queue ``count`` runs, advancing seeds between them
-    (a fixed seed through per-run overrides: see the module docstring)."""
-    findings = review(document.graph, resolve_file)
+    (a fixed seed through per-run overrides: see the module docstring). ``context`` is
+    what the advice rules know from the settings (advice never stops a run)."""
+    findings = review(document.graph, resolve_file, context=context)
     run_state.set_findings(findings)
     if findings.errors:
         run_state.clear_finished()  # no badge may suggest that this graph just ran

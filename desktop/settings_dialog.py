@@ -161,6 +161,15 @@ class SettingsDialog(QDialog):
         )
         self.previews_check.toggled.connect(self.rate_spin.setEnabled)
         self.rate_spin.setEnabled(settings.previews)
+        self.silenced_edit = QLineEdit(", ".join(settings.silenced_advice), self)
+        self.silenced_edit.setObjectName("silencedAdvice")
+        self.silenced_edit.setPlaceholderText("none: every advice is shown")
+        self.silenced_edit.setToolTip(
+            "Advice rules not shown anywhere, separated by commas: steps.low, steps.high, "
+            "cfg.high, cfg.low, steps.few_high, cfg.few_high, prompt.long, prompt.order, "
+            "size.pixels, size.multiple, size.sdxl_conditioning, denoise.none, batch.memory, "
+            "scratch. A prefix hides a family (cfg). Empty it to see all advice again."
+        )
         engine_box = QGroupBox("Engine", self)
         engine_form = QFormLayout(engine_box)
         engine_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -171,6 +180,7 @@ class SettingsDialog(QDialog):
         engine_form.addRow("Acceleration", self.acceleration_box)
         engine_form.addRow("Previews", self.previews_check)
         engine_form.addRow("Preview rate", self.rate_spin)
+        engine_form.addRow("Hidden advice", self.silenced_edit)
 
         # -- appearance
         self.theme_box = _combo(self, THEMES, THEME_NAMES, settings.theme)
@@ -185,7 +195,15 @@ class SettingsDialog(QDialog):
         metrics = self.fontMetrics()
         width = max(
             metrics.horizontalAdvance(text)
-            for text in ("Device", "Precision", "Acceleration", "Previews", "Preview rate", "Theme")
+            for text in (
+                "Device",
+                "Precision",
+                "Acceleration",
+                "Previews",
+                "Preview rate",
+                "Hidden advice",
+                "Theme",
+            )
         )
         for form in (engine_form, look_form):
             for row in range(form.rowCount()):
@@ -227,6 +245,9 @@ class SettingsDialog(QDialog):
             "previews": self.previews_check.isChecked(),
             "preview_rate": float(self.rate_spin.value()),
             "theme": self.theme_box.currentData(),
+            "silenced_advice": [
+                part.strip() for part in self.silenced_edit.text().split(",") if part.strip()
+            ],
         }
 
     def accept(self) -> None:

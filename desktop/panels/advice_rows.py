@@ -25,11 +25,19 @@ from PySide6.QtWidgets import (
 from desktop import theme
 from nodes.advice import Advice
 
-__all__ = ["HEADING", "SILENCE_TEXT", "advice_buttons", "advice_heading", "advice_menu"]
+__all__ = [
+    "EVERYWHERE_TEXT",
+    "HEADING",
+    "SILENCE_TEXT",
+    "advice_buttons",
+    "advice_heading",
+    "advice_menu",
+]
 
 HEADING = "heading"
 """The kind (``KIND_ROLE``) of the row that heads the advice."""
 SILENCE_TEXT = "Don't show again for this node"
+EVERYWHERE_TEXT = "Don't show this advice anywhere"
 
 
 def _fix_text(advice: Advice) -> str:
@@ -63,6 +71,7 @@ def advice_buttons(
     layout = QHBoxLayout(box)
     layout.setContentsMargins(0, 0, 2, 0)
     layout.setSpacing(2)
+    layout.addStretch(1)  # right-aligned: Hide stays in its place on rows without a fix
     if advice.fix:
         button = QToolButton(box)
         button.setObjectName("applyAdvice")
@@ -77,7 +86,6 @@ def advice_buttons(
         hide.setToolTip(f"{SILENCE_TEXT} (saved with the workflow; undo with Ctrl+Z)")
         hide.clicked.connect(lambda: silence(advice))
         layout.addWidget(hide)
-    layout.addStretch(1)
     return box
 
 
@@ -86,6 +94,7 @@ def advice_menu(
     advice: Advice,
     apply: Callable[[Advice], None],
     silence: Callable[[Advice], None],
+    everywhere: Callable[[Advice], None] | None = None,
 ) -> QMenu:
     """The right-click menu of an advice row."""
     menu = QMenu(tree)
@@ -93,6 +102,9 @@ def advice_menu(
         menu.addAction(f"Apply ({_fix_text(advice)})", lambda: apply(advice))
     if advice.rule and advice.node_id:
         menu.addAction(SILENCE_TEXT, lambda: silence(advice))
+    if advice.rule and everywhere is not None:
+        action = menu.addAction(EVERYWHERE_TEXT, lambda: everywhere(advice))
+        action.setToolTip(f"Adds {advice.rule!r} to the hidden advice in Settings")
     return menu
 
 

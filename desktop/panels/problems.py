@@ -90,6 +90,8 @@ class ProblemsPanel(QWidget):
     """An :class:`Advice` whose Apply the user pressed (set its fix)."""
     silenceAdvice = Signal(object)
     """An :class:`Advice` the user asked not to see again on its node."""
+    silenceAdviceEverywhere = Signal(object)
+    """An :class:`Advice` whose rule the user asked not to see anywhere (a setting)."""
 
     def __init__(self, run_state: RunState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -264,7 +266,11 @@ class ProblemsPanel(QWidget):
         advice = item.data(2, ADVICE_ROLE) if item is not None else None
         if isinstance(advice, Advice):
             menu = advice_menu(
-                self.problems, advice, self.applyAdvice.emit, self.silenceAdvice.emit
+                self.problems,
+                advice,
+                self.applyAdvice.emit,
+                self.silenceAdvice.emit,
+                self.silenceAdviceEverywhere.emit,
             )
             show_menu(menu, self.problems, pos)
 

@@ -15,7 +15,7 @@ from desktop.canvas.advice_marks import AdviceMark
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.live_validation import LiveValidator
-from desktop.panels.advice_rows import SILENCE_TEXT, advice_menu
+from desktop.panels.advice_rows import EVERYWHERE_TEXT, SILENCE_TEXT, advice_menu
 from desktop.panels.problems import ADVICE_ROLE, KIND_ROLE, ProblemsPanel
 from desktop.run_state import RunState
 from nodes.advice_rules import SILENCED_KEY
@@ -154,3 +154,44 @@ def test_the_setting_silences_a_rule_everywhere(
     assert "cfg.high" not in _rules(run_state)
     assert set(_marks(canvas, "sampler")) == {"steps"}
     assert not validator.pending
+
+
+def test_dont_show_anywhere_goes_to_the_settings_and_the_dialog_edits_it(
+    qtbot: QtBot, canvas: CanvasView, document: Document, run_state: RunState
+) -> None:
+    from desktop.settings_dialog import SettingsDialog
+
+    settings = Settings()
+    document.load(TXT2IMG)
+    validator = LiveValidator(
+        document,
+        run_state,
+        lambda: FileFinder([]),
+        delay_ms=10,
+        context=lambda: advice_context(settings),
+    )
+    panel = ProblemsPanel(run_state)
+    qtbot.addWidget(panel)
+    connect_advice(panel, document, lambda: settings, validator.schedule)
+    document.set_param("sampler", "cfg", 25.0)
+    qtbot.waitUntil(lambda: "cfg.high" in _rules(run_state), timeout=5000)
+    (advice,) = [a for a in run_state.advice if a.rule == "cfg.high"]
+    menu = advice_menu(panel.problems, advice, lambda _a: None, lambda _a: None, lambda _a: None)
+    assert EVERYWHERE_TEXT in [action.text() for action in menu.actions()]
+
+    panel.silenceAdviceEverywhere.emit(advice)
+    assert settings.silenced_advice == ["cfg.high"]
+    assert Settings.load().silenced_advice == ["cfg.high"]  # saved
+    assert SILENCED_KEY not in document.graph.nodes["sampler"].extra  # not the workflow
+    qtbot.waitUntil(lambda: "cfg.high" not in _rules(run_state), timeout=5000)
+
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.silenced_edit.text() == "cfg.high"
+    dialog.silenced_edit.setText("cfg, steps.low ,")
+    assert dialog.values()["silenced_advice"] == ["cfg", "steps.low"]
+    dialog.silenced_edit.setText("")
+    dialog.accept()
+    assert settings.silenced_advice == [] and Settings.load().silenced_advice == []
+    validator.schedule()
+    qtbot.waitUntil(lambda: "cfg.high" in _rules(run_state), timeout=5000)
