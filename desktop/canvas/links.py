@@ -48,6 +48,13 @@ def link_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+LINK_HIT_PX = 14.0
+"""How wide a link is to the mouse, in screen pixels (an Alt+click that misses by a few
+pixels still removes it), whatever the zoom..."""
+LINK_HIT_MAX = 40.0
+"""...but never wider than this in scene units (its bounding box covers that much)."""
+
+
 class LinkItem(QGraphicsPathItem):
     """One link of the graph. Selectable (Del removes it); Alt-click removes it at once."""
 
@@ -58,6 +65,7 @@ class LinkItem(QGraphicsPathItem):
         self.port_type = port_type
         self._hover = False
         self._shape: QPainterPath | None = None
+        self._shape_width = 0.0
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(-1)
@@ -71,15 +79,25 @@ class LinkItem(QGraphicsPathItem):
         self._shape = None
         self.setPath(link_path(start, end))
 
+    def hit_width(self) -> float:
+        """The width of the link's hit area in scene units: :data:`LINK_HIT_PX` on screen
+        at the view's zoom, at least 10 and at most :data:`LINK_HIT_MAX`."""
+        scene = self.scene()
+        views = scene.views() if scene is not None else []
+        zoom = views[0].transform().m11() if views else 1.0
+        return max(10.0, min(LINK_HIT_MAX, LINK_HIT_PX / max(zoom, 1e-3)))
+
     def shape(self) -> QPainterPath:
-        if self._shape is None:
+        width = self.hit_width()
+        if self._shape is None or width != self._shape_width:
             stroker = QPainterPathStroker()
-            stroker.setWidth(10)
-            self._shape = stroker.createStroke(self.path())
+            stroker.setWidth(width)
+            self._shape, self._shape_width = stroker.createStroke(self.path()), width
         return self._shape
 
     def boundingRect(self) -> QRectF:
-        return self.path().boundingRect().adjusted(-4, -4, 4, 4)
+        half = LINK_HIT_MAX / 2  # the widest hit area: the box never changes with the zoom
+        return self.path().boundingRect().adjusted(-half, -half, half, half)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None

@@ -7,8 +7,10 @@ canvas opens the node search; a double-click on a link puts a reroute dot there.
 :data:`style.LOD_DETAIL` zoom, nodes draw a cheap proxy and their widgets are hidden.
 
 Shortcuts the main window owns (Ctrl+C/V/D/G/B, "." ...) call the methods here; the view
-also handles Del, F2, Tab, arrows and Space itself, but only while no widget inside a node
-is being edited.
+also handles Del, F2, Tab, arrows, Space and Ctrl+Shift+V (paste with the copied nodes'
+input links, :mod:`.clipboard`) itself, but only while no widget inside a node is being
+edited. Inside a node's field, Tab and Shift+Tab go to the node's next and previous field
+(:mod:`.node_fields`). A theme switch restyles the node widgets (:func:`style.use_theme`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.canvas import style
+from desktop.canvas.clipboard import (
+    clipboard_workflow,
+    copy_nodes,
+    missed_links_message,
+    paste_with_input_links,
+)
 from desktop.canvas.empty_hint import EmptyHint
 from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
@@ -47,6 +55,7 @@ from desktop.canvas.minimap import Minimap
 from desktop.canvas.navigation import Navigation
 from desktop.canvas.node_item import NodeItem
 from desktop.canvas.placement import beside, free_spot, node_size
+from desktop.canvas.primitives import inherited
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup, loose_end_preference
 from desktop.document import Document
@@ -196,13 +205,23 @@ class CanvasView(QGraphicsView):
             self.document.disconnect_links(links)
 
     def copy_selection(self) -> dict | None:
+        """The selected nodes as a workflow document, with the links feeding them noted
+        for :meth:`paste_with_links` (:mod:`desktop.canvas.clipboard`)."""
         ids = self.selected_nodes()
-        return self.document.copy_nodes(ids) if ids else None
+        return copy_nodes(self.document, ids) if ids else None
 
     def paste(self, document: dict) -> None:
         pos = self.scene_mouse_pos()
         ids = self.document.paste(document, at=(pos.x(), pos.y()))
         self.select_nodes(ids)
+
+    def paste_with_links(self, document: dict) -> None:
+        """Paste at the mouse with the copied nodes' inputs linked again (Ctrl+Shift+V)."""
+        pos = self.scene_mouse_pos()
+        ids, missed = paste_with_input_links(self.document, document, (pos.x(), pos.y()))
+        self.select_nodes(ids)
+        if missed:
+            self.statusMessage.emit(missed_links_message(missed))
 
     def duplicate_selection(self) -> None:
         ids = self.selected_nodes()
@@ -369,7 +388,10 @@ class CanvasView(QGraphicsView):
         stack = self.document.undo_stack
         stack.beginMacro(f"Add {cls.title}")
         try:
-            node_id = self.document.add_node(type_id, (x, y))
+            values, modes = inherited(self.document, cls, pending)
+            node_id = self.document.add_node(type_id, (x, y), values)
+            for name, mode in modes.items():
+                self.document.set_seed_mode(node_id, name, mode)
             port = compatible_port(cls, pending) if pending is not None else None
             if pending is not None and port is not None:
                 try:
@@ -476,6 +498,12 @@ class CanvasView(QGraphicsView):
             pass  # arrows pan, Space arms panning
         elif key == Qt.Key.Key_Period:
             self.fit_view()
+        elif key == Qt.Key.Key_V and event.modifiers() == (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        ):
+            copied = clipboard_workflow()
+            if copied is not None:
+                self.paste_with_links(copied)
         elif key == Qt.Key.Key_Escape and self.canvas_scene.link_drag.active:
             self.canvas_scene.link_drag.cancel()
         else:
