@@ -41,7 +41,7 @@ bench: install
 # libxcb-icccm4 libxcb-keysyms1); falls back to Qt's offscreen platform without it.
 screenshot: install
 	@if command -v xvfb-run >/dev/null; then \
-		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m desktop.screenshot docs/screenshot.png; \
+		xvfb-run -a -s "-screen 0 1440x900x24" $(PY) -m desktop.screenshot docs/screenshot.png; \
 	else \
 		QT_QPA_PLATFORM=offscreen $(PY) -m desktop.screenshot docs/screenshot.png; \
 	fi

@@ -1,8 +1,9 @@
 """``python -m desktop.screenshot OUT.png``: the app after a demo run, for the README.
 
 Runs in a throwaway DAGUERRE_HOME with the tiny demo model (its image is noise), the
-default txt2img workflow, one run, then grabs the window. ``make screenshot`` runs it
-under Xvfb.
+default txt2img workflow, one run, then grabs the window at the size it opens with
+(:data:`WINDOW_SIZE`), fitted as a first start fits it: so the picture shows what a new
+user sees, node titles and fields readable. ``make screenshot`` runs it under Xvfb.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+WINDOW_SIZE = (1440, 900)
+"""The main window's size on a first start (``MainWindow._restore_layout``)."""
 
 
 def main() -> int:
@@ -32,7 +36,7 @@ def main() -> int:
     app = application()
     apply_theme(app, "dark")
     window = create_window(ask=False)
-    window.resize(1600, 1000)
+    window.resize(*WINDOW_SIZE)
     doc = window.document
     doc.set_param("checkpoint", "path", "sd1-demo.safetensors")
     doc.set_param("latent", "width", 256)
