@@ -74,7 +74,10 @@ def prompt_tokens(
     pieces = word_pieces(text)
     if load_tokenizer and pieces >= PROMPT_EXACT_FROM:
         tokens.load_tokenizer()
-    exact = tokens.exact_count(text, resolve, convention)
+    try:
+        exact = tokens.exact_count(text, resolve, convention)
+    except RuntimeError:  # a fast tokenizer busy on another thread ("Already borrowed")
+        exact = None
     if exact is not None:
         return TokenCount(exact, True)
     return TokenCount(pieces, False)
