@@ -8,6 +8,7 @@ engine. Previews arrive as ``numpy.uint8`` H×W×3 arrays inside the events.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -58,10 +59,15 @@ class EngineBridge(QObject):
         }
 
     def submit(
-        self, workflow: dict[str, Any], overrides: dict[str, Any] | None = None, label: str = ""
+        self,
+        workflow: dict[str, Any],
+        overrides: dict[str, Any] | None = None,
+        label: str = "",
+        targets: Iterable[str] | None = None,
     ) -> int:
-        """Queue a run of a workflow document as it is now; returns the run id."""
-        return self.runner.submit(workflow, overrides, label=label)
+        """Queue a run of a workflow document as it is now; returns the run id. With
+        ``targets`` only those nodes and their upstream run ("run up to here")."""
+        return self.runner.submit(workflow, overrides, label=label, targets=targets)
 
     def cancel(self, run_id: int | None = None) -> bool:
         return self.runner.cancel(run_id)

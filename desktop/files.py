@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QPointF, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
+from desktop.canvas.arranging import make_room
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.panels.problems import Level, ProblemsPanel
@@ -250,6 +251,10 @@ class FileController(QObject):
         self.document.load_graph(opened.graph, path if native else None)
         if not native:
             self.document.undo_stack.resetClean()  # imported: not saved as Daguerre yet
+        if opened.kind.startswith("comfyui"):
+            # nodes are taller here than in ComfyUI: push apart those that now overlap
+            # (one undo step, "Make room", so the file's own layout is an undo away)
+            make_room(self.canvas.canvas_scene)
         self.session.add_recent(path)
         self.canvas.fit_view()
         notes = opened.graph.metadata.get("import_notes") or []

@@ -8,6 +8,7 @@ its own layout. Files are :class:`~desktop.files.FileController`'s, the actions 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -27,12 +28,15 @@ from desktop.bridge import EngineBridge
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.files import FileController
+from desktop.gallery_actions import rerun_image, use_image_as_input
 from desktop.live_validation import LiveValidator
 from desktop.mask_image import image_file_for
 from desktop.mask_painter import LOAD_IMAGE, MaskPainterDialog, open_mask_painter
 from desktop.mime import workflow_mime_data, workflow_of
 from desktop.models_banner import ModelsBanner, use_demo_model
 from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
+from desktop.panels.gallery import GalleryPanel
+from desktop.partial_run import queue_run_to
 from desktop.run_state import ImageResult, RunInfo, RunState
 from desktop.running import queue_runs
 from desktop.session import Session
@@ -98,7 +102,13 @@ class MainWindow(QMainWindow):
         self.actions_by_name: dict[str, QAction] = build_actions(
             self, self._action_slots(), self.document.undo_stack, self.canvas
         )
-        docks = (self.library_dock, self.image_dock, self.run_dock, self.problems_dock)
+        docks = (
+            self.library_dock,
+            self.image_dock,
+            self.run_dock,
+            self.problems_dock,
+            self.gallery_dock,
+        )
         self.template_menu, self.recent_menu = build_menus(
             self, self.actions_by_name, docks, self.files
         )
@@ -106,6 +116,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")
 
         self.canvas.maskEditRequested.connect(self.edit_mask)
+        self.canvas.runToRequested.connect(self.run_to)
+        self.gallery.openWorkflowRequested.connect(self._open_from_gallery)
+        self.gallery.rerunRequested.connect(self.rerun_from_image)
+        self.gallery.useAsInputRequested.connect(
+            lambda path: use_image_as_input(self.canvas, path)
+        )
+        self.gallery.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.image_panel.useAsInputRequested.connect(self.use_as_input)
         self.document.dirtyChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)
@@ -181,7 +198,10 @@ class MainWindow(QMainWindow):
         self.image_dock = self._dock("Image", "image_dock", self.image_panel, right)
         self.run_dock = self._dock("Runs", "run_dock", self.run_panel, bottom)
         self.problems_dock = self._dock("Problems", "problems_dock", self.problems, bottom)
+        self.gallery = GalleryPanel(self.settings, self.run_state, self)
+        self.gallery_dock = self._dock("Gallery", "gallery_dock", self.gallery, bottom)
         self.tabifyDockWidget(self.run_dock, self.problems_dock)
+        self.tabifyDockWidget(self.problems_dock, self.gallery_dock)
         self.run_dock.raise_()
         self.resizeDocks(
             [self.library_dock, self.image_dock], [230, 380], Qt.Orientation.Horizontal
@@ -293,6 +313,27 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(result.message(), 6000)
 
+    def run_to(self, node_id: str) -> None:
+        """Run one node and what feeds it (the node menu's "Run up to here")."""
+        result = queue_run_to(
+            self.document, self.bridge, self.run_state, self.env.resolve_file, node_id
+        )
+        if result.problems:
+            self.problems_dock.show()
+            self.problems_dock.raise_()
+        title = self.document.graph.display_title(node_id)
+        self.statusBar().showMessage(result.message(title), 4000)
+
+    def rerun_from_image(self, path: Path) -> None:
+        """Queue again the workflow an image carries, as it was (the gallery's Re-run)."""
+        # its problems name nodes of the image's graph, not the document's: only say so
+        result = rerun_image(path, self.bridge, self.canvas, self.env.resolve_file)
+        self.statusBar().showMessage(result.message, 6000)
+
+    def _open_from_gallery(self, path: Path) -> None:
+        if self.files.maybe_save():
+            self.files.open_file(path)
+
     def cancel(self) -> None:
         if self.bridge.busy:
             self.bridge.cancel()
@@ -318,6 +359,7 @@ class MainWindow(QMainWindow):
             if isinstance(app, QApplication):
                 apply_theme(app, self.settings.theme)
             self.banner.refresh(self.settings)
+            self.gallery.set_settings(self.settings)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()

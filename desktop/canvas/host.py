@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QMenu
 
 from desktop.canvas.ports import PortDrag
 from desktop.document import Document
@@ -79,6 +79,10 @@ class CanvasHost(Protocol):
 
     def end_move(self) -> None:
         """The drag ended: commit the moved positions (one undo step)."""
+        ...
+
+    def node_menu(self, node_id: str) -> QMenu:
+        """The right-click menu of a node (:mod:`desktop.canvas.context_menus`)."""
         ...
 
     def clearSelection(self) -> None: ...

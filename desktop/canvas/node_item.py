@@ -277,6 +277,7 @@ class NodeItem(PortOwner):
             if isinstance(editor, SeedEditor):
                 editor.set_mode(self.seed_modes().get(name, DEFAULT_SEED_MODE))
         self.setOpacity(0.45 if self.bypass else 1.0)
+        self.set_attr("pinned", data.pinned)
         self._update_tooltip()
         self.relayout()
 
@@ -301,6 +302,9 @@ class NodeItem(PortOwner):
             self.width = self._width_for(value)
             self.stored_height = value[1] if value else None
             self.relayout()
+        elif attr == "pinned":
+            # a pinned node stays put: the mouse cannot drag it (Arrange works round it)
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, not value)
 
     def _width_for(self, size: tuple[float, float] | None) -> float:
         """The width a stored size gives (None: the type's default)."""
@@ -587,27 +591,6 @@ class NodeItem(PortOwner):
         event.accept()
 
     def context_menu(self) -> QMenu:
-        """The node's menu; actions apply to every selected node."""
-        canvas = self.canvas
-        ids = canvas.selected_node_ids() or [self.node_id]
-        document = canvas.document
-        menu = QMenu()
-        if can_edit_mask(self.type_id):
-            edit = menu.addAction("Edit Mask…", lambda: canvas.edit_mask(self.node_id))
-            edit.setEnabled(bool(self._data().params.get("path")))
-            edit.setToolTip("Paint where the picture is to be regenerated (double-click)")
-            menu.addSeparator()
-        menu.addAction("Rename…\tF2", self.start_rename)
-        menu.addAction("Expand" if self.collapsed else "Collapse", self.toggle_collapsed)
-        bypass = not all(document.graph.nodes[i].bypass for i in ids)
-        menu.addAction(
-            "Bypass\tCtrl+B" if bypass else "Stop bypassing\tCtrl+B",
-            lambda: document.set_node_attr(ids, "bypass", bypass, "Bypass"),
-        )
-        colors = menu.addMenu("Color")
-        colors.addAction("Default", lambda: document.set_node_attr(ids, "color", None, "Color"))
-        for name, value in style.NODE_COLOR_CHOICES.items():
-            colors.addAction(name, lambda v=value: document.set_node_attr(ids, "color", v, "Color"))
-        menu.addSeparator()
-        menu.addAction("Delete\tDel", lambda: document.remove(ids))
-        return menu
+        """The node's menu (:mod:`desktop.canvas.context_menus`); its actions apply to
+        every selected node."""
+        return self.canvas.node_menu(self.node_id)

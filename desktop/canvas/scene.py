@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Signal
 from PySide6.QtGui import QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleFactory
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QMenu, QStyleFactory
 
 from desktop.canvas import style
 from desktop.canvas.advice_marks import AdviceMarks
@@ -70,6 +70,9 @@ class CanvasScene(QGraphicsScene):
         self.detail = True
         self._z = 0.0
         self.link_drag = LinkDrag(self)
+        self.menus: Callable[[str], QMenu] | None = None
+        """Builds a node's right-click menu (the view installs
+        :func:`desktop.canvas.context_menus.node_menu`)."""
 
         graph = document.graph
         subscriptions: list[tuple[Any, Callable[..., Any]]] = [
@@ -352,6 +355,9 @@ class CanvasScene(QGraphicsScene):
 
     def edit_mask(self, node_id: str) -> None:
         self.maskEditRequested.emit(node_id)
+
+    def node_menu(self, node_id: str) -> QMenu:
+        return self.menus(node_id) if self.menus is not None else QMenu()
 
     def show_message(self, text: str, pos: QPointF) -> None:
         self.message.emit(text, pos)

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QGraphicsProxyWidget,
     QGraphicsView,
-    QMenu,
     QToolTip,
     QWidget,
 )
@@ -48,6 +47,7 @@ from desktop.canvas.clipboard import (
     missed_links_message,
     paste_with_input_links,
 )
+from desktop.canvas.context_menus import canvas_menu, link_menu, node_menu
 from desktop.canvas.empty_hint import EmptyHint
 from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
@@ -80,6 +80,8 @@ class CanvasView(QGraphicsView):
     """A short message for the status bar (a refused link or value)."""
     maskEditRequested = Signal(str)
     """A Load Image node's id: the window opens the mask painter on its picture."""
+    runToRequested = Signal(str)
+    """A node's id: run it and what feeds it ("Run up to here" in its menu)."""
 
     def __init__(
         self,
@@ -129,6 +131,7 @@ class CanvasView(QGraphicsView):
         self.canvas_scene.searchRequested.connect(self._link_dropped)
         self.canvas_scene.message.connect(self._show_message)
         self.canvas_scene.maskEditRequested.connect(self.maskEditRequested)
+        self.canvas_scene.menus = lambda node_id: node_menu(self, node_id)
         self.canvas_scene.contentChanged.connect(self._content_changed)
         document.reloaded.connect(self._reloaded)
 
@@ -295,6 +298,14 @@ class CanvasView(QGraphicsView):
         node_id = self.document.add_node(type_id, self.free_spot_for(cls, wanted))
         self.select_nodes([node_id])
         return node_id
+
+    def run_up_to(self, node_id: str) -> None:
+        """Ask the window to run ``node_id`` and what feeds it (:attr:`runToRequested`)."""
+        self.runToRequested.emit(node_id)
+
+    def show_status(self, text: str) -> None:
+        """A short message for the status bar."""
+        self.statusMessage.emit(text)
 
     def seed_controls(self) -> dict[tuple[str, str], str]:
         """``{(node id, seed param): mode}`` for every seed param (fixed by default)."""
@@ -559,14 +570,16 @@ class CanvasView(QGraphicsView):
         self.navigation.wheel(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if self.itemAt(event.pos()) is not None:
-            super().contextMenuEvent(event)
-            return
+        """Nodes and groups open their own menus; links and the canvas get theirs here
+        (:mod:`desktop.canvas.context_menus`)."""
+        item = self.itemAt(event.pos())
         scene_pos = self.mapToScene(event.pos())
-        menu = QMenu(self)
-        menu.addAction("Add node…\tTab", lambda: self.open_search(scene_pos))
-        menu.addAction("Fit view\t.", self.fit_view)
-        menu.exec(event.globalPos())
+        if isinstance(item, LinkItem):
+            link_menu(self, item.link, scene_pos).exec(event.globalPos())
+        elif item is None:
+            canvas_menu(self, scene_pos).exec(event.globalPos())
+        else:
+            super().contextMenuEvent(event)
 
     # ---------------------------------------------------------------- drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
