@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.banner.settingsRequested.connect(self.open_settings)
         self.banner.demoModelCreated.connect(self._demo_model_created)
         self.banner.statusMessage.connect(self.statusBar().showMessage)
+        self.document.reloaded.connect(self.banner.leave_ready)  # "ready" meant that graph
         layout.addWidget(self.banner)
         layout.addWidget(self.canvas, 1)
         return holder

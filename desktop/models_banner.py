@@ -127,6 +127,11 @@ class ModelsBanner(QWidget):
         self._set_state(BannerState.HIDDEN)
         self.refresh()
 
+    def leave_ready(self) -> None:
+        """The graph the ready message talks about was replaced (New, Open): put it away."""
+        if self.state is BannerState.READY:
+            self.dismiss()
+
     def open_models_folder(self) -> None:
         folder = self.settings.model_dirs()[0] / "checkpoints"
         folder.mkdir(parents=True, exist_ok=True)
@@ -181,8 +186,8 @@ class ModelsBanner(QWidget):
         self.text.setText(
             "<b>Demo model ready — press Ctrl+Enter to run.</b> The graph now uses "
             f"{DEMO_CHECKPOINT} at {DEMO_SIZE}×{DEMO_SIZE} and {DEMO_STEPS} steps, so it "
-            f"finishes in {DEMO_SECONDS} on a CPU (Undo puts the size and steps back). Its "
-            "images are noise: the weights are random."
+            f"finishes in {DEMO_SECONDS} on a CPU (Undo puts the graph back). Its images are "
+            "noise: the weights are random."
         )
         self.statusMessage.emit("Demo model ready — press Ctrl+Enter to run", 8000)
         self.demoModelCreated.emit(DEMO_CHECKPOINT)

@@ -176,6 +176,10 @@ class NodeSearchPopup(QFrame):
         else:
             empty = QListWidgetItem(NO_MATCHES)
             empty.setFlags(Qt.ItemFlag.NoItemFlags)  # not selectable: Enter adds nothing
+            empty.setForeground(style.TEXT_DIM)
+            font = empty.font()
+            font.setItalic(True)
+            empty.setFont(font)
             self.results.addItem(empty)
         self._fit_height()
 

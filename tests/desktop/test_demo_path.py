@@ -74,8 +74,24 @@ def test_create_demo_model_then_ctrl_enter_runs_in_seconds(qtbot, window) -> Non
     window.document.undo_stack.undo()  # one step puts the file, size and steps back
     assert graph.nodes["sampler"].params["steps"] == 20
     assert graph.nodes["checkpoint"].params["path"] == ""
-    banner.dismiss()
+    # the only checkpoint in the models folder stands for the empty path
+    assert window.document.graph.nodes["checkpoint"].params["path"] == ""
+    window.document.set_param("sampler", "steps", 2)
+    window.document.set_param("latent", "width", 64)
+    window.document.set_param("latent", "height", 64)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=300_000)
+    assert finished[1].status == "done", finished[1].error
+    # File › New replaces the graph the message was about: it goes
+    window.actions_by_name["new"].trigger()
     assert banner.state is BannerState.HIDDEN and not banner.isVisible()
+
+
+def test_dismiss_puts_the_ready_message_away(window) -> None:
+    banner = window.banner
+    banner._set_state(BannerState.READY)
+    banner.dismiss()
+    assert banner.state is BannerState.MISSING  # still no checkpoint: the banner says so
 
 
 def test_use_demo_model_shrinks_only_what_is_too_big(document: Document) -> None:
