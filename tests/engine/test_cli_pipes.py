@@ -65,6 +65,22 @@ def test_a_closed_stdout_ends_the_command_quietly(_home: Path, args: tuple[str, 
     assert done.returncode == EXIT_PIPE
 
 
+def test_a_run_whose_summary_reader_went_away_ends_quietly(_home: Path, tmp_path: Path) -> None:
+    from nodes.graph import Graph
+    from nodes.library import load_builtin_nodes
+    from nodes.registry import Registry
+    from nodes.workflow import save_file
+
+    graph = Graph(load_builtin_nodes(Registry()))
+    graph.add_node("primitive.int", id="n", params={"value": 4})
+    graph.add_node("utility.display", id="show")
+    graph.connect("n", "value", "show", "value")
+    workflow = save_file(graph, tmp_path / "small.json")
+    done = _into_closed_pipe(_home, "run", "--json", "--quiet", str(workflow))
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == EXIT_PIPE
+
+
 def test_piped_to_head_prints_the_first_line_and_no_traceback(_home: Path) -> None:
     script = f"set -o pipefail; {' '.join(DAGUERRE)} nodes --json | head -1"
     done = subprocess.run(
