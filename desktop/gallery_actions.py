@@ -5,6 +5,8 @@
   document is not touched.
 - :func:`use_image_as_input`: point the selected Load Image node at an image (one undo
   step), or add a Load Image node for it at a free spot in the middle of the view.
+- :func:`attach_result_menus`: the Image panel's shown result and its strip of this
+  session's results get the gallery's right-click menu for their saved file.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QMenu, QWidget
 
 from desktop.bridge import EngineBridge
 from desktop.canvas.view import CanvasView
 from desktop.mask_painter import LOAD_IMAGE
+from desktop.panels.gallery import GalleryPanel
+from desktop.panels.image import ImagePanel
+from desktop.run_state import ImageResult
 from nodes.comfy import open_file
 from nodes.events import Problem
 from nodes.validation import FileResolver, validate
@@ -63,3 +69,34 @@ def use_image_as_input(canvas: CanvasView, path: Path) -> str:
     )
     canvas.select_nodes([node_id])
     return node_id
+
+
+def result_menu(gallery: GalleryPanel, result: ImageResult | None) -> QMenu | None:
+    """The gallery's menu for a result's saved file; None for a result never saved (the
+    Image panel's own Copy and Use as Input cover those)."""
+    if result is None or not result.file or not Path(result.file).is_file():
+        return None
+    return gallery.menu_for(Path(result.file))
+
+
+def attach_result_menus(panel: ImagePanel, gallery: GalleryPanel) -> None:
+    """Right-click on the Image panel's picture or on a strip thumbnail opens the menu."""
+
+    def show(widget: QWidget, result: ImageResult | None, pos: QPoint) -> None:
+        menu = result_menu(gallery, result)
+        if menu is not None:
+            menu.exec(widget.mapToGlobal(pos))
+
+    def on_strip(pos: QPoint) -> None:
+        item = panel.strip.itemAt(pos)
+        row = panel.strip.row(item) if item is not None else -1
+        results = panel.run_state.results
+        show(panel.strip.viewport(), results[row] if 0 <= row < len(results) else None, pos)
+
+    custom = Qt.ContextMenuPolicy.CustomContextMenu
+    panel.view.setContextMenuPolicy(custom)
+    panel.view.customContextMenuRequested.connect(
+        lambda pos: show(panel.view, panel.current_result(), pos)
+    )
+    panel.strip.setContextMenuPolicy(custom)
+    panel.strip.customContextMenuRequested.connect(on_strip)

@@ -28,7 +28,7 @@ from desktop.bridge import EngineBridge
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.files import FileController
-from desktop.gallery_actions import rerun_image, use_image_as_input
+from desktop.gallery_actions import attach_result_menus, rerun_image, use_image_as_input
 from desktop.live_validation import LiveValidator
 from desktop.mask_image import image_file_for
 from desktop.mask_painter import LOAD_IMAGE, MaskPainterDialog, open_mask_painter
@@ -119,10 +119,9 @@ class MainWindow(QMainWindow):
         self.canvas.runToRequested.connect(self.run_to)
         self.gallery.openWorkflowRequested.connect(self._open_from_gallery)
         self.gallery.rerunRequested.connect(self.rerun_from_image)
-        self.gallery.useAsInputRequested.connect(
-            lambda path: use_image_as_input(self.canvas, path)
-        )
+        self.gallery.useAsInputRequested.connect(lambda path: use_image_as_input(self.canvas, path))
         self.gallery.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        attach_result_menus(self.image_panel, self.gallery)
         self.image_panel.useAsInputRequested.connect(self.use_as_input)
         self.document.dirtyChanged.connect(self._update_title)
         self.document.pathChanged.connect(self._update_title)

@@ -10,16 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.app import create_window
-from desktop.gallery_actions import rerun_image, use_image_as_input
+from desktop.gallery_actions import rerun_image, result_menu, use_image_as_input
 from desktop.panels import thumbnails
 from desktop.panels.gallery import GalleryPanel, newest_images
 from desktop.panels.thumbnails import ThumbnailLoader
-from desktop.run_state import RunState
+from desktop.run_state import ImageResult, RunState
 from nodes.settings import Settings
 from nodes.workflow import to_dict
 from nodes.workflow.png import WORKFLOW_KEY, encode_png
@@ -189,3 +190,21 @@ def test_the_menu_loads_reruns_and_uses_an_image(qtbot: QtBot, window, outputs: 
     assert window.gallery.copy_image(plain)
     clipboard = QGuiApplication.clipboard()
     assert clipboard is not None and clipboard.image().width() == 64
+
+
+def test_a_saved_result_in_the_image_panel_gets_the_same_menu(window, outputs: Path) -> None:
+    made = _png(outputs / "made.png", 2_000_000, _workflow(window))
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    saved = result_menu(window.gallery, ImageResult(1, "save", pixels, str(made)))
+    assert saved is not None
+    assert {a.text() for a in saved.actions() if a.isEnabled() and a.text()} == {
+        "Load workflow",
+        "Re-run",
+        "Use as input",
+        "Copy image",
+        "Show in folder",
+    }
+    assert result_menu(window.gallery, ImageResult(1, "preview", pixels, None)) is None
+    assert result_menu(window.gallery, None) is None
+    policy = window.image_panel.strip.contextMenuPolicy()
+    assert policy is Qt.ContextMenuPolicy.CustomContextMenu
