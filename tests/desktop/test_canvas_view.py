@@ -104,10 +104,7 @@ def _count(image: QImage, item: NodeItem, scale: float, area: QRectF, test) -> i
     right = int((area.right() - origin.x()) * scale)
     bottom = int((area.bottom() - origin.y()) * scale)
     return sum(
-        1
-        for x in range(left, right)
-        for y in range(top, bottom)
-        if test(image.pixelColor(x, y))
+        1 for x in range(left, right) for y in range(top, bottom) if test(image.pixelColor(x, y))
     )
 
 
@@ -157,4 +154,3 @@ def test_a_problem_marks_the_input_not_the_output_of_the_same_name(
     assert _count(image, item, scale, latent_out, _error_red) == 0
     item.set_problems([])
     assert _count(_render(item, scale), item, scale, latent_in, _error_red) == 0
-
