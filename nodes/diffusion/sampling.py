@@ -20,7 +20,6 @@ import dataclasses
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,44 +38,27 @@ from nodes.diffusion.inpainting import (
 )
 from nodes.diffusion.patches import unet_patched
 from nodes.diffusion.preview import PreviewCopy
+from nodes.diffusion.sampler_settings import (
+    SamplerSettings,
+    SamplingError,
+    diffusers_window,
+    whole_batch,
+)
 from nodes.diffusion.schedulers import COMFYUI, SchedulerRecipe
 from nodes.diffusion.values import Conditioning, InpaintImage, Latent, UNetModel
 from nodes.models.families import Family, latent_to_rgb
 
+__all__ = [
+    "SamplerSettings",
+    "SamplingError",
+    "diffusers_window",
+    "estimate_x0",
+    "in_sigma_space",
+    "sample",
+    "whole_batch",
+]
+
 Progress = Callable[[int, int, Callable[[], np.ndarray | None]], None]
-
-
-class SamplingError(ValueError):
-    """Bad sampler inputs; ``field`` names the input or param."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    seed: int
-    steps: int
-    cfg: float
-    denoise: float = 1.0
-    start_step: int = 0
-    """ComfyUI's KSamplerAdvanced ``start_at_step`` (comfyui convention only)."""
-    end_step: int = 10000
-    """``end_at_step``: stop after this step; at or above ``steps`` runs to the end."""
-    add_noise: bool = True
-    leftover_noise: bool = False
-    """Return the latent still noisy at the last step's σ (for a second sampler)."""
-
-    @property
-    def advanced(self) -> bool:
-        """Whether a KSamplerAdvanced-only setting differs from its default."""
-        return (
-            self.start_step != 0
-            or self.end_step < self.steps
-            or not self.add_noise
-            or self.leftover_noise
-        )
 
 
 def sample(
@@ -124,22 +106,31 @@ def sample(
             image_latents = latent.samples.to(device=device, dtype=dtype)
         do_cfg = negative is not None and not math.isclose(settings.cfg, 1.0)
     else:
-        if settings.advanced:
-            raise SamplingError(
-                "start_step, end_step, add_noise and leftover_noise need the comfyui "
-                "convention on the Scheduler node",
-                "start_step",
-            )
         scheduler = recipe.build(unet.scheduler_config, settings.seed)
+        start, end = diffusers_window(settings, scheduler.order, masked or inpaint is not None)
         generator = torch.Generator("cpu").manual_seed(settings.seed)
         scheduler.set_timesteps(settings.steps, device=device)
         timesteps = scheduler.timesteps
-        if latent.empty and settings.denoise >= 1.0 and not masked:
+        begin = 0
+        if start:
+            # Continue a latent another sampler left noisy (diffusers' denoising_start, the
+            # SDXL refiner's hand-off): no noise is drawn, the schedule resumes at `start`.
+            if latent.empty:
+                raise SamplingError(
+                    "start_step continues a latent another sampler left noisy; this one is "
+                    "empty: connect that sampler's latent",
+                    "latent",
+                )
+            begin, timesteps = start, scheduler.timesteps[start:]
+            scheduler.set_begin_index(start)
+            latents = noise = latent.samples.to(device=device, dtype=dtype)
+        elif latent.empty and settings.denoise >= 1.0 and not masked:
             noise = torch.randn(latent.samples.shape, generator=generator, dtype=dtype).to(device)
             latents = noise * scheduler.init_noise_sigma
         else:
             init_steps = min(int(settings.steps * settings.denoise), settings.steps)
             t_start = max(settings.steps - init_steps, 0)
+            begin = t_start * scheduler.order
             timesteps = scheduler.timesteps[t_start * scheduler.order :]
             if hasattr(scheduler, "set_begin_index"):
                 scheduler.set_begin_index(t_start * scheduler.order)
@@ -162,6 +153,12 @@ def sample(
             else:
                 assert image_latents is not None
                 latents = scheduler.add_noise(image_latents, noise, timesteps[:1].repeat(batch))
+        if end is not None:  # diffusers' denoising_end: stop there, the latent still noisy
+            timesteps = timesteps[: max(end - begin, 0)]
+        if len(timesteps) == 0:
+            raise SamplingError(
+                f"start_step {start} leaves no step of {settings.steps} to run", "start_step"
+            )
         do_cfg = settings.cfg > 1.0 and negative is not None
 
     halves = [negative, positive] if do_cfg and negative is not None else [positive]
@@ -240,36 +237,6 @@ def sample(
         torch.cuda.current_stream(device).synchronize()
     result = finish(latents) if finish is not None else latents
     return result[one] if slot is not None else result
-
-
-def whole_batch(latent: Latent) -> Latent:
-    """A latent marked as image ``index`` of a batch of ``size`` (``Latent.batch``) widened
-    to the whole batch, every image a copy of it: the sampler's loop and noise draws then
-    have the batch's shapes, and only the marked image is denoised and kept."""
-    assert latent.batch is not None
-    index, size = latent.batch
-    if not 0 <= index < size:
-        raise SamplingError(f"batch index {index} is outside a batch of {size}", "latent")
-
-    def widen(tensor: torch.Tensor | None) -> torch.Tensor | None:
-        if tensor is None or tensor.shape[0] == size:
-            return tensor
-        if tensor.shape[0] != 1:
-            raise SamplingError(
-                f"a latent of {tensor.shape[0]} images cannot be image {index} of a batch",
-                "latent",
-            )
-        return tensor.repeat(size, *([1] * (tensor.ndim - 1)))
-
-    samples = widen(latent.samples)
-    assert samples is not None
-    return dataclasses.replace(
-        latent,
-        samples=samples,
-        mean=widen(latent.mean),
-        std=widen(latent.std),
-        noise_mask=widen(latent.noise_mask),
-    )
 
 
 def _fit_empty(latent: Latent, family: Family) -> Latent:

@@ -154,7 +154,9 @@ class Sampler(Node):
     """Denoises a latent with a UNet, guided by positive and negative conditioning.
     cfg is the guidance scale (1 or less skips the negative pass). denoise below 1
     keeps part of the input latent (image to image). The same seed always gives the
-    same image, on any device."""
+    same image, on any device. Two samplers share a run: the first stops at end_step
+    with leftover_noise, the second (an SDXL refiner's) continues from start_step with
+    add_noise off, as diffusers' denoising_end and denoising_start."""
 
     type_id = "sampling.sampler"
     title = "Sampler"
@@ -178,7 +180,8 @@ class Sampler(Node):
             default=0,
             min=0,
             max=10000,
-            tooltip="Skip the steps before this one (ComfyUI's start_at_step; comfyui convention)",
+            tooltip="Skip the steps before this one (ComfyUI's start_at_step; with the "
+            "diffusers convention, diffusers' denoising_start, add_noise off)",
         ),
         Param(
             "end_step",
@@ -187,21 +190,21 @@ class Sampler(Node):
             min=0,
             max=10000,
             tooltip="Stop after this step; at or above steps runs to the end (ComfyUI's "
-            "end_at_step; comfyui convention)",
+            "end_at_step; with the diffusers convention, denoising_end, leftover_noise on)",
         ),
         Param(
             "add_noise",
             PortType.BOOL,
             default=True,
             tooltip="Add the seed's noise to the latent first (off to continue a "
-            "latent left noisy by another sampler; comfyui convention)",
+            "latent left noisy by another sampler, from start_step)",
         ),
         Param(
             "leftover_noise",
             PortType.BOOL,
             default=False,
             tooltip="When stopping early, return the latent still noisy, for a second "
-            "sampler (comfyui convention)",
+            "sampler (a refiner) to continue",
         ),
     )
     outputs = (Output("latent", PortType.LATENT),)

@@ -422,3 +422,136 @@ def _reference_handoff(
         if i + 1 == switch:
             handed = x
     return handed, x
+
+
+# --- base → refiner in diffusers' convention: denoising_end / denoising_start -------------
+
+
+def _handoff_graph(registry: Registry, base: Path, refiner: Path, name: str) -> Graph:
+    """SDXL base for steps 0–2 of 4 (end_step 2, leftover noise), then the refiner from
+    step 2 (start_step 2, no new noise), each with its own prompts; the refiner decodes."""
+    graph = Graph(registry)
+    graph.add_node("loaders.checkpoint", id="base", params={"path": str(base)})
+    graph.add_node("loaders.checkpoint", id="refiner", params={"path": str(refiner)})
+    sizes = {"width": 64, "height": 64, "target_width": 64, "target_height": 64}
+    for node, text in (("base_pos", PROMPT), ("base_neg", NEGATIVE)):
+        graph.add_node("conditioning.text_encode_sdxl", id=node, params={"text": text, **sizes})
+        graph.connect("base", "clip", node, "clip")
+    for node, text, score in (("ref_pos", PROMPT, 6.0), ("ref_neg", NEGATIVE, 2.5)):
+        params = {"text": text, "ascore": score, "width": 64, "height": 64}
+        graph.add_node("conditioning.text_encode_sdxl_refiner", id=node, params=params)
+        graph.connect("refiner", "clip", node, "clip")
+    graph.add_node("latent.empty", id="latent", params={"width": 64, "height": 64})
+    graph.add_node("sampling.scheduler", id="scheduler", params={"name": name})
+    first = {"seed": 1234, "steps": 4, "cfg": 6.0, "end_step": 2, "leftover_noise": True}
+    second = {"seed": 99, "steps": 4, "cfg": 6.0, "start_step": 2, "add_noise": False}
+    graph.add_node("sampling.sampler", id="sampler", params=first)
+    graph.add_node("sampling.sampler", id="refine", params=second)
+    graph.add_node("vae.decode", id="decode")
+    graph.add_node("image.preview", id="preview")
+    for source, output, target, port in (
+        ("base", "unet", "sampler", "unet"),
+        ("base_pos", "conditioning", "sampler", "positive"),
+        ("base_neg", "conditioning", "sampler", "negative"),
+        ("latent", "latent", "sampler", "latent"),
+        ("refiner", "unet", "refine", "unet"),
+        ("ref_pos", "conditioning", "refine", "positive"),
+        ("ref_neg", "conditioning", "refine", "negative"),
+        ("sampler", "latent", "refine", "latent"),
+        ("scheduler", "scheduler", "sampler", "scheduler"),
+        ("scheduler", "scheduler", "refine", "scheduler"),
+        ("refiner", "vae", "decode", "vae"),
+        ("refine", "latent", "decode", "latent"),
+        ("decode", "image", "preview", "image"),
+    ):
+        graph.connect(source, output, target, port)
+    return graph
+
+
+@pytest.mark.parametrize("name", ["euler", "euler_ancestral"])
+def test_base_to_refiner_matches_diffusers_denoising_end_and_start(
+    name: str, demo_sdxl, demo_refiner: RefinerDemoPaths, executor, registry
+) -> None:
+    """diffusers' documented ensemble of experts: the SDXL pipeline with
+    ``denoising_end=0.5`` and ``output_type="latent"``, then the refiner's img2img pipeline
+    with ``denoising_start=0.5`` on those latents; at 4 steps the switch is after step 2."""
+    from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
+
+    from nodes.diffusion.schedulers import SchedulerRecipe
+
+    graph = _handoff_graph(registry, demo_sdxl.single_file, demo_refiner.single_file, name)
+    outcome = executor.run(graph, capture=("decode", "base", "refiner", "sampler"))
+    assert outcome.status is RunStatus.DONE, (outcome.problems, outcome.error)
+    (ours,) = outcome.values["decode"]
+    base_unet, base_clip, _ = outcome.values["base"]
+    ref_unet, ref_clip, ref_vae = outcome.values["refiner"]
+    recipe = SchedulerRecipe(name)
+    base_pipe = StableDiffusionXLPipeline(
+        vae=outcome.values["base"][2].module,
+        text_encoder=base_clip.encoders[0],
+        text_encoder_2=base_clip.encoders[1],
+        tokenizer=base_clip.tokenizers[0],
+        tokenizer_2=base_clip.tokenizers[1],
+        unet=base_unet.module,
+        scheduler=recipe.build(base_unet.scheduler_config),
+        add_watermarker=False,
+    )
+    none: Any = None
+    refiner_pipe = StableDiffusionXLImg2ImgPipeline(
+        vae=ref_vae.module,
+        text_encoder=none,
+        text_encoder_2=ref_clip.encoders[0],
+        tokenizer=none,
+        tokenizer_2=ref_clip.tokenizers[0],
+        unet=ref_unet.module,
+        scheduler=recipe.build(ref_unet.scheduler_config),
+        requires_aesthetics_score=True,
+        force_zeros_for_empty_prompt=False,
+        add_watermarker=False,
+    )
+    for pipe in (base_pipe, refiner_pipe):
+        pipe.set_progress_bar_config(disable=True)
+    common: dict[str, Any] = {"negative_prompt": NEGATIVE, "num_inference_steps": 4}
+    common["guidance_scale"] = 6.0
+    latents: Any = base_pipe(
+        PROMPT,
+        height=64,
+        width=64,
+        denoising_end=0.5,
+        output_type="latent",
+        generator=torch.Generator("cpu").manual_seed(1234),
+        **common,
+    )
+    handed = latents.images
+    # The base's noisy latent, handed over as diffusers hands it (relative: latents are ~10).
+    difference = (outcome.values["sampler"][0].samples - handed).abs().max()
+    assert difference <= TOLERANCE * handed.abs().max()
+    out: Any = refiner_pipe(
+        PROMPT,
+        image=handed,
+        denoising_start=0.5,
+        output_type="np",
+        generator=torch.Generator("cpu").manual_seed(99),
+        **common,
+    )
+    theirs = out.images
+    assert isinstance(theirs, np.ndarray)
+    assert ours.shape == theirs.shape == (1, 64, 64, 3)
+    assert np.abs(ours.numpy() - theirs).max() <= TOLERANCE
+
+
+def test_diffusers_convention_split_settings_name_their_field(
+    demo_sdxl, demo_refiner: RefinerDemoPaths, executor, registry
+) -> None:
+    cases = [
+        ("sampler", "leftover_noise", False, "leftover_noise"),  # a stop leaves noise
+        ("refine", "add_noise", True, "start_step"),  # a resume adds none
+        ("refine", "denoise", 0.5, "denoise"),
+    ]
+    for node, param, value, field in cases:
+        graph = _handoff_graph(registry, demo_sdxl.single_file, demo_refiner.single_file, "euler")
+        graph.set_param(node, param, value)
+        outcome = executor.run(graph)
+        assert outcome.status is RunStatus.FAILED
+        assert [(p.node_id, p.field) for p in outcome.problems] == [(node, field)], param
+        assert "comfyui convention" in outcome.problems[0].message
