@@ -42,7 +42,7 @@ from typing import Any
 
 from nodes.comfy.build import Builder, ComfyClass, ComfyNode, node_values
 from nodes.comfy.direct_classes import RECORDS as DIRECT_RECORDS
-from nodes.comfy.samplers import scheduler_params
+from nodes.comfy.samplers import legacy_sampler_name, scheduler_params
 from nodes.comfy.widgets import Layout, as_float, is_number, layout, legacy_seed_mode, short
 from nodes.diffusion.schedulers import COMFYUI
 from nodes.graph import NodeData
@@ -147,7 +147,9 @@ def _ksampler(b: Builder, n: ComfyNode) -> None:
     v = widget_values(b, n)
     advanced = n.class_type == "KSamplerAdvanced"
     seed_name = "noise_seed" if advanced else "seed"
-    sampler_name = b.value(n, "sampler_name", v)
+    sampler_name, cfg_factor, legacy = legacy_sampler_name(b.value(n, "sampler_name", v))
+    if legacy:
+        b.note(n, legacy)
     schedule = b.value(n, "scheduler", v)
     params, note = scheduler_params(sampler_name, schedule)
     if note:
@@ -156,7 +158,7 @@ def _ksampler(b: Builder, n: ComfyNode) -> None:
     settings: dict[str, Any] = {
         "seed": v.get(seed_name),
         "steps": v.get("steps"),
-        "cfg": _float(v.get("cfg")),
+        "cfg": _float(v["cfg"] * cfg_factor if is_number(v.get("cfg")) else v.get("cfg")),
         "denoise": _float(v.get("denoise", 1.0)),
     }
     if advanced:

@@ -53,6 +53,22 @@ def scheduler_params(sampler_name: Any, schedule: Any) -> tuple[dict[str, Any], 
     return {"name": name, "sigmas": sigmas, "convention": DIFFUSERS}, note
 
 
+def legacy_sampler_name(name: Any) -> tuple[Any, float, str | None]:
+    """ComfyUI's own load-time fixes of old KSampler sampler names: ``sample_euler`` was
+    renamed ``euler``, and ``euler_pp``/``euler_ancestral_pp`` became ``euler``/
+    ``euler_ancestral`` at twice the cfg. Returns (the name, the cfg factor, a note for
+    the import or None); anything else is returned as it is."""
+    if not isinstance(name, str):
+        return name, 1.0, None
+    fixed, factor = name.removeprefix("sample_"), 1.0
+    if fixed in ("euler_pp", "euler_ancestral_pp"):
+        fixed, factor = fixed.removesuffix("_pp"), 2.0
+    if fixed == name:
+        return name, 1.0, None
+    doubled = ", at twice the cfg (as ComfyUI loads it)" if factor != 1.0 else ""
+    return fixed, factor, f"old sampler name {brief(name)} read as {fixed}{doubled}"
+
+
 def comfy_sampler(params: dict[str, Any]) -> tuple[Any, Any]:
     """(sampler_name, scheduler) for ComfyUI from Daguerre scheduler params (which are
     passed on as they are when they are no names: the export never judges values)."""

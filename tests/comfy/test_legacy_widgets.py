@@ -103,3 +103,26 @@ def test_a_seed_primitive_reads_the_old_boolean(registry, control: bool, mode: s
     graph = import_ui(d.doc(), registry)
     assert graph.nodes["30"].type == "primitive.seed"
     assert graph.nodes["30"].extra[SEED_CONTROL_KEY] == {"seed": mode}
+
+
+@pytest.mark.parametrize(
+    ("sampler", "name", "cfg"),
+    [
+        ("sample_euler", "euler", 8.0),  # the old prefix ComfyUI strips on load
+        ("sample_dpmpp_2m", "dpmpp_2m", 8.0),
+        ("euler_ancestral_pp", "euler_ancestral", 16.0),  # and "_pp" at twice the cfg
+        ("sample_euler_pp", "euler", 16.0),
+        ("euler", "euler", 8.0),
+    ],
+)
+def test_old_sampler_names_read_as_comfyui_loads_them(
+    registry, sampler: str, name: str, cfg: float
+) -> None:
+    doc = _default_with(True)
+    node = next(n for n in doc["nodes"] if n["type"] == "KSampler")
+    node["widgets_values"][4] = sampler
+    graph = import_ui(doc, registry)
+    assert graph.nodes["3_scheduler"].params["name"] == name
+    assert graph.nodes["3"].params["cfg"] == cfg
+    notes = [str(note) for note in graph.metadata.get("import_notes") or []]
+    assert any("old sampler name" in note for note in notes) == (sampler != name)
