@@ -36,6 +36,8 @@ ACTION_TEXTS: dict[str, str] = {
     "group": "&Group",
     "search": "Add &Node…",
     "fit": "&Fit View",
+    "arrange": "&Arrange",
+    "make_room": "Make &Room",
     "snap": "&Snap to Grid",
     "minimap": "&Minimap",
     "run": "&Run",
@@ -116,7 +118,7 @@ def build_menus(
     edit.addSeparator()
     edit.addActions([get(n) for n in ("select_all", "bypass", "group", "search")])
     view = bar.addMenu("&View")
-    view.addActions([get("fit"), get("snap"), get("minimap")])
+    view.addActions([get("fit"), get("arrange"), get("make_room"), get("snap"), get("minimap")])
     view.addSeparator()
     for dock in docks:
         view.addAction(dock.toggleViewAction())

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from desktop.actions import build_actions, build_menus, build_run_toolbar
 from desktop.advice_actions import advice_context, connect_advice
 from desktop.bridge import EngineBridge
+from desktop.canvas.arranging import arrange_graph, make_room
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.files import FileController
@@ -150,6 +151,8 @@ class MainWindow(QMainWindow):
             "group": canvas.group_selection,
             "search": lambda: canvas.open_search(),  # noqa: PLW0108 - drop triggered's bool
             "fit": canvas.fit_view,
+            "arrange": lambda: arrange_graph(canvas.canvas_scene),
+            "make_room": lambda: make_room(canvas.canvas_scene),
             "snap": canvas.set_snap_to_grid,
             "minimap": canvas.set_minimap_visible,
             "run": self.run,

@@ -305,6 +305,7 @@ class NodeItem(PortOwner):
         elif attr == "pinned":
             # a pinned node stays put: the mouse cannot drag it (Arrange works round it)
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, not value)
+            self._update_tooltip()
 
     def _width_for(self, size: tuple[float, float] | None) -> float:
         """The width a stored size gives (None: the type's default)."""
@@ -449,6 +450,8 @@ class NodeItem(PortOwner):
             parts.append(f"Unknown node type {self.type_id!r}: it is not installed.")
         else:
             parts.append(self.cls.description())
+        if not self.flags() & QGraphicsItem.GraphicsItemFlag.ItemIsMovable:
+            parts.append("Pinned: it stays where it is (Unpin in its menu).")
         self.setToolTip("\n\n".join(parts))
 
     # ================================================================ edits → document

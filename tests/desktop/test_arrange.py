@@ -114,3 +114,20 @@ def test_arrange_refits_groups_and_leaves_pinned_nodes(
     assert document.graph.nodes[show].position[0] > document.graph.nodes[value].position[0]
     assert set(document.graph.nodes_in_group(group)) == {value, show}
     assert _overlaps(canvas) == []
+
+
+def test_arrange_and_make_room_are_in_the_view_menu(window) -> None:
+    document: Document = window.document
+    for data in list(document.graph.nodes.values()):
+        document.graph.set_position(data.id, 0.0, 0.0)
+    view_menu = next(
+        a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View"
+    )
+    texts = [a.text().replace("&", "") for a in view_menu.actions()]
+    assert "Arrange" in texts and "Make Room" in texts
+    window.actions_by_name["make_room"].trigger()
+    assert document.undo_stack.undoText() == "Make room"
+    assert _overlaps(window.canvas) == []
+    window.actions_by_name["arrange"].trigger()
+    assert document.undo_stack.undoText() == "Arrange"
+    assert _overlaps(window.canvas) == []

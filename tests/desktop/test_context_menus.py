@@ -78,6 +78,7 @@ def test_pin_and_collapse_apply_to_the_selection_are_undoable_and_saved(
     assert _texts(node_menu(canvas, value))[2] == "Unpin"
     saved = from_dict(document.to_dict(), document.registry)
     assert saved.nodes[value].pinned
+    assert "Pinned" in node(canvas, value).toolTip()
     # a pinned node does not follow the mouse
     canvas.select_nodes([value])
     before = document.graph.nodes[value].position
@@ -87,6 +88,7 @@ def test_pin_and_collapse_apply_to_the_selection_are_undoable_and_saved(
     document.undo_stack.undo()
     assert not document.graph.nodes[value].pinned
     assert node(canvas, value).flags() & QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+    assert "Pinned" not in node(canvas, value).toolTip()
 
     canvas.select_nodes([value, show])
     _pick(node_menu(canvas, show), "Collapse")
