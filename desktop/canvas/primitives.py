@@ -1,10 +1,10 @@
-"""What a primitive node made for a param takes from it: the value, and a seed's after-run
-mode.
+"""Primitive nodes made for a param: they take its value, and a seed's after-run mode.
 
 Dragging a link out of a param's socket and choosing a primitive node (Int, Float, Seed,
-String, Bool) makes one that feeds the param. It starts with the param's value (the
-sampler's seed 42 stays 42, not the primitive's default 0) and, for a seed, its after-run
-mode, so linking changes nothing until the user edits the primitive.
+String, Bool), or double-clicking the socket (:func:`add_primitive`, as in ComfyUI), makes
+one that feeds the param. It starts with the param's value (the sampler's seed 42 stays
+42, not the primitive's default 0) and, for a seed, its after-run mode, so linking changes
+nothing until the user edits the primitive.
 """
 
 from __future__ import annotations
@@ -14,6 +14,16 @@ from typing import Any
 from desktop.canvas.links import PendingLink
 from desktop.document import Document
 from nodes.api import Node, Param
+from nodes.ports import PortType
+
+PRIMITIVE_TYPES = {
+    PortType.INT: "primitive.int",
+    PortType.FLOAT: "primitive.float",
+    PortType.STRING: "primitive.string",
+    PortType.BOOL: "primitive.bool",
+}
+"""The primitive node type that feeds a param of each type (a seed gets Seed)."""
+SEED_TYPE = "primitive.seed"
 
 
 def _accepts(param: Param, value: Any) -> bool:
@@ -46,3 +56,41 @@ def inherited(
         if mode is not None:
             modes[own.name] = mode
     return {own.name: value}, modes
+
+
+def primitive_type(param: Param) -> str | None:
+    """The primitive node type made for ``param`` (None: no primitive fits it)."""
+    if param.seed and param.type is PortType.INT:
+        return SEED_TYPE
+    return PRIMITIVE_TYPES.get(param.type)
+
+
+def primitive_class(document: Document, node_id: str, param_name: str) -> type[Node] | None:
+    """The primitive node type that would feed ``node_id.param_name`` (None: none fits)."""
+    data = document.graph.nodes.get(node_id)
+    cls = document.registry.get(data.type) if data is not None else None
+    param = cls.param(param_name) if cls is not None else None
+    type_id = primitive_type(param) if param is not None and param.linkable else None
+    return document.registry.get(type_id) if type_id is not None else None
+
+
+def add_primitive(
+    document: Document, node_id: str, param_name: str, position: tuple[float, float]
+) -> str | None:
+    """Make the primitive for ``node_id.param_name`` at ``position`` with the param's value
+    (and seed mode) and link it in: one undo step. None when the param takes none."""
+    primitive = primitive_class(document, node_id, param_name)
+    if primitive is None:
+        return None
+    pending = PendingLink(node_id, param_name, False, primitive.outputs[0].type)
+    values, modes = inherited(document, primitive, pending)
+    stack = document.undo_stack
+    stack.beginMacro(f"Add {primitive.title}")
+    try:
+        made = document.add_node(primitive.type_id, position, values)
+        for name, mode in modes.items():
+            document.set_seed_mode(made, name, mode)
+        document.connect_ports(made, primitive.outputs[0].name, node_id, param_name)
+    finally:
+        stack.endMacro()
+    return made

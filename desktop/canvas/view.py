@@ -55,7 +55,8 @@ from desktop.canvas.minimap import Minimap
 from desktop.canvas.navigation import Navigation
 from desktop.canvas.node_item import NodeItem
 from desktop.canvas.placement import beside, free_spot, node_size
-from desktop.canvas.primitives import inherited
+from desktop.canvas.ports import PortItem
+from desktop.canvas.primitives import add_primitive, inherited, primitive_class
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup, loose_end_preference
 from desktop.document import Document
@@ -371,6 +372,22 @@ class CanvasView(QGraphicsView):
             return True
         return isinstance(self.canvas_scene.focusItem(), QGraphicsProxyWidget)
 
+    def _add_primitive_at(self, item: object) -> bool:
+        """A double-click on a free param socket: a primitive left of the node feeds it."""
+        if not isinstance(item, PortItem) or not item.is_param or item.linked:
+            return False
+        cls = primitive_class(self.document, item.node_id, item.name)
+        if cls is None:
+            return False
+        anchor = item.scene_anchor()
+        wanted = QPointF(anchor.x() - style.NODE_WIDTH - 80, anchor.y() - style.TITLE_H)
+        made = add_primitive(
+            self.document, item.node_id, item.name, self.free_spot_for(cls, wanted)
+        )
+        if made is not None:
+            self.select_nodes([made])
+        return made is not None
+
     def _focus_next_field(self, backward: bool) -> bool:
         """Tab while a node's field has focus: go to the node's next field."""
         focused = self.canvas_scene.focusItem()
@@ -550,6 +567,9 @@ class CanvasView(QGraphicsView):
         if event.button() is Qt.MouseButton.LeftButton and (item is None or on_group_body):
             self.open_search(scene_pos)
             event.accept()
+            return
+        if event.button() is Qt.MouseButton.LeftButton and self._add_primitive_at(item):
+            event.accept()  # a param socket: a primitive feeding it (ComfyUI's gesture)
             return
         if event.button() is Qt.MouseButton.LeftButton and isinstance(item, LinkItem):
             self.canvas_scene.clearSelection()

@@ -140,3 +140,37 @@ def test_input_links_from_deleted_nodes_are_left_out(
     assert len(pasted) == 1 and document.graph.link_into(pasted[0], "clip") is None
     assert messages and "1 input link not pasted" in messages[0]
     assert node(canvas, pasted[0]).isSelected()
+
+
+def test_double_clicking_a_param_socket_makes_its_primitive(
+    canvas: CanvasView, document: Document
+) -> None:
+    sampler = document.add_node("sampling.sampler", (400, 0))
+    document.set_param(sampler, "seed", 42)
+    document.set_seed_mode(sampler, "seed", "increment")
+    document.set_param(sampler, "cfg", 4.5)
+    for param, primitive, value in (
+        ("seed", "primitive.seed", 42),
+        ("cfg", "primitive.float", 4.5),
+    ):
+        steps = document.undo_stack.count()
+        socket = vp(canvas, port(canvas, sampler, param, False).scenePos())
+        QTest.mouseDClick(canvas.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, socket)
+        made = next(n for n in document.graph if n.type == primitive)
+        own = next(iter(made.params))
+        assert made.params[own] == value
+        assert document.graph.link_into(sampler, param) == Link(made.id, own, sampler, param)
+        assert document.undo_stack.count() == steps + 1
+        assert canvas.selected_nodes() == [made.id]
+        made_box = node(canvas, made.id).sceneBoundingRect()
+        assert made_box.right() < node(canvas, sampler).sceneBoundingRect().left()
+    assert document.seed_modes(
+        next(n.id for n in document.graph if n.type == "primitive.seed")
+    ) == {"seed": "increment"}
+    assert not canvas.search_popup.isVisible()
+    # a linked socket, or an input that is no param, makes nothing
+    count = len(document.graph)
+    for name in ("seed", "unet"):
+        socket = vp(canvas, port(canvas, sampler, name, False).scenePos())
+        QTest.mouseDClick(canvas.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, socket)
+    assert len(document.graph) == count
