@@ -191,3 +191,20 @@ class Navigation:
         self.remember()
         event.accept()
         return True
+
+
+def shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
+    """Shift-click adds to the selection: Qt's items and rubber band do that with Ctrl."""
+    if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        return event
+    modifiers = (event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier) | (
+        Qt.KeyboardModifier.ControlModifier
+    )
+    return QMouseEvent(
+        event.type(),
+        event.position(),
+        event.globalPosition(),
+        event.button(),
+        event.buttons(),
+        modifiers,
+    )

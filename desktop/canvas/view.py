@@ -15,7 +15,6 @@ edited. Inside a node's field, Tab and Shift+Tab go to the node's next and previ
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
@@ -52,22 +51,20 @@ from desktop.canvas.empty_hint import EmptyHint
 from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
-from desktop.canvas.navigation import Navigation
+from desktop.canvas.navigation import Navigation, shift_as_ctrl
 from desktop.canvas.node_item import NodeItem
 from desktop.canvas.placement import beside, free_spot, node_size
 from desktop.canvas.ports import PortItem
 from desktop.canvas.primitives import add_primitive, inherited, primitive_class
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup, loose_end_preference
+from desktop.canvas.view_upkeep import WidgetRealizer, restyle
 from desktop.document import Document
 from desktop.mime import NODE_TYPE_MIME, node_type_of
 from desktop.run_state import RunState
 from nodes.api import Node
 from nodes.graph import GraphError
 from nodes.settings import Settings
-
-REALIZE_BUDGET_S = 0.008
-"""Most time one event-loop turn spends building widgets of nodes that came into view."""
 
 
 class CanvasView(QGraphicsView):
@@ -124,10 +121,7 @@ class CanvasView(QGraphicsView):
         self._last_mouse: QPoint | None = None
         self._placed = False
         self._theme = style.canvas_theme()
-        self._realize_timer = QTimer(self)
-        self._realize_timer.setSingleShot(True)
-        self._realize_timer.setInterval(0)
-        self._realize_timer.timeout.connect(self._realize_visible)
+        self.realizer = WidgetRealizer(self, self.canvas_scene, self._realize_area)
         self.canvas_scene.selectionChanged.connect(self._selection_changed)
         self.canvas_scene.searchRequested.connect(self._link_dropped)
         self.canvas_scene.message.connect(self._show_message)
@@ -328,26 +322,13 @@ class CanvasView(QGraphicsView):
         self._schedule_realize()
 
     def _schedule_realize(self) -> None:
-        if not self._realize_timer.isActive():
-            self._realize_timer.start()
+        self.realizer.schedule()
 
-    def _realize_visible(self) -> None:
-        """Build the widgets of nodes that came into view, a few milliseconds at a time so
-        that zooming into a big graph never stalls the event loop."""
+    def _realize_area(self) -> QRectF | None:
+        """Where node widgets are to be built: the visible scene, at a zoom that shows them."""
         if self.zoom() < style.LOD_DETAIL or not self.isVisible():
-            return
-        visible = self.visible_scene_rect()
-        deadline = time.perf_counter() + REALIZE_BUDGET_S
-        for item in list(self.canvas_scene.nodes.values()):
-            if (
-                item.needs_widgets
-                and not item.collapsed
-                and visible.intersects(item.sceneBoundingRect())
-            ):
-                item.ensure_widgets()
-                if time.perf_counter() > deadline:
-                    self._realize_timer.start()  # go on after other events
-                    return
+            return None
+        return self.visible_scene_rect()
 
     def _zoom_changed(self) -> None:
         self.canvas_scene.set_detail(self.zoom() >= style.LOD_DETAIL)
@@ -458,13 +439,7 @@ class CanvasView(QGraphicsView):
         if style.canvas_theme() == self._theme:
             return
         self._theme = style.canvas_theme()
-        scene = self.canvas_scene
-        scene.setPalette(style.widget_palette())
-        for item in scene.nodes.values():
-            if item.param_panel is not None:
-                item.param_panel.restyle()
-            item.update()
-        scene.update()
+        restyle(self.canvas_scene)
         self.viewport().update()
         self.minimap.schedule_update()
 
@@ -547,7 +522,7 @@ class CanvasView(QGraphicsView):
         if self._search.isVisible():
             self._search.close_popup()
         if not self.navigation.mouse_press(event):
-            super().mousePressEvent(_shift_as_ctrl(event))
+            super().mousePressEvent(shift_as_ctrl(event))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._last_mouse = event.position().toPoint()
@@ -556,7 +531,7 @@ class CanvasView(QGraphicsView):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if not self.navigation.mouse_release(event):
-            super().mouseReleaseEvent(_shift_as_ctrl(event))
+            super().mouseReleaseEvent(shift_as_ctrl(event))
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         item = self.itemAt(event.position().toPoint())
@@ -633,23 +608,6 @@ class CanvasView(QGraphicsView):
             event.acceptProposedAction()
         else:
             event.ignore()
-
-
-def _shift_as_ctrl(event: QMouseEvent) -> QMouseEvent:
-    """Shift-click adds to the selection: Qt's items and rubber band do that with Ctrl."""
-    if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-        return event
-    modifiers = (event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier) | (
-        Qt.KeyboardModifier.ControlModifier
-    )
-    return QMouseEvent(
-        event.type(),
-        event.position(),
-        event.globalPosition(),
-        event.button(),
-        event.buttons(),
-        modifiers,
-    )
 
 
 __all__ = ["CanvasView"]
