@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from nodes.cli.common import EXIT_OK, printable
+from nodes.cli.common import EXIT_OK, UsageError, printable
 from nodes.paths import MODEL_KIND_FOLDERS, list_model_files
 from nodes.settings import Settings
 
@@ -37,9 +37,11 @@ def cmd_make_demo_model(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from nodes.models.demo import make_demo_inpainting_model, make_demo_model
+    from nodes.models.demo import make_demo_inpainting_model, make_demo_model, make_demo_refiner
     from nodes.models.demo_upscale import make_demo_upscale_model
 
+    if args.refiner and args.family != "sdxl":
+        raise UsageError("--refiner refines SDXL: use it with --family sdxl")
     root = (args.dir or Settings.load().model_dirs()[0]).expanduser()
     with tempfile.TemporaryDirectory(dir=_existing(root)) as scratch:
         paths = make_demo_model(Path(scratch), args.family)
@@ -55,6 +57,10 @@ def cmd_make_demo_model(args: argparse.Namespace) -> int:
             inpainting = make_demo_inpainting_model(Path(scratch), args.family)
             moves[inpainting.single_file] = root / "checkpoints"
             moves[inpainting.folder] = root / "checkpoints"
+        if args.refiner:
+            refiner = make_demo_refiner(Path(scratch))
+            moves[refiner.single_file] = root / "checkpoints"
+            moves[refiner.folder] = root / "checkpoints"
         written = []
         for source, folder in moves.items():
             folder.mkdir(parents=True, exist_ok=True)

@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write an inpainting model (a 9-channel UNet) of the family",
     )
+    demo.add_argument(
+        "--refiner",
+        action="store_true",
+        help="also write an SDXL refiner (with --family sdxl), to try the base → refiner hand-off",
+    )
     return parser
 
 

@@ -555,3 +555,20 @@ def test_diffusers_convention_split_settings_name_their_field(
         assert outcome.status is RunStatus.FAILED
         assert [(p.node_id, p.field) for p in outcome.problems] == [(node, field)], param
         assert "comfyui convention" in outcome.problems[0].message
+
+
+def test_make_demo_model_writes_a_refiner_next_to_sdxl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nodes import cli
+
+    models = tmp_path / "models"
+    assert cli.main(["make-demo-model", str(models), "--family", "sdxl", "--refiner"]) == 0
+    written = capsys.readouterr().out.split()
+    checkpoints = models / "checkpoints"
+    for name in ("sdxl_refiner-demo.safetensors", "sdxl_refiner-demo", "sdxl-demo.safetensors"):
+        assert str(checkpoints / name) in written
+    assert detect(checkpoints / "sdxl_refiner-demo.safetensors").family is SDXL_REFINER
+    assert detect(checkpoints / "sdxl_refiner-demo").family is SDXL_REFINER
+    assert cli.main(["make-demo-model", str(models), "--refiner"]) == 2  # sd15 has none
+    assert "--family sdxl" in capsys.readouterr().err
