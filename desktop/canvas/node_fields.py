@@ -9,12 +9,47 @@ skipped.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
+from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QGraphicsProxyWidget,
+    QGraphicsScene,
+    QLineEdit,
+    QWidget,
+)
 
 from desktop.canvas.params import ParamEditor
 from nodes.api import Param
+
+
+@runtime_checkable
+class FieldOwner(Protocol):
+    """A node item whose fields Tab moves between."""
+
+    def focus_next_field(self, backward: bool) -> bool: ...
+
+
+def tab_between_fields(scene: QGraphicsScene, event: QEvent) -> bool:
+    """Handle ``event`` if it is Tab or Shift+Tab while a node's field has focus (the
+    view's :meth:`event` asks first): True when focus moved to another of its fields."""
+    if (
+        event.type() is not QEvent.Type.KeyPress
+        or not isinstance(event, QKeyEvent)
+        or event.key() not in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+        or event.modifiers()
+        & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    ):
+        return False
+    focused = scene.focusItem()
+    owner = focused.parentItem() if isinstance(focused, QGraphicsProxyWidget) else None
+    backward = event.key() == Qt.Key.Key_Backtab or bool(
+        event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+    )
+    return isinstance(owner, FieldOwner) and owner.focus_next_field(backward)
 
 
 def tab_order(

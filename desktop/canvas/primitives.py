@@ -9,9 +9,14 @@ nothing until the user edits the primitive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QPointF
+
+from desktop.canvas import style
 from desktop.canvas.links import PendingLink
+from desktop.canvas.ports import PortItem
 from desktop.document import Document
 from nodes.api import Node, Param
 from nodes.ports import PortType
@@ -94,3 +99,20 @@ def add_primitive(
     finally:
         stack.endMacro()
     return made
+
+
+def add_primitive_for_socket(
+    document: Document,
+    socket: PortItem,
+    place: Callable[[type[Node], QPointF], tuple[float, float]],
+) -> str | None:
+    """A double-click on a free param ``socket``: its primitive, left of the node (where
+    ``place`` finds room near the spot wanted). None for other ports."""
+    if not socket.is_param or socket.linked:
+        return None
+    cls = primitive_class(document, socket.node_id, socket.name)
+    if cls is None:
+        return None
+    anchor = socket.scene_anchor()
+    wanted = QPointF(anchor.x() - style.NODE_WIDTH - 80, anchor.y() - style.TITLE_H)
+    return add_primitive(document, socket.node_id, socket.name, place(cls, wanted))

@@ -52,10 +52,10 @@ from desktop.canvas.groups import GroupItem, frame_around
 from desktop.canvas.links import LinkItem, PendingLink, compatible_port
 from desktop.canvas.minimap import Minimap
 from desktop.canvas.navigation import Navigation, shift_as_ctrl
-from desktop.canvas.node_item import NodeItem
+from desktop.canvas.node_fields import tab_between_fields
 from desktop.canvas.placement import beside, free_spot, node_size
 from desktop.canvas.ports import PortItem
-from desktop.canvas.primitives import add_primitive, inherited, primitive_class
+from desktop.canvas.primitives import add_primitive_for_socket, inherited
 from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup, loose_end_preference
 from desktop.canvas.view_upkeep import WidgetRealizer, restyle
@@ -355,25 +355,14 @@ class CanvasView(QGraphicsView):
 
     def _add_primitive_at(self, item: object) -> bool:
         """A double-click on a free param socket: a primitive left of the node feeds it."""
-        if not isinstance(item, PortItem) or not item.is_param or item.linked:
-            return False
-        cls = primitive_class(self.document, item.node_id, item.name)
-        if cls is None:
-            return False
-        anchor = item.scene_anchor()
-        wanted = QPointF(anchor.x() - style.NODE_WIDTH - 80, anchor.y() - style.TITLE_H)
-        made = add_primitive(
-            self.document, item.node_id, item.name, self.free_spot_for(cls, wanted)
+        made = (
+            add_primitive_for_socket(self.document, item, self.free_spot_for)
+            if isinstance(item, PortItem)
+            else None
         )
         if made is not None:
             self.select_nodes([made])
         return made is not None
-
-    def _focus_next_field(self, backward: bool) -> bool:
-        """Tab while a node's field has focus: go to the node's next field."""
-        focused = self.canvas_scene.focusItem()
-        owner = focused.parentItem() if isinstance(focused, QGraphicsProxyWidget) else None
-        return isinstance(owner, NodeItem) and owner.focus_next_field(backward)
 
     def _show_message(self, text: str, scene_pos: QPointF) -> None:
         self.statusMessage.emit(text)
@@ -465,17 +454,7 @@ class CanvasView(QGraphicsView):
             event.accept()
             return True
         # Tab in a node's field goes to the node's next field (Shift+Tab: back), around
-        if (
-            event.type() is QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
-            and not event.modifiers()
-            & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
-            and self._focus_next_field(
-                event.key() == Qt.Key.Key_Backtab
-                or bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-            )
-        ):
+        if tab_between_fields(self.canvas_scene, event):
             return True
         # Tab would move keyboard focus; on the canvas it opens the node search
         if (
