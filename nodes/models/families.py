@@ -101,9 +101,9 @@ class Family:
     """One model family and the facts that no tensor shape reveals."""
 
     id: str
-    """Stable id stored in workflows and caches: "sd1", "sd2", "sdxl"."""
+    """Stable id stored in workflows and caches: "sd1", "sd2", "sdxl", "sdxl_refiner"."""
     name: str
-    """For people: "SD1.x", "SD2.x", "SDXL"."""
+    """For people: "SD1.x", "SD2.x", "SDXL", "SDXL refiner"."""
     latent: LatentFormat
     native_size: int
     """The side, in pixels, of the square images it was trained on."""
