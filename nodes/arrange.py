@@ -14,7 +14,9 @@ knows: the engine has no fonts), and neither changing the graph:
 - :func:`resolve_overlaps` — a minimal-move de-overlap: nodes are taken top to bottom and
   each one that overlaps a node already placed is pushed straight down below it. This is
   what an imported ComfyUI graph needs when its nodes are taller here than there: the
-  columns keep their places and only slide down as far as needed.
+  columns keep their places and only slide down as far as needed. :func:`make_room` does
+  the same keeping groups whole (a group grows round its nodes and pushes what is below
+  it down as a block).
 
 Pinned nodes (``NodeData.pinned``) never move in either: the others make room for them.
 Files may hold cycles (they load unchecked); a cycle's nodes share one column.
@@ -130,28 +132,102 @@ def resolve_overlaps(
     for node_id, data in graph.nodes.items():
         where.setdefault(node_id, data.position)
     stay = set(fixed) | {n for n, d in graph.nodes.items() if d.pinned}
-    grid = _Grid(cell=max(64.0, _median_height(box)))
-    result: dict[str, Position] = {}
-    for node_id in stay:
-        if node_id in graph.nodes:
-            rect = _Rect(*where[node_id], *box[node_id])
-            grid.add(rect)
-            result[node_id] = where[node_id]
-    movable = sorted(
-        (n for n in graph.nodes if n not in stay), key=lambda n: (where[n][1], where[n][0])
-    )
-    for node_id in movable:
-        x, y = where[node_id]
-        w, h = box[node_id]
-        rect = _Rect(x, y, w, h)
+    rects = {n: _Rect(*where[n], *box[n]) for n in graph.nodes}
+    placed = _push_down(rects, stay, gap)
+    return {node_id: (placed[node_id].x, placed[node_id].y) for node_id in graph.nodes}
+
+
+GroupRect = tuple[float, float, float, float]
+
+
+def make_room(
+    graph: Graph,
+    sizes: Mapping[str, Size] | None = None,
+    *,
+    gap: float = 20.0,
+    margin: float = 20.0,
+    title: float = 30.0,
+) -> tuple[dict[str, Position], dict[str, GroupRect]]:
+    """:func:`resolve_overlaps` that keeps groups whole: (every node's position, every
+    group's frame).
+
+    Each node belongs to the smallest group frame its position lies in. First the members
+    of each group are pushed apart among themselves and the frame grows to hold them
+    (``margin`` around, ``title`` above); then the groups, as blocks with their nodes, and
+    the nodes in no group are pushed apart the same way, a block moving all its nodes. So
+    a group that grows pushes what is below it down instead of swallowing it, and no node
+    changes group. Frames that overlap each other (nested groups) give no blocks to move:
+    then only the nodes are pushed apart, as :func:`resolve_overlaps` does.
+    """
+    box = node_sizes(graph, sizes)
+    rects = {n: _Rect(*d.position, *box[n]) for n, d in graph.nodes.items()}
+    frames = {g: _Rect(*group.rect) for g, group in graph.groups.items()}
+    pinned = {n for n, d in graph.nodes.items() if d.pinned}
+    if _any_overlap(frames.values()):
+        placed = _push_down(rects, pinned, gap)
+        return {n: (r.x, r.y) for n, r in placed.items()}, {
+            g: graph.groups[g].rect for g in graph.groups
+        }
+    owner: dict[str, str | None] = {}
+    for node_id, data in graph.nodes.items():
+        x, y = data.position
+        inside = [g for g, f in frames.items() if f.x <= x <= f.x + f.w and f.y <= y <= f.y + f.h]
+        owner[node_id] = min(inside, key=lambda g: frames[g].w * frames[g].h, default=None)
+    members: dict[str, list[str]] = {g: [] for g in frames}
+    for node_id, group_id in owner.items():
+        if group_id is not None:
+            members[group_id].append(node_id)
+    for group_id, nodes in members.items():
+        if not nodes:
+            continue
+        rects.update(_push_down({n: rects[n] for n in nodes}, pinned, gap))
+        left = min(rects[n].x for n in nodes) - margin
+        top = min(rects[n].y for n in nodes) - margin - title
+        right = max(rects[n].x + rects[n].w for n in nodes) + margin
+        bottom = max(rects[n].y + rects[n].h for n in nodes) + margin
+        f = frames[group_id]
+        x0, y0 = min(f.x, left), min(f.y, top)
+        frames[group_id] = _Rect(x0, y0, max(f.x + f.w, right) - x0, max(f.y + f.h, bottom) - y0)
+    blocks = {f"group:{g}": frames[g] for g in frames}
+    blocks.update({f"node:{n}": rects[n] for n, g in owner.items() if g is None})
+    stay = {f"node:{n}" for n in pinned if owner[n] is None}
+    stay |= {f"group:{owner[n]}" for n in pinned if owner[n] is not None}
+    moved = _push_down(blocks, stay, gap)
+    for key, rect in moved.items():
+        kind, _, name = key.partition(":")
+        if kind == "node":
+            rects[name] = rect
+            continue
+        dy = rect.y - frames[name].y
+        frames[name] = rect
+        for node_id in members[name]:
+            r = rects[node_id]
+            rects[node_id] = _Rect(r.x, r.y + dy, r.w, r.h)
+    positions = {n: (rects[n].x, rects[n].y) for n in graph.nodes}
+    return positions, {g: (f.x, f.y, f.w, f.h) for g, f in frames.items()}
+
+
+def _push_down(rects: Mapping[str, _Rect], stay: Iterable[str], gap: float) -> dict[str, _Rect]:
+    """The rectangles with none closer than ``gap`` to another, the ``stay`` ones where
+    they are and the rest visited top to bottom (then left to right), each pushed straight
+    down below what it overlaps among those already placed until it overlaps none."""
+    fixed = [key for key in stay if key in rects]
+    grid = _Grid(cell=max(64.0, _median_height({k: (r.w, r.h) for k, r in rects.items()})))
+    result: dict[str, _Rect] = {}
+    for key in fixed:
+        grid.add(rects[key])
+        result[key] = rects[key]
+    movable = sorted((k for k in rects if k not in result), key=lambda k: (rects[k].y, rects[k].x))
+    for key in movable:
+        rect = rects[key]
         while True:
             hits = [other for other in grid.near(rect, gap) if rect.overlaps(other, gap)]
             if not hits:
                 break
-            rect = _Rect(x, max(o.y + o.h for o in hits) + gap, w, h)
+            rect = _Rect(rect.x, max(o.y + o.h for o in hits) + gap, rect.w, rect.h)
         grid.add(rect)
-        result[node_id] = (rect.x, rect.y)
-    return {node_id: result[node_id] for node_id in graph.nodes}
+        result[key] = rect
+    return result
 
 
 def overlapping(
@@ -301,31 +377,57 @@ def _layout_part(
 # ---------------------------------------------------------------------------- geometry
 
 
+def _any_overlap(rects: Iterable[_Rect]) -> bool:
+    grid = _Grid(cell=256.0)
+    for rect in rects:
+        if any(rect.overlaps(other, 0.0) for other in grid.near(rect, 0.0)):
+            return True
+        grid.add(rect)
+    return False
+
+
 def _median_height(box: Mapping[str, Size]) -> float:
     heights = sorted(h for _, h in box.values())
     return heights[len(heights) // 2] if heights else DEFAULT_SIZE[1]
 
 
 class _Grid:
-    """Rectangles bucketed by square cells, for finding the ones near a rectangle."""
+    """Rectangles bucketed by square cells, for finding the ones near a rectangle. A
+    rectangle spanning more than :data:`_MAX_CELLS` cells (a huge frame from a file) is
+    kept in a list every query sees, so no rectangle costs more than that many cells."""
 
     def __init__(self, cell: float) -> None:
         self.cell = cell
         self.cells: dict[tuple[int, int], list[_Rect]] = {}
+        self.big: list[_Rect] = []
 
-    def _span(self, rect: _Rect, margin: float) -> Iterable[tuple[int, int]]:
+    def _span(self, rect: _Rect, margin: float) -> tuple[range, range] | None:
         c = self.cell
-        x0, x1 = int((rect.x - margin) // c), int((rect.x + rect.w + margin) // c)
-        y0, y1 = int((rect.y - margin) // c), int((rect.y + rect.h + margin) // c)
-        return ((i, j) for i in range(x0, x1 + 1) for j in range(y0, y1 + 1))
+        xs = range(int((rect.x - margin) // c), int((rect.x + rect.w + margin) // c) + 1)
+        ys = range(int((rect.y - margin) // c), int((rect.y + rect.h + margin) // c) + 1)
+        return (xs, ys) if len(xs) * len(ys) <= _MAX_CELLS else None
 
     def add(self, rect: _Rect) -> None:
-        for key in self._span(rect, 0.0):
-            self.cells.setdefault(key, []).append(rect)
+        span = self._span(rect, 0.0)
+        if span is None:
+            self.big.append(rect)
+            return
+        for i in span[0]:
+            for j in span[1]:
+                self.cells.setdefault((i, j), []).append(rect)
 
     def near(self, rect: _Rect, margin: float) -> list[_Rect]:
-        seen: dict[_Rect, None] = {}
-        for key in self._span(rect, margin):
-            for other in self.cells.get(key, ()):
-                seen[other] = None
+        seen: dict[_Rect, None] = dict.fromkeys(self.big)
+        span = self._span(rect, margin)
+        if span is None:  # a huge query: every rectangle is near
+            for bucket in self.cells.values():
+                seen.update(dict.fromkeys(bucket))
+            return list(seen)
+        for i in span[0]:
+            for j in span[1]:
+                for other in self.cells.get((i, j), ()):
+                    seen[other] = None
         return list(seen)
+
+
+_MAX_CELLS = 4096

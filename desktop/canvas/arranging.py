@@ -4,7 +4,8 @@ The layout itself is :mod:`nodes.arrange`'s (pure functions on the graph); what 
 adds is the nodes' real sizes, which only exist once the items have laid themselves out
 (fonts, params, previews, collapsed nodes), and the undo step. Groups follow their nodes:
 after Arrange a group's frame is refitted around the nodes that were inside it (when all
-of them moved), and Make Room grows a frame so the nodes it pushed down stay inside.
+of them moved); Make Room keeps groups whole (:func:`nodes.arrange.make_room`: a frame
+grows round its nodes and pushes what is below it down as a block).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF
 
+from desktop.canvas import style
 from desktop.canvas.groups import frame_around
-from nodes.arrange import arrange, overlapping, resolve_overlaps
+from nodes.arrange import arrange, overlapping
+from nodes.arrange import make_room as make_room_layout
 
 if TYPE_CHECKING:
     from desktop.canvas.scene import CanvasScene
@@ -37,7 +40,7 @@ def arrange_graph(scene: CanvasScene) -> int:
     graph = scene.document.graph
     moved = arrange(graph, item_sizes(scene))
     placed = {n: moved.get(n, d.position) for n, d in graph.nodes.items() if not d.pinned}
-    return _apply(scene, placed, "Arrange", grow=False)
+    return _apply(scene, placed, "Arrange")
 
 
 def make_room(scene: CanvasScene) -> int:
@@ -48,13 +51,24 @@ def make_room(scene: CanvasScene) -> int:
     sizes = item_sizes(scene)
     if not overlapping(graph, sizes):
         return 0
-    positions = resolve_overlaps(graph, sizes, gap=MAKE_ROOM_GAP)
-    return _apply(scene, positions, "Make room", grow=True)
+    positions, frames = make_room_layout(
+        graph, sizes, gap=MAKE_ROOM_GAP, margin=20.0, title=style.GROUP_TITLE_H
+    )
+    moved = {n: p for n, p in positions.items() if graph.nodes[n].position != p}
+    groups = {g: r for g, r in frames.items() if graph.groups[g].rect != r}
+    if not moved and not groups:
+        return 0
+    stack = scene.document.undo_stack
+    stack.beginMacro("Make room")
+    try:
+        scene.document.move(moved, groups)
+    finally:
+        stack.endMacro()
+    return len(moved)
 
 
-def _apply(
-    scene: CanvasScene, positions: dict[str, tuple[float, float]], text: str, grow: bool
-) -> int:
+def _apply(scene: CanvasScene, positions: dict[str, tuple[float, float]], text: str) -> int:
+    """Move the nodes to ``positions`` and refit each group whose nodes all have one."""
     graph = scene.document.graph
     moved = {n: p for n, p in positions.items() if graph.nodes[n].position != p}
     if not moved:
@@ -63,19 +77,12 @@ def _apply(
     sizes = item_sizes(scene)
     for group_id, group in graph.groups.items():
         members = graph.nodes_in_group(group_id)
-        # Make Room grows a frame whose nodes it pushed; Arrange refits one whose nodes
-        # it all placed (a frame holding a pinned node stays)
-        if not members or not (
-            any(m in moved for m in members) if grow else all(m in positions for m in members)
-        ):
-            continue
+        if not members or not all(m in positions for m in members):
+            continue  # a frame holding a pinned node stays
         rect = QRectF()
         for member in members:
-            x, y = positions.get(member, graph.nodes[member].position)
-            rect = rect.united(QRectF(x, y, *sizes[member]))
+            rect = rect.united(QRectF(*positions[member], *sizes[member]))
         frame = frame_around(rect)
-        if grow:
-            frame = _union(group.rect, frame)
         if frame != group.rect:
             groups[group_id] = frame
     stack = scene.document.undo_stack
@@ -85,10 +92,3 @@ def _apply(
     finally:
         stack.endMacro()
     return len(moved)
-
-
-def _union(
-    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
-) -> tuple[float, float, float, float]:
-    rect = QRectF(*a).united(QRectF(*b))
-    return (rect.x(), rect.y(), rect.width(), rect.height())

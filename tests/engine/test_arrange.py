@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 
-from nodes.arrange import arrange, node_sizes, overlapping, resolve_overlaps
+from nodes.arrange import arrange, make_room, node_sizes, overlapping, resolve_overlaps
 from nodes.graph import Graph, Link
 from nodes.workflow import from_dict, to_dict
 
@@ -224,3 +224,49 @@ def test_pinned_is_saved_loaded_and_kept_out_of_unpinned_nodes(graph: Graph, reg
     assert again.nodes["a"].pinned and not again.nodes["b"].pinned
     assert again.nodes["a"].extra == {}
     assert to_dict(again) == doc
+
+
+def test_make_room_keeps_groups_whole_and_pushes_what_is_below_down(graph: Graph) -> None:
+    # group "top" holds a column of two nodes that overlap here; group "below" sits under
+    # it, and a free node beside; growing "top" must push "below" (with its node) down
+    graph.add_group("Top", (0.0, -40.0, 260.0, 240.0), id="top")
+    graph.add_node("test.const", id="a", position=(20.0, 20.0))
+    graph.add_node("test.const", id="b", position=(20.0, 80.0))
+    graph.add_group("Below", (0.0, 220.0, 260.0, 200.0), id="below")
+    graph.add_node("test.const", id="c", position=(20.0, 280.0))
+    graph.add_node("test.const", id="free", position=(600.0, 0.0))
+    sizes = _sizes(graph)
+    positions, frames = make_room(graph, sizes, gap=20.0, margin=20.0, title=30.0)
+    assert positions["a"] == (20.0, 20.0) and positions["b"] == (20.0, 140.0)
+    top = frames["top"]
+    assert top[1] + top[3] == 140.0 + 100.0 + 20.0, "the frame grew round its nodes"
+    below = frames["below"]
+    assert below[1] >= top[1] + top[3] + 20.0, "the group below moved down as a block"
+    assert positions["c"][1] - below[1] == 280.0 - 220.0, "its node moved with it"
+    assert positions["free"] == (600.0, 0.0)
+    for node_id, position in positions.items():
+        graph.nodes[node_id].position = position
+    for group_id, rect in frames.items():
+        graph.groups[group_id].rect = rect
+    assert graph.nodes_in_group("top") == ["a", "b"] and graph.nodes_in_group("below") == ["c"]
+    assert overlapping(graph, sizes) == []
+
+
+def test_make_room_with_nested_groups_only_moves_nodes(graph: Graph) -> None:
+    graph.add_group("Outer", (0.0, 0.0, 800.0, 800.0), id="outer")
+    graph.add_group("Inner", (10.0, 10.0, 300.0, 300.0), id="inner")
+    graph.add_node("test.const", id="a", position=(20.0, 40.0))
+    graph.add_node("test.const", id="b", position=(20.0, 60.0))
+    positions, frames = make_room(graph, _sizes(graph), gap=20.0)
+    assert positions["b"] == (20.0, 160.0)
+    assert frames == {g: graph.groups[g].rect for g in graph.groups}
+
+
+def test_huge_sizes_and_frames_from_a_file_cost_no_more_than_small_ones(graph: Graph) -> None:
+    graph.add_group("Huge", (-1e12, -1e12, 2e12, 2e12), id="huge")
+    for i in range(200):
+        graph.add_node("test.const", id=f"n{i}", position=(0.0, 10.0 * i))
+    graph.nodes["n0"].size = (1e12, 1e12)
+    positions, _ = make_room(graph, None, gap=10.0)
+    assert positions["n1"][1] > 1e12
+    assert len(resolve_overlaps(graph, None)) == 200
