@@ -23,10 +23,12 @@ from PySide6.QtWidgets import QMenu
 
 from desktop.canvas import style
 from desktop.canvas.arranging import arrange_graph, make_room
+from desktop.canvas.clipboard import clipboard_workflow
+from desktop.canvas.clipboard import copy_nodes as copied_nodes
 from desktop.canvas.scene import CanvasScene
 from desktop.document import Document
 from desktop.mask_painter import can_edit_mask
-from desktop.mime import workflow_mime_data, workflow_of
+from desktop.mime import workflow_mime_data
 from nodes.api import Node
 from nodes.graph import GraphError, Link
 from nodes.workflow import WorkflowError
@@ -115,7 +117,7 @@ def canvas_menu(view: CanvasView, scene_pos: QPointF) -> QMenu:
             action.setData(type_id)
     menu.addAction("Search nodes…\tTab", lambda: view.open_search(scene_pos))
     paste = menu.addAction("Paste\tCtrl+V", lambda: paste_at(view, scene_pos))
-    paste.setEnabled(_clipboard_workflow() is not None)
+    paste.setEnabled(clipboard_workflow() is not None)
     menu.addSeparator()
     arrange = menu.addAction("Arrange", lambda: arrange_graph(view.canvas_scene))
     arrange.setToolTip("Lay the graph out in columns, left to right, links crossing little")
@@ -146,15 +148,16 @@ def add_node_at(view: CanvasView, type_id: str, scene_pos: QPointF) -> str | Non
 
 
 def copy_nodes(view: CanvasView, ids: list[str]) -> None:
-    """Put ``ids`` (and the links among them) on the clipboard, as Ctrl+C does."""
+    """Put ``ids`` (and the links among them) on the clipboard, as Ctrl+C does (with the
+    links feeding them, for Ctrl+Shift+V: :mod:`desktop.canvas.clipboard`)."""
     clipboard = QGuiApplication.clipboard()
     if ids and clipboard is not None:
-        clipboard.setMimeData(workflow_mime_data(view.document.copy_nodes(ids)))
+        clipboard.setMimeData(workflow_mime_data(copied_nodes(view.document, ids)))
 
 
 def paste_at(view: CanvasView, scene_pos: QPointF) -> list[str]:
     """Paste the clipboard's nodes with their top-left corner at ``scene_pos``."""
-    document = _clipboard_workflow()
+    document = clipboard_workflow()
     if document is None:
         return []
     try:
@@ -164,12 +167,6 @@ def paste_at(view: CanvasView, scene_pos: QPointF) -> list[str]:
         return []
     view.select_nodes(ids)
     return ids
-
-
-def _clipboard_workflow() -> dict | None:
-    clipboard = QGuiApplication.clipboard()
-    mime = clipboard.mimeData() if clipboard is not None else None
-    return workflow_of(mime) if mime is not None else None
 
 
 def _duplicate(view: CanvasView, ids: list[str]) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem, QMenu
 from pytestqt.qtbot import QtBot
 
 from desktop.bridge import EngineBridge
+from desktop.canvas.clipboard import INPUT_LINKS_KEY, clipboard_workflow
 from desktop.canvas.context_menus import canvas_menu, link_menu, node_menu
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
@@ -114,6 +115,11 @@ def test_duplicate_copy_group_bypass_color_and_delete_from_the_menu(
     pasted = [n for n in document.graph.nodes if n not in (value, show)]
     assert len(pasted) == 1
     assert document.graph.nodes[pasted[0]].position == (900.0, 900.0)
+    canvas.select_nodes([])
+    _pick(node_menu(canvas, show), "Copy")  # as Ctrl+C: it remembers what fed it
+    copied = clipboard_workflow()
+    assert copied is not None
+    assert copied["metadata"][INPUT_LINKS_KEY] == [[value, "value", show, "value"]]
     canvas.select_nodes([value, show])
     _pick(node_menu(canvas, value), "Group selected")
     (group,) = document.graph.groups.values()
