@@ -454,7 +454,7 @@ class CanvasView(QGraphicsView):
             event.accept()
             return True
         # Tab in a node's field goes to the node's next field (Shift+Tab: back), around
-        if tab_between_fields(self.canvas_scene, event):
+        if event.type() is QEvent.Type.KeyPress and tab_between_fields(self.canvas_scene, event):
             return True
         # Tab would move keyboard focus; on the canvas it opens the node search
         if (

@@ -121,6 +121,7 @@ def test_ctrl_shift_v_pastes_nodes_with_their_input_links(
         n.id for n in document.graph if n.type == "conditioning.text_encode" and n.id != encode
     ]
     assert len(alone) == 1 and document.graph.link_into(alone[0], "clip") is None
+    clipboard.clear()  # the clipboard owns the data: let it go before Qt shuts down
 
 
 def test_input_links_from_deleted_nodes_are_left_out(
