@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QTimer
-from PySide6.QtGui import QAction, QContextMenuEvent
+from PySide6.QtGui import QAction, QContextMenuEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QMenu
 from pytestqt.qtbot import QtBot
 
@@ -136,6 +136,9 @@ def test_duplicate_copy_group_bypass_color_and_delete_from_the_menu(
     assert show not in document.graph.nodes and value in document.graph.nodes
     document.undo_stack.undo()
     assert document.graph.link_into(show, "value") == Link(value, "value", show, "value")
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.clear()  # the clipboard owns the data: let it go before Qt shuts down
 
 
 def test_rename_from_the_menu_opens_the_title_editor(

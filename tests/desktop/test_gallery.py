@@ -190,6 +190,7 @@ def test_the_menu_loads_reruns_and_uses_an_image(qtbot: QtBot, window, outputs: 
     assert window.gallery.copy_image(plain)
     clipboard = QGuiApplication.clipboard()
     assert clipboard is not None and clipboard.image().width() == 64
+    clipboard.clear()  # the clipboard owns the data: let it go before Qt shuts down
 
 
 def test_a_saved_result_in_the_image_panel_gets_the_same_menu(window, outputs: Path) -> None:
