@@ -33,7 +33,7 @@ from desktop.gallery_actions import attach_result_menus, rerun_image, use_image_
 from desktop.live_validation import LiveValidator
 from desktop.mask_image import image_file_for
 from desktop.mask_painter import LOAD_IMAGE, MaskPainterDialog, open_mask_painter
-from desktop.mime import workflow_mime_data, workflow_of
+from desktop.mime import put_workflow_on_clipboard, workflow_of
 from desktop.models_banner import ModelsBanner, use_demo_model
 from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
 from desktop.panels.gallery import GalleryPanel
@@ -247,9 +247,7 @@ class MainWindow(QMainWindow):
         document = self.canvas.copy_selection()
         if document is None:
             return
-        clipboard = QGuiApplication.clipboard()
-        if clipboard is not None:
-            clipboard.setMimeData(workflow_mime_data(document))
+        put_workflow_on_clipboard(document)
 
     def cut(self) -> None:
         self.copy()

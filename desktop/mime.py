@@ -9,9 +9,12 @@ all read these definitions, so they cannot drift apart.
 
 from __future__ import annotations
 
+import atexit
+import functools
 from typing import Any
 
 from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QGuiApplication
 
 from nodes.workflow import FORMAT, WorkflowError, dumps
 from nodes.workflow.io import parse_json
@@ -44,6 +47,33 @@ def workflow_mime_data(document: dict[str, Any]) -> QMimeData:
     mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
     mime.setText(text)
     return mime
+
+
+def put_workflow_on_clipboard(document: dict[str, Any]) -> bool:
+    """Put copied nodes (a workflow document) on the system clipboard; False without one.
+
+    On Qt's ``offscreen`` platform (tests, ``make screenshot``) the process crashes at exit
+    while the clipboard holds a QMimeData made in Python (seen with PySide6 6.11), so there
+    the clipboard is emptied before the interpreter shuts down. Elsewhere it is left alone:
+    on X11 Qt hands the contents to the clipboard manager as the app quits."""
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is None:
+        return False
+    clipboard.setMimeData(workflow_mime_data(document))
+    if QGuiApplication.platformName() == "offscreen":
+        _release_at_exit()
+    return True
+
+
+@functools.cache
+def _release_at_exit() -> None:
+    """Register :func:`_release_offscreen_clipboard` once."""
+    atexit.register(_release_offscreen_clipboard)
+
+
+def _release_offscreen_clipboard() -> None:
+    if QGuiApplication.instance() is not None and (clipboard := QGuiApplication.clipboard()):
+        clipboard.clear()
 
 
 def workflow_of(mime: QMimeData) -> dict[str, Any] | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu
 
 from desktop.canvas import style
@@ -28,7 +27,7 @@ from desktop.canvas.clipboard import copy_nodes as copied_nodes
 from desktop.canvas.scene import CanvasScene
 from desktop.document import Document
 from desktop.mask_painter import can_edit_mask
-from desktop.mime import workflow_mime_data
+from desktop.mime import put_workflow_on_clipboard
 from nodes.api import Node
 from nodes.graph import GraphError, Link
 from nodes.workflow import WorkflowError
@@ -150,9 +149,8 @@ def add_node_at(view: CanvasView, type_id: str, scene_pos: QPointF) -> str | Non
 def copy_nodes(view: CanvasView, ids: list[str]) -> None:
     """Put ``ids`` (and the links among them) on the clipboard, as Ctrl+C does (with the
     links feeding them, for Ctrl+Shift+V: :mod:`desktop.canvas.clipboard`)."""
-    clipboard = QGuiApplication.clipboard()
-    if ids and clipboard is not None:
-        clipboard.setMimeData(workflow_mime_data(copied_nodes(view.document, ids)))
+    if ids:
+        put_workflow_on_clipboard(copied_nodes(view.document, ids))
 
 
 def paste_at(view: CanvasView, scene_pos: QPointF) -> list[str]:
