@@ -87,6 +87,18 @@ def sha256_file(path: str | Path) -> str:
         pending.set()
 
 
+def known_sha256(path: str | Path) -> str | None:
+    """The digest of the file as it is now if one was computed before (this session or,
+    through the disk cache, an earlier one); None otherwise. Never reads the file."""
+    try:
+        fp = file_fingerprint(path)
+    except ModelError:
+        return None
+    with _hash_lock:
+        _load_disk_cache()
+        return _hashes.get(fp)
+
+
 def hash_in_background(path: str | Path) -> None:
     """Start hashing a model file on a daemon thread unless its digest is known or being
     computed: called when a model loads, so the first saved image does not wait for it."""
