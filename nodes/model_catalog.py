@@ -100,6 +100,15 @@ class ModelEntry:
         return family_label(self.families)
 
     @property
+    def summary(self) -> str:
+        """What it is in a few words: its family, or an upscaler's architecture and
+        scale ("Real-ESRGAN Compact 4×"); "" when the header does not tell."""
+        if self.kind == "upscale_models":
+            scale = f"{self.scale}×" if self.scale else ""
+            return " ".join(x for x in (self.architecture or "", scale) if x)
+        return self.family
+
+    @property
     def folder(self) -> bool:
         return self.path.is_dir()
 
@@ -134,6 +143,7 @@ class ModelEntry:
             "folder": self.folder,
             "size": self.size,
             "family": self.family or None,
+            "summary": self.summary or None,
             "families": list(self.families),
             "precision": self.precision,
             "architecture": self.architecture,

@@ -1,7 +1,8 @@
-"""``daguerre models`` (the model files found) and ``daguerre make-demo-model``.
+"""``daguerre models`` (the model files found, described from their headers) and
+``daguerre make-demo-model``.
 
 The demo model needs torch: it is imported only when that command runs, so listing models
-stays fast.
+stays fast (the catalogue reads headers without torch).
 """
 
 from __future__ import annotations
@@ -12,24 +13,57 @@ import sys
 from pathlib import Path
 
 from nodes.cli.common import EXIT_OK, UsageError, printable
-from nodes.paths import MODEL_KIND_FOLDERS, list_model_files
+from nodes.model_catalog import KINDS, ModelEntry, hash_entry, human_size, scan
+from nodes.models.errors import ModelError
 from nodes.settings import Settings
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    """The models by kind with family, size and precision (read from headers only);
+    ``--hash`` computes the missing SHA-256 digests (cached under the Daguerre home),
+    ``--json`` prints every field of :class:`~nodes.model_catalog.ModelEntry`."""
     dirs = Settings.load().model_dirs(list(args.models))
-    found = {kind: list_model_files(kind, dirs) for kind in MODEL_KIND_FOLDERS if kind != "images"}
+    entries = scan(dirs)
+    if args.hash:
+        entries = [_hashed(entry) for entry in entries]
     if args.json:
-        payload = {"folders": [str(d) for d in dirs], "models": found}
+        found = {kind: [e.name for e in entries if e.kind == kind] for kind in KINDS}
+        payload = {
+            "folders": [str(d) for d in dirs],
+            "models": found,
+            "entries": [entry.to_json() for entry in entries],
+        }
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     print("models folders: " + ", ".join(printable(d) for d in dirs))
-    for kind, names in found.items():
-        print(f"\n{kind} ({len(names)})")
-        for name in names:
-            print(f"  {printable(name)}")
+    for kind in KINDS:
+        mine = [e for e in entries if e.kind == kind]
+        print(f"\n{kind} ({len(mine)})")
+        rows = [_row(e, args.hash) for e in mine]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+        for entry, row in zip(mine, rows, strict=True):
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+            print("  " + "  ".join(cells).rstrip())
+            if entry.note:
+                print(f"    note: {printable(entry.note)}")
     return EXIT_OK
+
+
+def _hashed(entry: ModelEntry) -> ModelEntry:
+    try:
+        return hash_entry(entry)
+    except ModelError as exc:
+        print(f"warning: {printable(exc)}", file=sys.stderr)
+        return entry
+
+
+def _row(entry: ModelEntry, with_hash: bool) -> list[str]:
+    cells = [printable(entry.name), entry.summary or "-", human_size(entry.size)]
+    cells.append(entry.precision or "-")
+    if with_hash:
+        cells.append(entry.sha256 or "-")
+    return cells
 
 
 def cmd_make_demo_model(args: argparse.Namespace) -> int:

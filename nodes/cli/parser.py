@@ -102,8 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("nodes", help="list the registered node types")
     listing.add_argument("--json", action="store_true", help="full schemas as JSON")
 
-    models = sub.add_parser("models", help="list the model files found in the models folders")
-    models.add_argument("--json", action="store_true")
+    models = sub.add_parser(
+        "models", help="list the model files in the models folders: family, size, precision"
+    )
+    models.add_argument("--json", action="store_true", help="every field, metadata too")
+    models.add_argument(
+        "--hash", action="store_true", help="compute missing SHA-256 digests (cached)"
+    )
     _add_models_option(models)
 
     demo = sub.add_parser(
