@@ -28,13 +28,20 @@ from typing import Any
 
 from nodes.model_headers import HeaderFacts, family_label, read_facts
 from nodes.models.errors import ModelError
-from nodes.models.fingerprint import Fingerprint, file_fingerprint, known_sha256, sha256_file
+from nodes.models.fingerprint import (
+    Fingerprint,
+    HashCancelled,
+    file_fingerprint,
+    known_sha256,
+    sha256_file,
+)
 from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, list_model_files
 
 __all__ = [
     "KINDS",
     "KIND_TITLES",
     "LOADERS",
+    "HashCancelled",
     "ModelEntry",
     "describe",
     "find_preview",
@@ -197,10 +204,12 @@ def describe(kind: str, name: str, path: Path) -> ModelEntry | None:
     return replace(cached, sha256=known_sha256(path), preview=find_preview(path))
 
 
-def hash_entry(entry: ModelEntry) -> ModelEntry:
+def hash_entry(entry: ModelEntry, cancel: threading.Event | None = None) -> ModelEntry:
     """``entry`` with its SHA-256, computed if not known yet (slow for a big file: call it
-    off the GUI thread). Raises :class:`~nodes.models.errors.ModelError` when unreadable."""
-    return replace(entry, sha256=sha256_file(entry.path))
+    off the GUI thread). Raises :class:`~nodes.models.errors.ModelError` when unreadable,
+    and its subclass :class:`~nodes.models.fingerprint.HashCancelled` once ``cancel`` is
+    set."""
+    return replace(entry, sha256=sha256_file(entry.path, cancel))
 
 
 def find_preview(path: Path) -> Path | None:

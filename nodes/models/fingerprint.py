@@ -52,7 +52,11 @@ _disk_read = threading.Event()
 """Set once the digests of earlier sessions have been read from the disk cache."""
 
 
-def sha256_file(path: str | Path) -> str:
+class HashCancelled(ModelError):
+    """Hashing stopped because its ``cancel`` event was set (nothing is cached)."""
+
+
+def sha256_file(path: str | Path, cancel: threading.Event | None = None) -> str:
     """The hex SHA-256 of a model file, read in chunks and cached by its fingerprint.
 
     Hashing a 4–7 GB checkpoint takes seconds, so a digest is computed once per file
@@ -62,6 +66,9 @@ def sha256_file(path: str | Path) -> str:
 
     A folder hashes to the SHA-256 of its files' relative paths and hashes, in sorted order,
     so two copies of the same diffusers folder agree.
+
+    Setting ``cancel`` stops the hash between two chunks (:class:`HashCancelled`): the
+    app's background hashing ends at once when the window closes.
     """
     fp = file_fingerprint(path)
     while True:
@@ -76,7 +83,7 @@ def sha256_file(path: str | Path) -> str:
                 break
         pending.wait()  # another thread is hashing this file: its digest will be cached
     try:
-        digest = _digest(Path(fp.path))
+        digest = _digest(Path(fp.path), cancel)
         with _hash_lock:
             _hashes[fp] = digest
         _save_disk_cache()
@@ -122,14 +129,15 @@ def _quietly_hash(path: str) -> None:
         sha256_file(path)
 
 
-def _digest(root: Path) -> str:
+def _digest(root: Path, cancel: threading.Event | None = None) -> str:
     try:
         if root.is_dir():
             outer = hashlib.sha256()
             for f in _files_under(root):
-                outer.update(f"{f.relative_to(root).as_posix()}\0{_hash_one(f)}\n".encode())
+                digest = _hash_file(f, cancel)
+                outer.update(f"{f.relative_to(root).as_posix()}\0{digest}\n".encode())
             return outer.hexdigest()
-        return _hash_one(root)
+        return _hash_file(root, cancel)
     except OSError as exc:
         raise ModelError(f"cannot read {root} to hash it: {exc}") from exc
 
@@ -185,11 +193,21 @@ def forget_hashes() -> None:
         _disk_read.clear()
 
 
+def _hash_file(path: Path, cancel: threading.Event | None) -> str:
+    return _hash_one(path) if cancel is None else _hash_chunks(path, cancel)
+
+
 def _hash_one(path: Path) -> str:
+    return _hash_chunks(path, None)
+
+
+def _hash_chunks(path: Path, cancel: threading.Event | None) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
-            h.update(chunk)
+            if cancel is not None and cancel.is_set():
+                raise HashCancelled(f"hashing {path} was cancelled")
+            h.update(chunk)  # hashlib releases the GIL for big chunks: other threads run
     return h.hexdigest()
 
 

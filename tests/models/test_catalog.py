@@ -242,3 +242,19 @@ def test_the_catalogue_imports_no_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_cancelled_hash_caches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setattr(fingerprint, "_CHUNK", 1024)
+    path = tmp_path / "big.ckpt"
+    path.write_bytes(os.urandom(8 * 1024))
+    entry = describe("checkpoints", "big.ckpt", path)
+    assert entry is not None
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(model_catalog.HashCancelled):
+        hash_entry(entry, cancel)
+    assert fingerprint.known_sha256(path) is None
+    assert hash_entry(entry).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
