@@ -35,6 +35,19 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_output_in_the_checkout():
+    """A run whose Environment names no output folder writes to ``./output``: a test must
+    give it a temp folder, or the suite litters the checkout (an error at the end says so)."""
+    folder = Path.cwd() / "output"
+    existed = folder.exists()
+    yield
+    if not existed and folder.exists():
+        raise AssertionError(
+            f"a test wrote into {folder}: give its Environment an output_dir (tmp_path)"
+        )
+
+
 class NetworkUsed(AssertionError):
     pass
 

@@ -92,9 +92,11 @@ def test_sd2_clip_skip_counts_the_layer_its_loader_drops(deep_sd21, executor, wo
     assert np.abs(ours - theirs).max() <= TOLERANCE
 
 
-def test_each_familys_own_layer_is_its_default(deep_sd15, deep_sd21, deep_sdxl, workflow) -> None:
+def test_each_familys_own_layer_is_its_default(
+    deep_sd15, deep_sd21, deep_sdxl, workflow, tmp_path
+) -> None:
     """-1 on SD1.x and -2 on SD2.x/SDXL give the conditioning of no node at all."""
-    executor = Executor(env=Environment())
+    executor = Executor(env=Environment(output_dir=tmp_path))
     cases = [("txt2img", deep_sd15, -1), ("txt2img", deep_sd21, -2)]
     cases.append(("sdxl_txt2img", deep_sdxl, -2))
     for name, paths, own in cases:
@@ -105,9 +107,11 @@ def test_each_familys_own_layer_is_its_default(deep_sd15, deep_sd21, deep_sdxl, 
         assert torch.equal(_conditioning(executor, graph), plain), paths.family
 
 
-def test_beyond_the_layers_is_the_last_layer_as_comfyui(deep_sd15, deep_sdxl, workflow) -> None:
+def test_beyond_the_layers_is_the_last_layer_as_comfyui(
+    deep_sd15, deep_sdxl, workflow, tmp_path
+) -> None:
     """ComfyUI reads a layer beyond the encoder's as its last one, layer-normed."""
-    executor = Executor(env=Environment())
+    executor = Executor(env=Environment(output_dir=tmp_path))
     graph = workflow("txt2img", tiny(deep_sd15.single_file))
     last = _conditioning(executor, graph)
     set_last_layer(graph, -24, "positive")
@@ -127,8 +131,8 @@ def test_beyond_the_layers_is_the_last_layer_as_comfyui(deep_sd15, deep_sdxl, wo
     assert torch.equal(beyond, torch.cat(halves, dim=-1))
 
 
-def test_sd2_refuses_the_last_layer_on_the_field(deep_sd21, workflow) -> None:
-    executor = Executor(env=Environment())
+def test_sd2_refuses_the_last_layer_on_the_field(deep_sd21, workflow, tmp_path) -> None:
+    executor = Executor(env=Environment(output_dir=tmp_path))
     graph = workflow("txt2img", tiny(deep_sd21.single_file))
     set_last_layer(graph, -1, "positive")
     outcome = executor.run(graph, targets=["positive"])

@@ -76,10 +76,12 @@ def finder_executor(models: Path, tmp_path: Path) -> Executor:
     return Executor(env=Environment(output_dir=tmp_path / "out", resolve_file=FileFinder([models])))
 
 
-def test_sd15_embedding_matches_load_textual_inversion(demo_sd15, models, workflow) -> None:
+def test_sd15_embedding_matches_load_textual_inversion(
+    demo_sd15, models, workflow, tmp_path
+) -> None:
     vectors = _vectors(3, seed=1)
     path = write_a1111_pt(models / "embeddings" / "lumen.pt", vectors)
-    executor = Executor(env=Environment(resolve_file=FileFinder([models])))
+    executor = Executor(env=Environment(output_dir=tmp_path, resolve_file=FileFinder([models])))
     text = "a lighthouse on a cliff at sunset, embedding:lumen oil painting, warm light"
     graph = workflow("txt2img", tiny(demo_sd15.single_file, **{"positive.text": text}))
     ours, outcome = run(executor, graph, "positive")
@@ -96,13 +98,15 @@ def test_sd15_embedding_matches_load_textual_inversion(demo_sd15, models, workfl
     assert np.abs(ours - plain).max() > 1e-3
 
 
-def test_sdxl_embedding_fills_both_encoders_as_diffusers(demo_sdxl, models, workflow) -> None:
+def test_sdxl_embedding_fills_both_encoders_as_diffusers(
+    demo_sdxl, models, workflow, tmp_path
+) -> None:
     """An SDXL file's clip_l vectors go to the first encoder and clip_g to the second."""
     clip_l, clip_g = _vectors(2, seed=2), _vectors(2, seed=3)
     write_safetensors(
         models / "embeddings" / "xl" / "glow.safetensors", clip_l=clip_l, clip_g=clip_g
     )
-    executor = Executor(env=Environment(resolve_file=FileFinder([models])))
+    executor = Executor(env=Environment(output_dir=tmp_path, resolve_file=FileFinder([models])))
     text = PROMPT.replace("oil painting", "embedding:xl/glow, oil painting")
     ours, outcome = run(
         executor,
@@ -181,7 +185,9 @@ def test_files_that_are_not_embeddings_are_refused(tmp_path: Path) -> None:
     assert pickle.HIGHEST_PROTOCOL  # the pickle module stays importable for torch
 
 
-def test_an_unknown_embedding_is_an_error_on_the_text_field(demo_sd15, models, workflow) -> None:
+def test_an_unknown_embedding_is_an_error_on_the_text_field(
+    demo_sd15, models, workflow, tmp_path
+) -> None:
     (models / "embeddings").mkdir(parents=True)
     finder = FileFinder([models])
     text = "a photo of embedding:nowhere, (embedding:neither:1.2)"
@@ -197,27 +203,31 @@ def test_an_unknown_embedding_is_an_error_on_the_text_field(demo_sd15, models, w
     graph.add_node("primitive.string", id="words", params={"value": text})
     graph.connect("words", "value", "positive", "text")
     assert not [p for p in validate(graph, finder) if p.node_id == "positive"]
-    outcome = Executor(env=Environment(resolve_file=finder)).run(graph)
+    outcome = Executor(env=Environment(output_dir=tmp_path, resolve_file=finder)).run(graph)
     assert outcome.status is RunStatus.FAILED
     assert [(p.node_id, p.field) for p in outcome.problems] == [("positive", "text")]
     assert "unknown embedding 'nowhere'" in outcome.problems[0].message
 
 
 def test_an_embedding_for_another_family_is_an_error_on_the_text_field(
-    demo_sd15, models, workflow
+    demo_sd15, models, workflow, tmp_path
 ) -> None:
     write_safetensors(models / "embeddings" / "wide.safetensors", emb_params=_vectors(2, 6, 768))
     graph = workflow("txt2img", tiny(demo_sd15.single_file, **{"positive.text": "embedding:wide"}))
-    outcome = Executor(env=Environment(resolve_file=FileFinder([models]))).run(graph)
+    outcome = Executor(env=Environment(output_dir=tmp_path, resolve_file=FileFinder([models]))).run(
+        graph
+    )
     assert outcome.status is RunStatus.FAILED
     (problem,) = outcome.problems
     assert (problem.node_id, problem.field) == ("positive", "text")
     assert "768-wide" in problem.message and "32-wide" in problem.message
 
 
-def test_a_weighted_embedding_moves_only_its_own_tokens(demo_sd15, models, workflow) -> None:
+def test_a_weighted_embedding_moves_only_its_own_tokens(
+    demo_sd15, models, workflow, tmp_path
+) -> None:
     write_a1111_pt(models / "embeddings" / "lumen.pt", _vectors(2, seed=7))
-    executor = Executor(env=Environment(resolve_file=FileFinder([models])))
+    executor = Executor(env=Environment(output_dir=tmp_path, resolve_file=FileFinder([models])))
 
     def encoded(text: str) -> torch.Tensor:
         graph = workflow("txt2img", tiny(demo_sd15.single_file, **{"positive.text": text}))
@@ -248,9 +258,11 @@ def test_token_counts_include_the_vectors(models) -> None:
     assert exact_count("a photo of embedding:missing", finder) == exact_count("a photo of")
 
 
-def test_replacing_an_embedding_file_re_runs_the_text_node(demo_sd15, models, workflow) -> None:
+def test_replacing_an_embedding_file_re_runs_the_text_node(
+    demo_sd15, models, workflow, tmp_path
+) -> None:
     path = write_a1111_pt(models / "embeddings" / "lumen.pt", _vectors(2, seed=9))
-    executor = Executor(env=Environment(resolve_file=FileFinder([models])))
+    executor = Executor(env=Environment(output_dir=tmp_path, resolve_file=FileFinder([models])))
     graph = workflow("txt2img", tiny(demo_sd15.single_file, **{"positive.text": "embedding:lumen"}))
 
     def encoded() -> tuple[bool, torch.Tensor]:
