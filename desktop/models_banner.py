@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.document import Document
+from nodes.advice_rules import SILENCED_KEY, silenced_on
 from nodes.paths import list_model_files
 from nodes.settings import Settings
 
@@ -39,6 +40,8 @@ DEMO_SIZE = 256
 """The largest picture side the demo graph keeps (the default 512² is ~15× slower)."""
 DEMO_STEPS = 10
 """The most sampler steps the demo graph keeps."""
+DEMO_SIZE_RULE = "size.pixels"
+"""Silenced on the latents the demo shrinks: they are small on purpose, for a CPU."""
 DEMO_SECONDS = "a few seconds"
 """How long a demo run takes on a CPU, as the banner says it (measured: about 5 s at 256²
 and 10 steps on a loaded 2-core machine, against more than a minute at 512² and 20)."""
@@ -221,11 +224,16 @@ def use_demo_model(document: Document, checkpoint: str) -> int:
     edits = [e for e in edits if document.graph.link_into(e[0], e[1]) is None]
     if not edits:
         return 0
+    shrunk = {node_id for node_id, name, _ in edits if name in ("width", "height")}
     stack = document.undo_stack
     stack.beginMacro("Use the demo model")
     try:
         for node_id, name, value in edits:
             document.set_param(node_id, name, value)
+        for node_id in sorted(shrunk):  # small on purpose: no advice about it
+            silenced = silenced_on(document.graph.nodes[node_id])
+            if DEMO_SIZE_RULE not in silenced:
+                document.set_node_extra(node_id, SILENCED_KEY, [*silenced, DEMO_SIZE_RULE])
     finally:
         stack.endMacro()
     return len(edits)

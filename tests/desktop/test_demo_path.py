@@ -118,3 +118,21 @@ def test_use_demo_model_shrinks_only_what_is_too_big(document: Document) -> None
 
 def test_the_apps_environment_adds_comfyuis_prompt_to_saved_pngs() -> None:
     assert environment_for(Settings()).extra_png_texts is comfy_png_texts
+
+
+def test_the_demo_graph_gets_no_size_advice_it_asked_for(document: Document) -> None:
+    """256² is small on purpose: the demo silences the size rule on the latents it shrinks
+    (in the same undo step), and nothing else."""
+    from nodes.advice_rules import silenced_on
+
+    latent = document.add_node("latent.empty", (300, 0))
+    kept = document.add_node("latent.empty", (300, 300))
+    document.set_param(kept, "width", 128)
+    document.set_param(kept, "height", 128)
+    before = document.undo_stack.count()
+    use_demo_model(document, DEMO_CHECKPOINT)
+    assert document.undo_stack.count() == before + 1
+    assert silenced_on(document.graph.nodes[latent]) == ["size.pixels"]
+    assert silenced_on(document.graph.nodes[kept]) == []
+    document.undo_stack.undo()
+    assert silenced_on(document.graph.nodes[latent]) == []
