@@ -2,7 +2,8 @@
 
 Its interface is plain data in and out — a workflow document (the JSON dict of a file) plus
 param overrides in, event records and image files out — so the desktop bridge, the CLI and
-a future cluster-backed runner all look the same from outside. Subscribers are called on
+the cluster runner (:mod:`nodes.cluster`) all look the same from outside
+(:class:`~nodes.run_protocol.RunnerProtocol`). Subscribers are called on
 the worker thread; the desktop bridge re-emits them as queued Qt signals.
 """
 
@@ -22,6 +23,7 @@ from nodes.events import Event, Problem, RunFinished, RunQueued, RunStatus
 from nodes.executor import Executor, RunOutcome
 from nodes.graph import Graph, GraphError, copy_json
 from nodes.registry import Registry
+from nodes.run_spec import RunSpec
 from nodes.runtime import model_library_imports
 from nodes.workflow import WorkflowError, from_dict
 
@@ -58,7 +60,11 @@ def apply_overrides(graph: Graph, overrides: Mapping[str, Any]) -> list[Problem]
 
 
 class Runner:
-    """Queue, run and report; one worker thread, started on the first submit."""
+    """Queue, run and report; one worker thread, started on the first submit. The local
+    implementation of :class:`~nodes.run_protocol.RunnerProtocol`."""
+
+    slots = 1
+    """Runs in progress at once."""
 
     def __init__(
         self,
@@ -123,6 +129,11 @@ class Runner:
         self._emit(RunQueued(job.run_id, label))
         self._queue.put(job)
         return job.run_id
+
+    def submit_spec(self, spec: RunSpec) -> int:
+        """Queue the run a :class:`~nodes.run_spec.RunSpec` describes (its output policy
+        is always met here: this runner writes files where its environment says)."""
+        return self.submit(spec.workflow, spec.overrides, targets=spec.targets, label=spec.label)
 
     def cancel(self, run_id: int | None = None) -> bool:
         """Cancel the current run (or the run ``run_id``, current or queued)."""
@@ -213,22 +224,15 @@ class Runner:
         if job.cancel.cancelled:
             self._emit(RunFinished(job.run_id, RunStatus.CANCELLED, 0.0))
             return RunOutcome(job.run_id, RunStatus.CANCELLED)
-        try:
-            graph = from_dict(job.workflow, self.registry)
-        except WorkflowError as exc:
-            problem = Problem(None, None, str(exc))
-            self._emit(RunFinished(job.run_id, RunStatus.FAILED, 0.0, str(exc), (problem,)))
-            return RunOutcome(job.run_id, RunStatus.FAILED, problems=[problem], error=str(exc))
-        problems = apply_overrides(graph, job.overrides)
-        if problems:
-            self._emit(
-                RunFinished(job.run_id, RunStatus.FAILED, 0.0, "invalid overrides", tuple(problems))
-            )
-            return RunOutcome(
-                job.run_id, RunStatus.FAILED, problems=problems, error="invalid overrides"
-            )
-        return self.executor.run(
-            graph, targets=job.targets, run_id=job.run_id, emit=self._emit, cancel=job.cancel
+        return run_document(
+            self.executor,
+            self.registry,
+            job.run_id,
+            job.workflow,
+            job.overrides,
+            targets=job.targets,
+            emit=self._emit,
+            cancel=job.cancel,
         )
 
     def _emit(self, event: Event) -> None:
@@ -239,6 +243,34 @@ class Runner:
                 callback(event)
             except Exception:  # a broken listener must not break the run
                 log.exception("event subscriber failed on %r", event)
+
+
+def run_document(
+    executor: Executor,
+    registry: Registry | None,
+    run_id: int,
+    workflow: dict[str, Any],
+    overrides: Mapping[str, Any],
+    *,
+    targets: tuple[str, ...] | None,
+    emit: Callable[[Event], None],
+    cancel: CancelToken,
+) -> RunOutcome:
+    """One run of a workflow document: rebuild the graph, apply the overrides, execute. A
+    file that does not load or a refused override ends the run as failed (with a
+    ``RunFinished`` naming what was wrong) before any node runs. Shared by the thread
+    runner and the cluster's workers, so a run means the same everywhere."""
+    try:
+        graph = from_dict(workflow, registry)
+    except WorkflowError as exc:
+        problem = Problem(None, None, str(exc))
+        emit(RunFinished(run_id, RunStatus.FAILED, 0.0, str(exc), (problem,)))
+        return RunOutcome(run_id, RunStatus.FAILED, problems=[problem], error=str(exc))
+    problems = apply_overrides(graph, overrides)
+    if problems:
+        emit(RunFinished(run_id, RunStatus.FAILED, 0.0, "invalid overrides", tuple(problems)))
+        return RunOutcome(run_id, RunStatus.FAILED, problems=problems, error="invalid overrides")
+    return executor.run(graph, targets=targets, run_id=run_id, emit=emit, cancel=cancel)
 
 
 def _snapshot(workflow: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nodes.paths import default_output_dir, home_dir, models_dirs_from_env
+from nodes.run_protocol import valid_cluster
 
 log = logging.getLogger("daguerre.settings")
 
@@ -69,6 +70,11 @@ class Settings:
     preview_rate: float = 10.0
     """Previews per second at most (the last step always gets one)."""
     theme: str = "dark"
+    cluster: str = "local"
+    """Where runs go: local (this process), auto (the running Ray cluster, else a new
+    local one) or ``ray://HOST:PORT`` (:mod:`nodes.cluster`)."""
+    cluster_workers: int = 0
+    """Actors on the cluster; 0 is one per GPU, else one per CPU."""
     silenced_advice: list[str] = field(default_factory=list)
     """Advice rule ids not shown anywhere ("cfg.high", or "cfg" for every cfg rule; see
     :mod:`nodes.advice_rules`)."""
@@ -103,6 +109,9 @@ class Settings:
             settings.acceleration = "auto"
         if settings.precision not in PRECISIONS:
             settings.precision = "auto"
+        if not valid_cluster(settings.cluster):
+            settings.cluster = "local"
+        settings.cluster_workers = max(0, settings.cluster_workers)
         return settings
 
     def save(self, path: Path | None = None) -> Path:

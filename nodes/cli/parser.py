@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 import nodes
+from nodes.run_protocol import valid_cluster
 from nodes.settings import ACCELERATIONS, DEVICES, PRECISIONS, valid_device
 
 COMMANDS = (
@@ -21,6 +22,7 @@ COMMANDS = (
     "nodes",
     "models",
     "make-demo-model",
+    "download",
 )
 """The subcommands, for launchers that route ``daguerre COMMAND`` here."""
 
@@ -68,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--acceleration",
         choices=ACCELERATIONS,
         help="how the denoiser runs on CUDA (default: $DAGUERRE_ACCELERATION, then settings)",
+    )
+    run.add_argument(
+        "--cluster",
+        type=cluster_address,
+        metavar="{local,auto,ray://HOST:PORT}",
+        help="run the jobs on a Ray cluster: auto is the running one (`ray start --head`), "
+        "else a new local one (default: from settings, local)",
+    )
+    run.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="actors on the cluster (default: one per GPU, else one per CPU)",
     )
     run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -129,7 +144,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write an SDXL refiner (with --family sdxl), to try the base → refiner hand-off",
     )
+    _add_download(sub)
     return parser
+
+
+def _add_download(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    get = sub.add_parser(
+        "download",
+        help="download a starter model, or a file or repo from Hugging Face, into the models "
+        "folder (resumable; checked against the hub's hash)",
+    )
+    get.add_argument(
+        "source",
+        nargs="?",
+        metavar="STARTER|REPO_ID[/FILE]|URL",
+        help="a starter (see --list), owner/repo, owner/repo/file or a huggingface.co URL",
+    )
+    get.add_argument(
+        "--kind",
+        choices=("checkpoints", "lora", "controlnet", "vae", "upscale_models", "embeddings"),
+        help="the models subfolder for a repo or file (default: checkpoints)",
+    )
+    get.add_argument("--list", action="store_true", help="list the starter models")
+    get.add_argument(
+        "--login",
+        action="store_true",
+        help="read a Hugging Face token from stdin and store it (for gated or private repos)",
+    )
+    get.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_models_option(get)
 
 
 def device_name(value: str) -> str:
@@ -142,6 +185,25 @@ def device_name(value: str) -> str:
             "with index N (e.g. cuda:1)"
         )
     return value
+
+
+def cluster_address(value: str) -> str:
+    """``--cluster``: local, auto or ``ray://HOST:PORT`` (a usage error otherwise)."""
+    if not valid_cluster(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid cluster {value!r}: choose local, auto or ray://HOST:PORT"
+        )
+    return value
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
 
 
 def _add_advice_option(parser: argparse.ArgumentParser) -> None:

@@ -1,27 +1,34 @@
 """``daguerre run``: validate, then run a workflow headless — with ``--set`` overrides and
 ``--sweep`` runs in one process (sharing caches), a JSON summary, and Ctrl+C handling.
 
-Every run is submitted to one :class:`~nodes.runner.Runner`, whose worker thread runs them
-in order; the main thread only waits, in short slices, so that Ctrl+C reaches it. A first
+Every run is submitted to one runner (:class:`~nodes.run_protocol.RunnerProtocol`: the
+local :class:`~nodes.runner.Runner`, whose worker thread runs them in order, or a
+cluster's); the main thread only waits, in short slices, so that Ctrl+C reaches it. A first
 Ctrl+C cancels (the queued runs too) and waits for the worker; a second one quits at once,
 even if a node never checks for cancellation.
 
 A sweep is counted before it is expanded (more than
-:data:`~nodes.cli.common.MAX_SWEEP_RUNS` runs is a usage error) and then expanded lazily:
-one combination at a time, with only :data:`RUNS_AHEAD` runs queued on the worker.
+:data:`~nodes.cli.common.MAX_SWEEP_RUNS` runs is a usage error) and then expanded lazily by
+the engine (:func:`nodes.sweeps.expand_sweep`, which the app's batches use too): one
+combination at a time, with only :data:`RUNS_AHEAD` runs (or two per worker of a cluster)
+queued ahead.
+
+``--cluster auto|ray://HOST:PORT`` (default: the ``cluster`` setting, ``local``) runs the
+jobs on Ray actors instead (:mod:`nodes.cluster`): the runner is chosen by
+:func:`nodes.run_protocol.open_runner`, and this module only sees the runner protocol.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import math
 import sys
+from pathlib import Path
 from typing import Any
 
 from nodes.advice import Advice
 from nodes.cli.advice import advice_context, advice_record, print_advice_lines
+from nodes.cli.batch_progress import BatchProgress
 from nodes.cli.common import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -37,12 +44,16 @@ from nodes.cli.progress import Progress
 from nodes.comfy.png_texts import comfy_png_texts
 from nodes.context import Environment
 from nodes.events import Problem, RunStatus
-from nodes.executor import Executor, RunOutcome
+from nodes.executor import RunOutcome
 from nodes.graph import Graph
 from nodes.ports import PortType
 from nodes.registry import Registry
-from nodes.runner import Runner, apply_overrides
+from nodes.run_protocol import RunnerProtocol, is_local, open_runner
+from nodes.run_spec import EnvironmentSpec
+from nodes.runner import apply_overrides
 from nodes.settings import Settings, acceleration_from_env
+from nodes.sweeps import expand_sweep
+from nodes.sweeps import sweep_count as sweeps_made
 from nodes.validation import review
 from nodes.workflow import WorkflowError, to_dict
 
@@ -66,25 +77,26 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
             print_advice_lines(advice, sys.stderr)
         return _finish_early(args, problems, advice)
 
-    keys = list(sweeps)
     count = sweep_count(sweeps)
-    runner = Runner(Executor(env=environment(args, Settings.load())), registry=registry)
+    settings = Settings.load()
+    cluster = getattr(args, "cluster", None) or settings.cluster
+    runner = _open_runner(args, settings, cluster, registry)
     if not args.quiet:
-        runner.subscribe(Progress(graph, sys.stderr))
+        local = is_local(cluster)
+        runner.subscribe(Progress(graph, sys.stderr) if local else BatchProgress(count, sys.stderr))
     document = to_dict(graph)
     # Lazy (see the module docstring): memory per run in flight, not per run of the sweep.
-    combos = itertools.product(*(sweeps[k] for k in keys))
+    specs = expand_sweep(document, fixed, sweeps)
+    ahead = max(RUNS_AHEAD, 2 * runner.slots)
     run_ids: list[int] = []
     outcomes: list[RunOutcome] = []
     cancelled = forced = False
     try:
         # Submitting is inside the try: the first run starts at once on the worker, and a
         # Ctrl+C may arrive before the last run is queued.
-        for combo in combos:
-            overrides = {**fixed, **dict(zip(keys, combo, strict=True))}
-            label = ", ".join(f"{k}={v}" for k, v in zip(keys, combo, strict=True))
-            run_ids.append(runner.submit(document, overrides, label=label))
-            if len(run_ids) - len(outcomes) >= RUNS_AHEAD:
+        for spec in specs:
+            run_ids.append(runner.submit_spec(spec))
+            if len(run_ids) - len(outcomes) >= ahead:
                 outcomes.append(_wait(runner, run_ids[len(outcomes)]))
         for run_id in run_ids[len(outcomes) :]:
             outcomes.append(_wait(runner, run_id))
@@ -142,7 +154,7 @@ def run_advice(graph: Graph, args: argparse.Namespace, fixed: dict[str, Any]) ->
 def sweep_count(sweeps: dict[str, list[Any]]) -> int:
     """How many runs the sweeps make (their cartesian product; 1 without sweeps), counted
     before anything is expanded: more than :data:`MAX_SWEEP_RUNS` is a usage error."""
-    count = math.prod(len(values) for values in sweeps.values())
+    count = sweeps_made(sweeps)
     if count > MAX_SWEEP_RUNS:
         sizes = " × ".join(str(len(values)) for values in sweeps.values())
         raise UsageError(
@@ -152,21 +164,63 @@ def sweep_count(sweeps: dict[str, list[Any]]) -> int:
     return count
 
 
-def environment(args: argparse.Namespace, settings: Settings) -> Environment:
-    """The runs' environment: each flag given wins over the settings. For acceleration the
-    order is ``--acceleration``, then ``$DAGUERRE_ACCELERATION``, then the setting."""
-    return Environment(
-        output_dir=(args.out or settings.outputs()).expanduser(),
-        resolve_file=model_finder(args),
+def environment_spec(
+    args: argparse.Namespace, settings: Settings, *, remote: bool = False
+) -> EnvironmentSpec:
+    """The runs' environment as plain data: each flag given wins over the settings. For
+    acceleration the order is ``--acceleration``, then ``$DAGUERRE_ACCELERATION``, then the
+    setting. With ``remote`` (a cluster's workers, whose working folder is not ours) every
+    folder is absolute and this folder is searched for model files last."""
+    finder = model_finder(args)
+    dirs = [Path(d) for d in finder.models_dirs]
+    if remote:
+        dirs = [d.expanduser().resolve() for d in dirs] + [Path.cwd()]
+    out = (args.out or settings.outputs()).expanduser()
+    return EnvironmentSpec(
+        models_dirs=tuple(str(d) for d in dirs),
+        base_dir=str(finder.base_dir) if finder.base_dir is not None else None,
+        output_dir=str(out.resolve() if remote else out),
         device=args.device or settings.device,
         precision=args.precision or settings.precision,
         acceleration=args.acceleration or acceleration_from_env(settings.acceleration),
         previews=False,  # nobody sees them here
-        extra_png_texts=comfy_png_texts,  # saved images open in ComfyUI too
+        # saved images open in ComfyUI too
+        png_texts=f"{comfy_png_texts.__module__}:{comfy_png_texts.__name__}",
     )
 
 
-def _wait(runner: Runner, run_id: int) -> RunOutcome:
+def environment(args: argparse.Namespace, settings: Settings) -> Environment:
+    """The runs' environment in this process (see :func:`environment_spec`)."""
+    return environment_spec(args, settings).build()
+
+
+def _open_runner(
+    args: argparse.Namespace, settings: Settings, cluster: str, registry: Registry
+) -> RunnerProtocol:
+    """The thread runner, or the cluster's (a usage error when Ray is missing or the
+    cluster cannot be reached)."""
+    local = is_local(cluster)
+    spec = environment_spec(args, settings, remote=not local)
+    workers = getattr(args, "workers", None) or settings.cluster_workers or None
+    try:
+        return open_runner(
+            cluster, spec, registry, workers=workers, notify=None if args.quiet else _say_failure
+        )
+    except ImportError as exc:
+        raise UsageError(f"--cluster needs Ray: pip install 'daguerre[cluster]' ({exc})") from None
+    except (ConnectionError, ValueError) as exc:
+        raise UsageError(f"cannot use the cluster {cluster!r}: {exc}") from None
+
+
+def _say_failure(failure: Any) -> None:
+    then = "retrying on another worker" if failure.retried else "not retried again"
+    print(
+        f"run {failure.run_id}: its worker died ({printable(failure.reason)}); {then}",
+        file=sys.stderr,
+    )
+
+
+def _wait(runner: RunnerProtocol, run_id: int) -> RunOutcome:
     while True:  # short waits keep the main thread responsive to Ctrl+C
         try:
             return runner.wait(run_id, timeout=0.1)
