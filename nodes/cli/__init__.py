@@ -12,7 +12,8 @@ JSON summary on stdout; progress goes to stderr.
 One module per job: :mod:`~nodes.cli.parser` (the arguments), :mod:`~nodes.cli.run` (with
 :mod:`~nodes.cli.progress`), :mod:`~nodes.cli.validate`, :mod:`~nodes.cli.info`,
 :mod:`~nodes.cli.export`, :mod:`~nodes.cli.catalog` (``nodes``, ``templates``) and
-:mod:`~nodes.cli.models` (``models``, ``make-demo-model``); :mod:`~nodes.cli.common` holds
+:mod:`~nodes.cli.models` (``models``, ``make-demo-model``), :mod:`~nodes.cli.download`
+(``download``); :mod:`~nodes.cli.common` holds
 what they share. None of them imports torch until a command needs it.
 """
 
@@ -31,6 +32,7 @@ from nodes.cli.common import (
     EXIT_USAGE,
     UsageError,
 )
+from nodes.cli.download import cmd_download
 from nodes.cli.export import cmd_export
 from nodes.cli.info import cmd_info
 from nodes.cli.models import cmd_make_demo_model, cmd_models
@@ -111,6 +113,8 @@ def _main(argv: Sequence[str] | None, registry: Registry | None) -> int:
             return cmd_models(args)
         if args.command == "make-demo-model":
             return cmd_make_demo_model(args)
+        if args.command == "download":
+            return cmd_download(args)
     except UsageError as exc:
         print(f"daguerre: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
