@@ -1,7 +1,8 @@
 """What Daguerre puts on drags and the clipboard: the MIME types and their payloads, once.
 
 A node type dragged from the library onto the canvas carries its type id under
-:data:`NODE_TYPE_MIME`; copied nodes travel as a workflow document under
+:data:`NODE_TYPE_MIME` (a model dragged from the Models panel: its loader's, with the file
+under :data:`NODE_PARAMS_MIME`); copied nodes travel as a workflow document under
 :data:`CLIPBOARD_MIME`, and as plain text too, so they paste into a chat or a text editor
 and back. The library (drag source), the canvas (drop target) and the window (clipboard)
 all read these definitions, so they cannot drift apart.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 from typing import Any
 
 from PySide6.QtCore import QMimeData
@@ -23,6 +25,9 @@ NODE_TYPE_MIME = "application/x-daguerre-node-type"
 """A dragged node type; the data is the type id in UTF-8."""
 CLIPBOARD_MIME = "application/x-daguerre-workflow+json"
 """Copied nodes: a workflow document in UTF-8 JSON."""
+NODE_PARAMS_MIME = "application/x-daguerre-node-params+json"
+"""With :data:`NODE_TYPE_MIME`: the dropped node's param values (a JSON object of
+strings), e.g. the file a model dragged from the Models panel sets on its loader."""
 
 
 def node_mime_data(type_id: str) -> QMimeData:
@@ -38,6 +43,28 @@ def node_type_of(mime: QMimeData) -> str | None:
     if not mime.hasFormat(NODE_TYPE_MIME):
         return None
     return bytes(mime.data(NODE_TYPE_MIME).data()).decode("utf-8").strip()
+
+
+def model_mime_data(type_id: str, params: dict[str, str], text: str) -> QMimeData:
+    """The drag payload of a model: the loader node type with its file param set, and
+    ``text`` (the model's name) for text fields."""
+    mime = node_mime_data(type_id)
+    mime.setData(NODE_PARAMS_MIME, json.dumps(params).encode("utf-8"))
+    mime.setText(text)
+    return mime
+
+
+def node_params_of(mime: QMimeData) -> dict[str, str]:
+    """The param values a node drag carries (strings only; {} without any)."""
+    if not mime.hasFormat(NODE_PARAMS_MIME):
+        return {}
+    try:
+        data = json.loads(bytes(mime.data(NODE_PARAMS_MIME).data()).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, str)}
 
 
 def workflow_mime_data(document: dict[str, Any]) -> QMimeData:

@@ -24,7 +24,7 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodes.model_headers import HeaderFacts, family_label, read_facts
 from nodes.models.errors import ModelError
@@ -35,7 +35,10 @@ from nodes.models.fingerprint import (
     known_sha256,
     sha256_file,
 )
-from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, list_model_files
+from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, FileResolver, list_model_files
+
+if TYPE_CHECKING:
+    from nodes.graph import Graph
 
 __all__ = [
     "KINDS",
@@ -45,6 +48,7 @@ __all__ = [
     "ModelEntry",
     "describe",
     "find_preview",
+    "graph_family",
     "hash_entry",
     "human_size",
     "scan",
@@ -210,6 +214,26 @@ def hash_entry(entry: ModelEntry, cancel: threading.Event | None = None) -> Mode
     and its subclass :class:`~nodes.models.fingerprint.HashCancelled` once ``cancel`` is
     set."""
     return replace(entry, sha256=sha256_file(entry.path, cancel))
+
+
+def graph_family(graph: Graph, resolve: FileResolver) -> str | None:
+    """The family id of the graph's checkpoint (its first Load Checkpoint node whose file
+    resolves and whose header tells), or None: what a picker's wrong-family mark and the
+    Models panel compare against."""
+    from nodes.advice_models import checkpoint_facts
+
+    loader, param = LOADERS["checkpoints"]
+    for node in sorted(graph.nodes.values(), key=lambda n: n.id):
+        if node.type != loader:
+            continue
+        value = node.params.get(param)
+        path = resolve("checkpoints", value if isinstance(value, str) else "")
+        if path is None:
+            continue
+        family = checkpoint_facts(path).family
+        if family is not None:
+            return family.id
+    return None
 
 
 def find_preview(path: Path) -> Path | None:

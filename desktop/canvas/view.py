@@ -60,7 +60,7 @@ from desktop.canvas.scene import CanvasScene
 from desktop.canvas.search import NodeSearchPopup, loose_end_preference
 from desktop.canvas.view_upkeep import WidgetRealizer, restyle
 from desktop.document import Document
-from desktop.mime import NODE_TYPE_MIME, node_type_of
+from desktop.mime import NODE_TYPE_MIME, node_params_of, node_type_of
 from desktop.run_state import RunState
 from nodes.api import Node
 from nodes.graph import GraphError
@@ -577,7 +577,8 @@ class CanvasView(QGraphicsView):
         if type_id is not None:
             cls = self.document.registry.get(type_id)
             if cls is not None:
-                node_id = self.document.add_node(type_id, self.free_spot_for(cls, pos))
+                params = {k: v for k, v in node_params_of(mime).items() if cls.param(k)}
+                node_id = self.document.add_node(type_id, self.free_spot_for(cls, pos), params)
                 self.select_nodes([node_id])
             event.acceptProposedAction()
         elif mime is not None and mime.hasUrls():
