@@ -33,18 +33,18 @@ once at import), else huggingface.co. The token is passed in and never logged.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from nodes.hub.checks import HashCheck
+from nodes.hub.progress import DownloadProgress, Meter, ProgressCallback
 from nodes.hub.sources import Source, repo_files
 from nodes.hub.starters import Starter
 from nodes.paths import MODEL_KIND_FOLDERS
@@ -53,10 +53,6 @@ if TYPE_CHECKING:
     from huggingface_hub import HfFileMetadata
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-PROGRESS_INTERVAL = 0.1
-"""Seconds between progress events (the last one is always sent)."""
-SPEED_WINDOW = 5.0
-"""Seconds of transfer the speed (and so the ETA) is averaged over."""
 GENERIC_NAMES = frozenset(
     {
         "pytorch_lora_weights.safetensors",
@@ -130,37 +126,12 @@ class DownloadPlan:
 
 
 @dataclass(frozen=True)
-class DownloadProgress:
-    """Where a download stands (all its files together)."""
-
-    file: str
-    """The file being fetched (its name in the destination)."""
-    index: int
-    """Which file (0-based) of :attr:`count`."""
-    count: int
-    done: int
-    """Bytes on disk so far, resumed ones included."""
-    total: int | None
-    speed: float
-    """Bytes per second over the last few seconds (0 until measured)."""
-    eta: float | None
-    """Seconds left at that speed, None while unknown."""
-
-    @property
-    def fraction(self) -> float | None:
-        return None if not self.total else min(self.done / self.total, 1.0)
-
-
-@dataclass(frozen=True)
 class DownloadResult:
     destination: Path
     """The file or folder now in the models folder."""
     downloaded: int
     """Bytes transferred by this call (0 when it was already there)."""
     already_there: bool = False
-
-
-ProgressCallback = Callable[[DownloadProgress], None]
 
 
 def hub_endpoint() -> str:
@@ -330,7 +301,7 @@ def download(
         part = final.with_name(f".{final.name}.{tag}.part")
         resolved.append(_Resolved(f, meta, part, final))
     total = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
-    meter = _Meter(total, len(plan.files), on_progress)
+    meter = Meter(total, len(plan.files), on_progress)
     transferred = 0
     try:
         if cancel.cancelled:
@@ -389,14 +360,14 @@ def _fetch(
     token: str | None,
     endpoint: str,
     cancel: CancelToken,
-    meter: _Meter,
+    meter: Meter,
     index: int,
 ) -> int:
     """Download one file to its part file, check it, rename it into place; returns the bytes
     transferred."""
     meta = item.meta
     expected = meta.size
-    check = _Check(meta.etag, expected)
+    check = HashCheck(meta.etag, expected)
     resume = item.part.stat().st_size if item.part.exists() else 0
     if expected is not None and resume > expected:
         item.part.unlink()
@@ -433,8 +404,8 @@ def _transfer(
     item: _Resolved,
     token: str | None,
     cancel: CancelToken,
-    meter: _Meter,
-    check: _Check,
+    meter: Meter,
+    check: HashCheck,
     out: Any,
     resume: int,
 ) -> None:
@@ -510,95 +481,21 @@ def _interrupted(item: _Resolved, have: int, exc: BaseException) -> DownloadInte
     )
 
 
-class _Check:
-    """The hash the hub reports for a file, computed while it arrives: SHA-256 for LFS files
-    (a 64-hex etag), the git blob SHA-1 for files kept in git (40 hex, which hashes
-    ``blob SIZE\\0`` before the bytes)."""
-
-    def __init__(self, etag: str | None, size: int | None) -> None:
-        self.etag = (etag or "").lower()
-        self.size = size
-        self._reset()
-
-    def _reset(self) -> None:
-        if len(self.etag) == 64:
-            self.hasher: Any = hashlib.sha256()
-            self.name = "sha256"
-        elif len(self.etag) == 40 and self.size is not None:
-            self.hasher = hashlib.sha1(f"blob {self.size}\0".encode(), usedforsecurity=False)
-            self.name = "git sha1"
-        else:
-            self.hasher = None
-            self.name = ""
-
-    def update(self, chunk: bytes) -> None:
-        if self.hasher is not None:
-            self.hasher.update(chunk)
-
-    def restart(self) -> None:
-        self._reset()
-
-    def problem(self, size: int) -> str | None:
-        if self.size is not None and size != self.size:
-            return f"{size} bytes instead of {self.size}"
-        if self.hasher is None:
-            return None
-        digest = self.hasher.hexdigest()
-        if digest != self.etag:
-            return f"{self.name} {digest[:12]}… instead of {self.etag[:12]}…"
-        return None
-
-
-class _Meter:
-    """Turns chunks into :class:`DownloadProgress` events, at most every
-    :data:`PROGRESS_INTERVAL` seconds, with the speed over :data:`SPEED_WINDOW`."""
-
-    def __init__(self, total: int | None, count: int, callback: ProgressCallback | None) -> None:
-        self.total = total
-        self.count = count
-        self.callback = callback
-        self.done = 0
-        self.file_start = 0
-        self.file = ""
-        self.index = 0
-        self.samples: deque[tuple[float, int]] = deque()
-        self.last = 0.0
-
-    def start_file(self, name: str, index: int, resumed: int) -> None:
-        self.file, self.index = name, index
-        self.done += resumed
-        self.file_start = self.done - resumed
-        self.samples.clear()
-        self._emit(force=True)
-
-    def add_done(self, size: int) -> None:
-        self.done += size
-
-    def add(self, size: int) -> None:
-        self.done += size
-        self._emit()
-
-    def rewind(self) -> None:
-        self.done = self.file_start
-        self.samples.clear()
-
-    def finish(self) -> None:
-        self._emit(force=True)
-
-    def _emit(self, force: bool = False) -> None:
-        now = time.monotonic()
-        self.samples.append((now, self.done))
-        while len(self.samples) > 2 and now - self.samples[0][0] > SPEED_WINDOW:
-            self.samples.popleft()
-        if self.callback is None or (not force and now - self.last < PROGRESS_INTERVAL):
-            return
-        self.last = now
-        first_time, first_done = self.samples[0]
-        elapsed = now - first_time
-        speed = (self.done - first_done) / elapsed if elapsed > 0 else 0.0
-        eta = None
-        if self.total is not None and speed > 0:
-            eta = max(self.total - self.done, 0) / speed
-        self.callback(
-            DownloadProgress(self.file, self.index, self.count, self.done, self.total, speed, eta)
-        )
+__all__ = [
+    "AccessError",
+    "CancelToken",
+    "CorruptDownload",
+    "DownloadCancelled",
+    "DownloadError",
+    "DownloadInterrupted",
+    "DownloadPlan",
+    "DownloadProgress",
+    "DownloadResult",
+    "OfflineError",
+    "PlanFile",
+    "ProgressCallback",
+    "download",
+    "hub_endpoint",
+    "plan_for_source",
+    "plan_for_starter",
+]
