@@ -1,13 +1,17 @@
 """The one bridge between the engine and the GUI.
 
-It owns the engine's :class:`~nodes.runner.Runner` (a worker thread) and re-emits its
-event records as Qt signals. The signals are emitted on the worker thread; Qt queues them
-to receivers living in the GUI thread, so slots run there and the GUI never waits for the
-engine. Previews arrive as ``numpy.uint8`` H×W×3 arrays inside the events.
+It owns the engine's runner — the local :class:`~nodes.runner.Runner` (a worker thread), or
+with the ``cluster`` setting a Ray cluster's (:mod:`nodes.cluster`, one actor per GPU) —
+and re-emits its event records as Qt signals. It depends on the runner protocol
+(:class:`~nodes.run_protocol.RunnerProtocol`), never on the class. The signals are emitted
+on the runner's thread; Qt queues them to receivers living in the GUI thread, so slots run
+there and the GUI never waits for the engine. Previews arrive as ``numpy.uint8`` H×W×3
+arrays inside the events.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,7 +31,11 @@ from nodes.events import (
 )
 from nodes.executor import Executor
 from nodes.registry import Registry
+from nodes.run_protocol import RunnerProtocol, is_local, open_runner
+from nodes.run_spec import EnvironmentSpec
 from nodes.runner import Runner
+
+log = logging.getLogger("daguerre.bridge")
 
 
 class EngineBridge(QObject):
@@ -42,10 +50,20 @@ class EngineBridge(QObject):
     nodeFailed = Signal(object)
     runFinished = Signal(object)
 
-    def __init__(self, registry: Registry, env: Environment, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        env: Environment,
+        parent: QObject | None = None,
+        *,
+        cluster: str = "local",
+        workers: int | None = None,
+    ) -> None:
         super().__init__(parent)
         self.env = env
-        self.runner = Runner(Executor(env=env), registry=registry, thread_init=_init_worker_thread)
+        self.cluster_error: str | None = None
+        """Why the cluster setting could not be used (the local runner runs instead)."""
+        self.runner: RunnerProtocol = self._open(registry, cluster, workers)
         self._unsubscribe = self.runner.subscribe(self._forward)
         self._signals = {
             RunQueued: self.runQueued,
@@ -57,6 +75,17 @@ class EngineBridge(QObject):
             NodeFailed: self.nodeFailed,
             RunFinished: self.runFinished,
         }
+
+    def _open(self, registry: Registry, cluster: str, workers: int | None) -> RunnerProtocol:
+        """The cluster's runner, or the local one (also when the cluster cannot be used:
+        Ray missing or the address unreachable; ``cluster_error`` says why)."""
+        if not is_local(cluster):
+            try:
+                return open_runner(cluster, EnvironmentSpec.of(self.env), registry, workers=workers)
+            except Exception as exc:  # Ray's connection errors are of many kinds
+                self.cluster_error = f"cluster {cluster} unavailable, running locally: {exc}"
+                log.warning("%s", self.cluster_error)
+        return Runner(Executor(env=self.env), registry=registry, thread_init=_init_worker_thread)
 
     def submit(
         self,

@@ -31,6 +31,7 @@ from nodes.events import Problem
 from nodes.graph import Graph
 from nodes.library.primitives import SEED_MAX
 from nodes.seed_control import DEFAULT_SEED_MODE
+from nodes.sweeps import advanced_seed, seed_batch
 from nodes.validation import FileResolver, review
 
 
@@ -92,11 +93,11 @@ def queue_runs(
     }
     result = QueueResult([], [], findings.advice)
     for node_id, name, value in fixed:
-        last = _advanced(value, count - 1)
+        last = advanced_seed(value, count - 1, SEED_MAX)
         result.seeds.append(f"{document.graph.display_title(node_id)}.{name} {value}–{last}")
     batch_keys: set[str] = set()
-    for index in range(count):
-        overrides = {f"{n}.{p}": _advanced(value, index) for n, p, value in fixed}
+    # the engine's expansion (the same one daguerre run --sweep uses): one job per run
+    for index, overrides in enumerate(seed_batch(fixed, count, SEED_MAX)):
         key = run_key(document.graph, overrides)
         if key in batch_keys:
             result.skipped += 1
@@ -140,11 +141,6 @@ def _fixed_seeds(document: Document) -> list[tuple[str, str, int]]:
         if isinstance(value, int) and not isinstance(value, bool):
             fixed.append((node_id, name, value))
     return fixed
-
-
-def _advanced(seed: int, steps: int) -> int:
-    """``seed + steps``, wrapping past the largest seed to 0 as increment does."""
-    return (seed + steps) % (SEED_MAX + 1)
 
 
 def advance_seeds(document: Document, rng: random.Random | None = None) -> None:

@@ -1,4 +1,5 @@
-"""The settings dialog: models folders, output folder, device, precision, previews, theme.
+"""The settings dialog: models folders, output folder, device, precision, previews, the
+cluster runs go to, theme.
 
 It edits the :class:`~nodes.settings.Settings` object it is given *in place*, and only
 on OK: so everything holding that object (the image panel's output folder, the engine
@@ -26,12 +27,14 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.theme import THEMES, apply_theme
 from nodes.paths import default_output_dir, home_dir
+from nodes.run_protocol import valid_cluster
 from nodes.settings import ACCELERATIONS, DEVICES, PRECISIONS, Settings, cuda_devices
 
 DEVICE_NAMES = {
@@ -170,6 +173,21 @@ class SettingsDialog(QDialog):
             "size.pixels, size.multiple, size.sdxl_conditioning, denoise.none, batch.memory, "
             "scratch. A prefix hides a family (cfg). Empty it to see all advice again."
         )
+        self.cluster_box = QComboBox(self)
+        self.cluster_box.setObjectName("cluster")
+        self.cluster_box.setEditable(True)
+        self.cluster_box.addItems(["local", "auto"])
+        self.cluster_box.setCurrentText(settings.cluster)
+        self.cluster_box.setToolTip(
+            "Where runs go: local (this process), auto (the Ray cluster started with "
+            "`ray start --head`, else a new local one) or ray://HOST:PORT. A batch then runs "
+            "on one worker per GPU. Takes effect the next time Daguerre starts."
+        )
+        self.workers_spin = QSpinBox(self)
+        self.workers_spin.setObjectName("clusterWorkers")
+        self.workers_spin.setRange(0, 1024)
+        self.workers_spin.setSpecialValueText("one per GPU")
+        self.workers_spin.setValue(settings.cluster_workers)
         engine_box = QGroupBox("Engine", self)
         engine_form = QFormLayout(engine_box)
         engine_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -181,6 +199,8 @@ class SettingsDialog(QDialog):
         engine_form.addRow("Previews", self.previews_check)
         engine_form.addRow("Preview rate", self.rate_spin)
         engine_form.addRow("Hidden advice", self.silenced_edit)
+        engine_form.addRow("Cluster", self.cluster_box)
+        engine_form.addRow("Cluster workers", self.workers_spin)
 
         # -- appearance
         self.theme_box = _combo(self, THEMES, THEME_NAMES, settings.theme)
@@ -202,6 +222,8 @@ class SettingsDialog(QDialog):
                 "Previews",
                 "Preview rate",
                 "Hidden advice",
+                "Cluster",
+                "Cluster workers",
                 "Theme",
             )
         )
@@ -248,10 +270,18 @@ class SettingsDialog(QDialog):
             "silenced_advice": [
                 part.strip() for part in self.silenced_edit.text().split(",") if part.strip()
             ],
+            "cluster": self.cluster_box.currentText().strip() or "local",
+            "cluster_workers": self.workers_spin.value(),
         }
 
     def accept(self) -> None:
         """Write the values into the settings, save them, apply the theme, close."""
+        cluster = self.cluster_box.currentText().strip() or "local"
+        if not valid_cluster(cluster):
+            QMessageBox.warning(
+                self, "Settings", f"Cluster {cluster!r}: choose local, auto or ray://HOST:PORT."
+            )
+            return
         previous = {key: getattr(self._settings, key) for key in self.values()}
         for key, value in self.values().items():
             setattr(self._settings, key, value)

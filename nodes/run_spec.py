@@ -119,6 +119,32 @@ class EnvironmentSpec:
             png_texts=data.get("png_texts"),
         )
 
+    @classmethod
+    def of(cls, env: Environment) -> EnvironmentSpec:
+        """The spec of an Environment an edge built (the app's): its models folders when
+        it resolves files with a :class:`~nodes.paths.FileFinder` (absolute, with this
+        folder last, for workers elsewhere), its policies, and its PNG text hook by name."""
+        from nodes.paths import FileFinder
+
+        finder = env.resolve_file
+        dirs: list[str] = []
+        base: str | None = None
+        if isinstance(finder, FileFinder):
+            dirs = [str(Path(d).expanduser().resolve()) for d in finder.models_dirs]
+            base = str(finder.base_dir) if finder.base_dir is not None else None
+        hook = env.extra_png_texts
+        return cls(
+            models_dirs=(*dirs, str(Path.cwd())),
+            base_dir=base,
+            output_dir=str(Path(env.output_dir).expanduser().resolve()),
+            device=env.device,
+            precision=env.precision,
+            acceleration=env.acceleration,
+            previews=env.previews,
+            preview_interval=env.preview_interval,
+            png_texts=f"{hook.__module__}:{hook.__name__}" if hook is not None else None,
+        )
+
     def build(self, output_dir: Path | None = None) -> Environment:
         """The worker's own Environment (``output_dir`` replaces the spec's folder)."""
         from nodes.context import Environment

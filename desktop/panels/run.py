@@ -345,6 +345,12 @@ class RunPanel(QWidget):
             None,
         )
         name = f"Run #{run.run_id}" + (f" · {run.label}" if run.label else "")
+        others = sum(  # a cluster runs several jobs at once: each has its row in the queue
+            r.status is RunPhase.RUNNING and r.run_id != run.run_id
+            for r in self.run_state.runs.values()
+        )
+        if others:
+            name += f" (+{others} more running)"
         status = self.run_state.status(running) if running is not None else None
         if status is not None and status.total > 0:
             self.progress.setRange(0, status.total)
