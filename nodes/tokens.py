@@ -150,10 +150,16 @@ def embedding_vectors(resolve: FileResolver | None) -> VectorCount:
 
 
 def load_tokenizer() -> None:
-    """Build the CLIP tokenizer (slow, once); :func:`exact_count` works from then on."""
-    from nodes.models.tokenizer import clip_tokenizer
+    """Build the CLIP tokenizer (slow, once); :func:`exact_count` works from then on.
 
-    clip_tokenizer()
+    It imports transformers, whose lazy imports race between threads (``cannot import name
+    'CLIPTokenizer'``), so it holds the model-library lock of :mod:`nodes.runtime` until
+    those are imported, like a run."""
+    from nodes.models.tokenizer import clip_tokenizer
+    from nodes.runtime import model_library_imports
+
+    with model_library_imports():
+        clip_tokenizer()
     _ready.set()
 
 

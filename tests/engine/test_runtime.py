@@ -94,6 +94,49 @@ def test_a_run_that_starts_during_the_warm_up_does_not_break_either(
     assert result["warm"] and result["frozen"] > 0
 
 
+_TOKENIZER_RACE = """
+import json, logging, threading
+from nodes import runtime
+from nodes.tokens import load_tokenizer
+errors = []
+logging.getLogger("daguerre.runtime").addHandler(
+    type("H", (logging.Handler,), {"emit": lambda self, r: errors.append(r.getMessage())})()
+)
+def load():
+    try:
+        load_tokenizer()
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=runtime.warm_up) for _ in range(2)]
+threads.append(threading.Thread(target=load))
+for thread in threads:
+    thread.start()
+load()
+for thread in threads:
+    thread.join(300)
+print(json.dumps({"errors": errors, "warm": runtime.WARM.is_set()}))
+"""
+
+
+def test_the_tokenizer_loads_while_warm_ups_import(tmp_path: Path) -> None:
+    """Two warm-ups (two windows) and the prompt editors' tokenizer at once, in a fresh
+    interpreter: transformers' lazy import raced (``cannot import name 'CLIPTokenizer'``)
+    until the tokenizer took the model-library lock too."""
+    script = tmp_path / "tokenizer_race.py"
+    script.write_text(_TOKENIZER_RACE)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == {"errors": [], "warm": True}
+
+
 def _slow_graph(graph: Graph) -> dict:
     graph.add_node("test.slow", id="slow", params={"steps": 2, "delay": 0.0})
     graph.add_node("test.sink", id="s")
