@@ -62,8 +62,10 @@ class Minimap(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor("#3b3e45"), 1))
-        painter.setBrush(QColor(24, 25, 28, 225))
+        background = QColor(style.BACKGROUND)  # the canvas theme's, a little see-through
+        background.setAlpha(225)
+        painter.setPen(QPen(style.NODE_BORDER, 1))
+        painter.setBrush(background)
         painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
         _world, scale, offset = self._mapping()
 
@@ -87,7 +89,9 @@ class Minimap(QWidget):
             painter.setBrush(style.NODE_SELECTED if item.isSelected() else item.title_color())
             painter.drawRect(rect)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(QColor(255, 255, 255, 170), 1))
+        frame = QColor(style.TEXT)
+        frame.setAlpha(170)
+        painter.setPen(QPen(frame, 1))
         painter.drawRect(to_map(visible_scene_rect(self.view)))
 
     def _jump(self, pos: QPointF) -> None:

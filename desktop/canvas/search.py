@@ -81,6 +81,22 @@ class _ResultDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def popup_style_sheet() -> str:
+    """The search popup's style sheet in the current canvas theme's colors."""
+    body, border = style.NODE_BODY.name(), style.NODE_BORDER.name()
+    field, field_border = style.FIELD_BG.name(), style.FIELD_BORDER.name()
+    text, dim, accent = style.TEXT.name(), style.TEXT_DIM.name(), style.ACCENT.darker(125).name()
+    return (
+        f"#nodeSearch {{ background: {body}; border: 1px solid {border}; border-radius: 6px; }}"
+        f"QLineEdit {{ background: {field}; color: {text}; border: 1px solid {field_border};"
+        " border-radius: 4px; padding: 4px 6px; }"
+        f"QListWidget {{ background: {body}; color: {text}; border: none; outline: 0; }}"
+        "QListWidget::item { padding: 3px 6px; border-radius: 3px; }"
+        f"QListWidget::item:selected {{ background: {accent}; color: white; }}"
+        f"QLabel {{ color: {dim}; }}"
+    )
+
+
 class NodeSearchPopup(QFrame):
     """A search field and a result list floating over the canvas (a child of the view)."""
 
@@ -98,16 +114,7 @@ class NodeSearchPopup(QFrame):
         self.setObjectName("nodeSearch")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
-        self.setPalette(style.widget_palette())
-        self.setStyleSheet(
-            "#nodeSearch { background: #2b2d31; border: 1px solid #4a4d55; border-radius: 6px; }"
-            "QLineEdit { background: #1f2023; color: #dcdee3; border: 1px solid #3a3d44;"
-            " border-radius: 4px; padding: 4px 6px; }"
-            "QListWidget { background: #2b2d31; color: #dcdee3; border: none; outline: 0; }"
-            "QListWidget::item { padding: 3px 6px; border-radius: 3px; }"
-            "QListWidget::item:selected { background: #3b6fb6; color: white; }"
-            "QLabel { color: #8d919a; }"
-        )
+        self._restyle()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -128,6 +135,11 @@ class NodeSearchPopup(QFrame):
         self.results.itemClicked.connect(self._choose_item)
         self.hide()
 
+    def _restyle(self) -> None:
+        """Colors from the canvas theme (:mod:`.style`), so the light theme's popup is light."""
+        self.setPalette(style.widget_palette())
+        self.setStyleSheet(popup_style_sheet())
+
     # ------------------------------------------------------------ open / close
     def open_at(
         self,
@@ -140,6 +152,7 @@ class NodeSearchPopup(QFrame):
         ``accept`` filters the types, ``prefer`` lists some first among equals."""
         self.accept_filter = accept
         self.prefer = prefer
+        self._restyle()  # the theme may have changed since it was last open
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
         self.field.blockSignals(True)

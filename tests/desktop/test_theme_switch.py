@@ -96,3 +96,31 @@ def test_nodes_built_after_a_switch_take_the_new_theme(
     item.ensure_widgets()
     assert item.param_panel is not None
     assert style.CANVAS_THEMES["light"].field_bg in item.param_panel.styleSheet()
+
+
+def test_the_node_search_and_the_minimap_follow_the_theme(
+    themed: QApplication, canvas: CanvasView
+) -> None:
+    """Both hard-coded dark colors: a light canvas opened a dark search popup and map."""
+    from PySide6.QtCore import QPoint
+
+    apply_theme(themed, "light")
+    _settle()
+    popup = canvas.search_popup
+    popup.open_at(QPoint(10, 10))
+    _settle()
+    light = style.CANVAS_THEMES["light"]
+    assert light.node_body in popup.styleSheet() and light.field_bg in popup.styleSheet()
+    popup.close_popup()
+    canvas.set_minimap_visible(True)
+    _settle()
+    minimap = canvas.minimap
+    assert minimap is not None
+    middle = minimap.grab().toImage().pixelColor(4, minimap.height() // 2)
+    assert middle.lightness() > 180
+    apply_theme(themed, "dark")
+    _settle()
+    popup.open_at(QPoint(10, 10))
+    assert style.CANVAS_THEMES["dark"].node_body in popup.styleSheet()
+    popup.close_popup()
+    assert minimap.grab().toImage().pixelColor(4, minimap.height() // 2).lightness() < 80
