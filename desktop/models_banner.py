@@ -1,9 +1,11 @@
 """The banner over the canvas when no checkpoint is installed, and the demo model it offers.
 
 A first start usually has no model: rather than a run that fails on the loader, the
-banner says where checkpoints go, opens that folder, opens the settings (to add a models
-folder), or writes the tiny random-weight demo model in a separate process (so the window
-stays live) — with it every node runs, though its images are noise.
+banner says where checkpoints go, opens that folder, points Daguerre at a models folder
+ComfyUI or AUTOMATIC1111 already has (:func:`nodes.folder_layouts.recognise_models_folder`),
+opens the "Get models" dialog (starter models from Hugging Face), opens the settings,
+or writes the tiny random-weight demo model in a separate process (so the window stays
+live) — with it every node runs, though its images are noise.
 
 The demo path, step by step: "Create demo model" turns the banner into a progress line
 (a busy bar and the seconds so far); when the model is written, :func:`use_demo_model`
@@ -17,10 +19,12 @@ from __future__ import annotations
 import sys
 import time
 from enum import Enum
+from pathlib import Path
 
 from PySide6.QtCore import QProcess, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -31,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from desktop.document import Document
 from nodes.advice_rules import SILENCED_KEY, silenced_on
+from nodes.folder_layouts import recognise_models_folder
 from nodes.paths import list_model_files
 from nodes.settings import Settings
 
@@ -67,6 +72,10 @@ class ModelsBanner(QWidget):
     """The demo checkpoint was written: its name, as a loader's ``path`` takes it."""
     statusMessage = Signal(str, int)
     """(text, milliseconds) for the window's status bar."""
+    getModelsRequested = Signal()
+    """The user wants the "Get models" dialog (a starter model from Hugging Face)."""
+    modelsFoldersChosen = Signal(list)
+    """Models folders (``str`` paths) of another app's layout, to add to the settings."""
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +98,8 @@ class ModelsBanner(QWidget):
         self.buttons: list[QPushButton] = []
         for text, slot in (
             ("Open models folder", self.open_models_folder),
+            ("Use existing models folder…", self.choose_models_folder),
+            ("Get models…", self.getModelsRequested.emit),
             ("Settings…", self.settingsRequested.emit),
             ("Create demo model", self.create_demo_model),
         ):
@@ -120,9 +131,9 @@ class ModelsBanner(QWidget):
         first = dirs[0] / "checkpoints"
         self.text.setText(
             f"<b>No checkpoint found.</b> Put Stable Diffusion checkpoints "
-            f"(.safetensors or diffusers folders) in <code>{first}</code>, add a models "
-            "folder in Settings, or create the tiny demo model (random weights: it makes "
-            "noise, but every node runs)."
+            f"(.safetensors or diffusers folders) in <code>{first}</code>, use the models "
+            "folder ComfyUI or AUTOMATIC1111 already has, download a starter model, or "
+            "create the tiny demo model (random weights: it makes noise, but every node runs)."
         )
 
     def dismiss(self) -> None:
@@ -139,6 +150,29 @@ class ModelsBanner(QWidget):
         folder = self.settings.model_dirs()[0] / "checkpoints"
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def choose_models_folder(self, folder: str | None = None) -> None:
+        """Ask for a folder (``folder`` skips the question) and, when it has ComfyUI's,
+        AUTOMATIC1111's or Daguerre's models layout, ask the window to add its models
+        folders; otherwise say what was expected."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(
+                self.window(), "A ComfyUI or AUTOMATIC1111 install, or its models folder"
+            )
+            if not folder:
+                return
+        layout = recognise_models_folder(Path(folder))
+        if layout is None:
+            QMessageBox.information(
+                self.window(),
+                "Models folder",
+                f"No models found in {folder}: choose a ComfyUI or AUTOMATIC1111 install, its "
+                "models folder (with checkpoints/ or Stable-diffusion/ in it), or a folder of "
+                "that layout.",
+            )
+            return
+        self.modelsFoldersChosen.emit([str(d) for d in layout.dirs])
+        self.statusMessage.emit(f"Using {layout.app}'s models in {layout.dirs[0]}", 8000)
 
     def create_demo_model(self) -> None:
         """Write the demo model into the first models folder, in a separate process."""
