@@ -174,6 +174,7 @@ class NodeItem(PortOwner):
                 on_text=lambda text, name=param.name: self._text_changed(name, text),
                 mode_changed=self._seed_mode_changed,
                 model_dirs=self.canvas.settings.model_dirs,
+                graph=lambda: self.canvas.document.graph,
             )
         self._editors = editors
         for editor in editors.values():

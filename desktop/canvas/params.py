@@ -23,6 +23,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLineEdit, QToolButton, QWidget
 
 from desktop.canvas import style
+from desktop.canvas.model_choices import Choice, model_choices, value_of
 from desktop.canvas.widgets import (
     InlineEditor,
     NoWheelComboBox,
@@ -34,6 +35,7 @@ from desktop.canvas.widgets import (
     step_decimals,
 )
 from nodes.api import Param
+from nodes.graph import Graph
 from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, list_model_files
 from nodes.ports import PortType
 from nodes.seed_control import SEED_MODES, seed_mode
@@ -278,13 +280,22 @@ class FileEditor(ParamEditor):
     """An editable list of the models folder's files of the param's kind, plus Browse….
 
     The folder is listed when the list opens (not when the node is created), so opening
-    a big workflow never waits for a file system walk.
+    a big workflow never waits for a file system walk. Each model shows its family, and
+    one of another family than the graph's checkpoint is marked
+    (:mod:`desktop.canvas.model_choices`); the value stays the bare name.
     """
 
     def __init__(
-        self, param: Param, panel: QWidget, commit: Commit, model_dirs: Callable[[], list[Path]]
+        self,
+        param: Param,
+        panel: QWidget,
+        commit: Commit,
+        model_dirs: Callable[[], list[Path]],
+        graph: Callable[[], Graph | None] = lambda: None,
     ) -> None:
         self.model_dirs = model_dirs
+        self.graph = graph
+        self.listed: list[Choice] = []
         super().__init__(param, panel, commit)
 
     def _build(self, panel: QWidget) -> QWidget:
@@ -300,8 +311,8 @@ class FileEditor(ParamEditor):
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         line = line_edit_of(combo)
         line.setPlaceholderText("choose a file…")
-        combo.activated.connect(lambda _i: self._edited(combo.currentText(), False))
-        line.editingFinished.connect(lambda: self._edited(combo.currentText(), False))
+        combo.activated.connect(lambda _i: self._picked(combo.currentText()))
+        line.editingFinished.connect(lambda: self._picked(combo.currentText()))
         browse = QToolButton(panel)
         browse.setText("…")
         browse.setToolTip("Browse…")
@@ -315,14 +326,25 @@ class FileEditor(ParamEditor):
         return list_model_files(self.param.file_kind or "", self.model_dirs())
 
     def refresh(self) -> None:
-        current = self.combo.currentText()
+        current = value_of(self.combo.currentText(), self.listed)
+        kind = self.param.file_kind or ""
+        self.listed = model_choices(kind, self.model_dirs(), self.graph())
         self._updating = True
         try:
             self.combo.clear()
-            self.combo.addItems(self.choices())
-            self.combo.setCurrentText(current)
+            for index, choice in enumerate(self.listed):
+                self.combo.addItem(choice.label, choice.name)
+                self.combo.setItemData(index, choice.tooltip, Qt.ItemDataRole.ToolTipRole)
+            self.combo.setEditText(current)
         finally:
             self._updating = False
+
+    def _picked(self, text: str) -> None:
+        """A row chosen or a name typed: the bare name is the value (and shown)."""
+        value = value_of(text, self.listed)
+        if value != text:
+            self.combo.setEditText(value)
+        self._edited(value, False)
 
     def browse(self) -> None:
         kind = self.param.file_kind or ""
@@ -374,6 +396,7 @@ def make_editor(
     on_text: Callable[[str], None],
     mode_changed: Callable[[str, str], None],
     model_dirs: Callable[[], list[Path]],
+    graph: Callable[[], Graph | None] = lambda: None,
 ) -> ParamEditor:
     """The editor that fits ``param``'s declaration."""
     if param.type in (PortType.INT, PortType.FLOAT):
@@ -385,7 +408,7 @@ def make_editor(
     if param.choices:
         return ChoiceEditor(param, panel, commit)
     if param.file_kind:
-        return FileEditor(param, panel, commit, model_dirs)
+        return FileEditor(param, panel, commit, model_dirs, graph)
     if param.multiline:
         return PromptEditor(param, panel, commit, on_text)
     return LineEditor(param, panel, commit)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QTreeWidgetItem
 from pytestqt.qtbot import QtBot
 
+from desktop.canvas.params import FileEditor
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.mime import NODE_TYPE_MIME
@@ -25,6 +26,8 @@ from nodes.models import fingerprint
 from nodes.models.demo import DemoPaths
 from nodes.models.demo_upscale import make_demo_upscale_model
 from nodes.paths import FileFinder
+from nodes.settings import Settings
+from tests.desktop.canvas_helpers import editor
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
@@ -242,3 +245,36 @@ def test_shutdown_stops_a_hash_in_progress(
     assert panel.hasher.pending() == 0
     assert len(hashed) == 1
     assert fingerprint.known_sha256(hashed[0]) is None
+
+
+def test_loader_pickers_show_families_and_mark_the_wrong_one(
+    models: Path, canvas: CanvasView, document: Document, settings: Settings
+) -> None:
+    settings.models_dirs = [str(models)]
+    checkpoint = document.add_node("loaders.checkpoint", (0, 0))
+    document.set_param(checkpoint, "path", "sd1-demo.safetensors")
+    lora = document.add_node("loaders.lora", (0, 300))
+    files = editor(canvas, lora, "path", FileEditor)
+    files.refresh()
+    labels = [files.combo.itemText(i) for i in range(files.combo.count())]
+    assert labels == [
+        "sd1-demo-lora.safetensors  ·  SD1.x or SD2.x",
+        "⚠ sdxl-demo-lora.safetensors  ·  SDXL",
+    ]
+    tip = files.combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
+    assert "this graph's checkpoint is SD1.x" in tip
+    files.combo.setCurrentIndex(1)
+    files.combo.activated.emit(1)
+    assert document.graph.nodes[lora].params["path"] == "sdxl-demo-lora.safetensors"
+    assert files.combo.currentText() == "sdxl-demo-lora.safetensors"  # the bare name
+    document.set_param(checkpoint, "path", "sdxl-demo.safetensors")
+    files.refresh()
+    assert files.combo.itemText(1) == "sdxl-demo-lora.safetensors  ·  SDXL"
+    assert files.combo.currentText() == "sdxl-demo-lora.safetensors"
+    pickers = editor(canvas, checkpoint, "path", FileEditor)
+    pickers.refresh()
+    assert [pickers.combo.itemText(i) for i in range(pickers.combo.count())] == [
+        "sd1-demo  ·  SD1.x",
+        "sd1-demo.safetensors  ·  SD1.x",
+        "sdxl-demo.safetensors  ·  SDXL",
+    ]
