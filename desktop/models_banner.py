@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -84,8 +85,15 @@ class ModelsBanner(QWidget):
         self.state = BannerState.HIDDEN
         self._demo_process: QProcess | None = None
         self._started = 0.0
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 8, 12, 8)
+        # the message on top, the choices in a row under it: five buttons beside the text
+        # squeezed it into a column a word wide at the default window size
+        column = QVBoxLayout(self)
+        column.setContentsMargins(12, 8, 12, 8)
+        row = QHBoxLayout()
+        column.addLayout(row)
+        choices = QHBoxLayout()
+        choices.addStretch(1)
+        column.addLayout(choices)
         self.text = QLabel(self)
         self.text.setWordWrap(True)
         row.addWidget(self.text, 1)
@@ -105,7 +113,7 @@ class ModelsBanner(QWidget):
         ):
             button = QPushButton(text, self)
             button.clicked.connect(slot)
-            row.addWidget(button)
+            choices.addWidget(button)
             self.buttons.append(button)
         self.dismiss_button = QPushButton("Dismiss", self)
         self.dismiss_button.clicked.connect(self.dismiss)
