@@ -1,5 +1,6 @@
 """The "Get models" dialog: the starter list (each with its size, licence and page shown
-before anything is fetched), "download by Hugging Face id or URL", a token field for gated
+before anything is fetched; the size the hub reports replaces the approximate one once it
+has answered, :class:`SizeProbe`), "download by Hugging Face id or URL", a token field for gated
 repos, and a progress bar with speed and ETA and a Cancel button.
 
 Downloads run :func:`nodes.hub.downloads.download` on a worker thread
@@ -43,6 +44,7 @@ from nodes.hub.downloads import (
     DownloadResult,
     download,
     hub_endpoint,
+    hub_size,
     plan_for_source,
     plan_for_starter,
 )
@@ -105,6 +107,31 @@ class DownloadWorker(QObject):
             self.finished.emit(result)
 
 
+class SizeProbe(QObject):
+    """Asks the hub for a starter's size on a Python thread (one HEAD per file), once per
+    starter; offline or refused, the list keeps the approximate size."""
+
+    measured = Signal(str, object)
+    """(starter key, bytes or None)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.asked: set[str] = set()
+
+    def ask(self, starter: Starter, token: str | None) -> None:
+        if starter.key in self.asked:
+            return
+        self.asked.add(starter.key)
+        threading.Thread(target=self._run, args=(starter, token), daemon=True).start()
+
+    def _run(self, starter: Starter, token: str | None) -> None:
+        try:
+            size = hub_size(plan_for_starter(starter), token=token)
+        except Exception:  # offline, gated, moved: the approximate size stays
+            size = None
+        self.measured.emit(starter.key, size)
+
+
 class GetModelsDialog(QDialog):
     """Starter models and downloads by id or URL (see the module docstring)."""
 
@@ -120,12 +147,15 @@ class GetModelsDialog(QDialog):
         self.worker.progress.connect(self._progress)
         self.worker.finished.connect(self._finished)
         self.worker.failed.connect(self._failed)
+        self.sizes: dict[str, int] = {}
+        """Sizes the hub reported, by starter key (shown instead of the approximate ones)."""
+        self.probe = SizeProbe(self)
+        self.probe.measured.connect(self._measured)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Starter models</b> — from Hugging Face", self))
         self.starters = QListWidget(self)
         for starter in STARTERS:
-            size = human_size(starter.size, approximate=True)
-            item = QListWidgetItem(f"{starter.title}  ·  {starter.family}  ·  {size}")
+            item = QListWidgetItem(self._starter_line(starter))
             item.setData(Qt.ItemDataRole.UserRole, starter.key)
             self.starters.addItem(item)
         self.starters.currentRowChanged.connect(self._show_starter)
@@ -237,11 +267,30 @@ class GetModelsDialog(QDialog):
             self.details.clear()
             return
         s = STARTERS[row]
+        self.probe.ask(s, resolve_token())
         self.details.setText(
-            f"<b>{s.title}</b> — {s.family}, {human_size(s.size, approximate=True)}, "
+            f"<b>{s.title}</b> — {s.family}, {self._size_text(s)}, "
             f"licence: {s.licence}<br>{s.description}<br>"
             f'Goes to <code>{s.kind}/{s.destination}</code> · <a href="{s.link}">{s.link}</a>'
         )
+
+    def _size_text(self, starter: Starter) -> str:
+        known = self.sizes.get(starter.key)
+        return human_size(known) if known else human_size(starter.size, approximate=True)
+
+    def _starter_line(self, starter: Starter) -> str:
+        return f"{starter.title}  ·  {starter.family}  ·  {self._size_text(starter)}"
+
+    def _measured(self, key: str, size: int | None) -> None:
+        if not size:
+            return
+        self.sizes[key] = size
+        row = next(i for i, s in enumerate(STARTERS) if s.key == key)
+        item = self.starters.item(row)
+        if item is not None:
+            item.setText(self._starter_line(STARTERS[row]))
+        if self.starters.currentRow() == row:
+            self._show_starter(row)
 
     def _source_typed(self, text: str) -> None:
         self.starters.setEnabled(not text.strip())

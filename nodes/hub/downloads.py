@@ -322,6 +322,24 @@ def download(
     return DownloadResult(destination, transferred)
 
 
+def hub_size(
+    plan: DownloadPlan, *, token: str | None = None, endpoint: str | None = None
+) -> int | None:
+    """The bytes ``plan`` downloads, as the hub reports them now (one HEAD request per
+    file, nothing written), or None when a file's size is not reported. Raises what
+    :func:`download` raises before it writes (:class:`OfflineError`, :class:`AccessError`)."""
+    hub = (endpoint or hub_endpoint()).rstrip("/")
+    total = 0
+    for f in plan.files:
+        meta = _call_hub(
+            f"{plan.repo_id}/{f.path}", hub, lambda f=f: _metadata(plan, f, token, hub)
+        )
+        if meta.size is None:
+            return None
+        total += meta.size
+    return total
+
+
 def _metadata(plan: DownloadPlan, f: PlanFile, token: str | None, endpoint: str) -> HfFileMetadata:
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
@@ -496,6 +514,7 @@ __all__ = [
     "ProgressCallback",
     "download",
     "hub_endpoint",
+    "hub_size",
     "plan_for_source",
     "plan_for_starter",
 ]

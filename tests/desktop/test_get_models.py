@@ -57,7 +57,11 @@ def test_a_starter_shows_size_licence_and_link_then_downloads(
     starter = find_starter("lcm-lora-sd15")
     assert starter is not None
     details = dialog.details.text()
-    assert starter.licence in details and starter.link in details and "MB" in details
+    assert starter.licence in details and starter.link in details and "≈ 135 MB" in details
+    # the hub's own size replaces the approximate one once it answers
+    qtbot.waitUntil(lambda: "400 KB" in dialog.details.text(), timeout=20_000)
+    assert dialog.starters.item(row).text().endswith("·  400 KB")
+    assert "≈ 4.3 GB" in dialog.starters.item(0).text()  # not on this hub: kept
     progress: list[object] = []
     dialog.worker.progress.connect(progress.append)
     with qtbot.waitSignal(dialog.downloaded, timeout=20_000) as done:

@@ -27,6 +27,7 @@ from nodes.hub.downloads import (
     OfflineError,
     PlanFile,
     download,
+    hub_size,
     plan_for_source,
     plan_for_starter,
 )
@@ -83,6 +84,7 @@ def test_a_download_lands_in_the_kind_folder_with_the_hubs_hash(
     assert events[-1].done == events[-1].total == len(WEIGHTS)
     assert events[-1].fraction == 1.0
     assert all(e.speed >= 0 for e in events)
+    assert hub_size(lora_plan()) == len(WEIGHTS)  # what the dialog shows, asked of the hub
     # a second download finds it there and transfers nothing
     gets = len(hub.gets("pytorch_lora_weights.safetensors"))
     again = download(lora_plan(), models)
