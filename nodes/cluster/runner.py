@@ -32,8 +32,12 @@ from nodes.run_spec import EnvironmentSpec, JobResult, OutputPolicy, RunSpec
 
 log = logging.getLogger("daguerre.cluster")
 
-POLL_SECONDS = 0.02
-"""How long the dispatcher waits for a result before it drains events again."""
+PREFETCH = 2
+"""Jobs an actor holds at once: the one it runs and the next, waiting on it, which it
+starts without a round trip to the client (they run one after the other)."""
+POLL_SECONDS = 0.05
+"""How long the dispatcher waits for a result (it returns as soon as one is ready) before
+it drains the workers' events again."""
 
 
 @dataclass
@@ -55,6 +59,8 @@ class _Job:
     cancelled: bool = False
     ref: Any = None
     slot: Slot | None = None
+    actor: Any = None
+    """The actor it was sent to (a slot's actor is replaced when it dies)."""
     result: JobResult | None = None
     final: RunOutcome | None = None
     """Set when the job is over but not yet written (waiting for earlier jobs)."""
@@ -107,7 +113,7 @@ class ClusterRunner:
         self._gpus = _cluster_gpus() > 0
         self._sink = _actor_classes()[1].options(name=f"daguerre-{self._tag}-events").remote()
         self.slots = count
-        self._slots = [Slot(i) for i in range(count)]
+        self._slots = [Slot(i, capacity=PREFETCH) for i in range(count)]
         self.actors: list[Any] = [self._start_actor(i) for i in range(count)]
         self._thread = threading.Thread(target=self._dispatch, name="daguerre-cluster", daemon=True)
         self._thread.start()
@@ -164,8 +170,8 @@ class ClusterRunner:
                 jobs = [job] if job is not None and job.final is None else []
             for job in jobs:
                 job.cancelled = True
-                if job.ref is not None and job.slot is not None:
-                    self.actors[job.slot.index].cancel.remote(job.run_id)
+                if job.ref is not None and job.actor is not None:
+                    job.actor.cancel.options(concurrency_group="control").remote(job.run_id)
         self._wake.set()
         return bool(jobs)
 
@@ -221,9 +227,9 @@ class ClusterRunner:
         """The actor running ``run_id`` now, or None (tests kill it)."""
         with self._lock:
             job = self._jobs.get(run_id)
-            if job is None or job.slot is None or job.ref is None:
+            if job is None or job.ref is None:
                 return None
-            return self.actors[job.slot.index]
+            return job.actor
 
     def attempts(self, run_id: int) -> int:
         """How many times ``run_id`` was started on an actor (1 without failures)."""
@@ -236,7 +242,7 @@ class ClusterRunner:
             {"num_gpus": 1, "num_cpus": 0} if self._gpus else {"num_cpus": 1}
         )
         name = f"daguerre-{self._tag}-worker-{index}-{next(self._generation)}"
-        return worker.options(name=name, max_concurrency=2, **resources).remote(
+        return worker.options(name=name, **resources).remote(
             self.env.to_json(), self._sink, self._threads
         )
 
@@ -249,9 +255,8 @@ class ClusterRunner:
                 with self._lock:
                     running = {j.ref: j for j in self._jobs.values() if j.ref is not None}
                 if running:
-                    ready, _ = ray.wait(
-                        list(running), num_returns=len(running), timeout=POLL_SECONDS
-                    )
+                    # back as soon as one job ends, so its actor gets the next at once
+                    ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_SECONDS)
                 else:
                     self._wake.wait(POLL_SECONDS)
                     self._wake.clear()
@@ -273,8 +278,8 @@ class ClusterRunner:
             for run_id, slot in assign(queue, self._slots):
                 job = self._jobs[run_id]
                 self._queue.remove(run_id)
-                job.slot = slot
-                job.ref = self.actors[slot.index].run.remote(run_id, job.spec.to_json())
+                job.slot, job.actor = slot, self.actors[slot.index]
+                job.ref = job.actor.run.remote(run_id, job.spec.to_json())
 
     def _drain(self) -> None:
         import ray
@@ -303,11 +308,13 @@ class ClusterRunner:
             return
         except Exception as exc:  # raised inside the job: deterministic, not retried
             with self._lock:
-                job.ref, job.slot, slot.busy = None, None, False
+                job.ref, job.slot = None, None
+                slot.jobs -= 1
                 job.final = RunOutcome(job.run_id, RunStatus.FAILED, error=f"worker error: {exc}")
             return
         with self._lock:
-            job.ref, job.slot, slot.busy = None, None, False
+            job.ref, job.slot = None, None
+            slot.jobs -= 1
             slot.models |= job.models
             job.result = result
             job.final = _outcome(job.run_id, result)
@@ -319,9 +326,10 @@ class ClusterRunner:
             job.attempts += 1
             retry = not job.cancelled and job.attempts <= self.max_retries and not self._closed
             job.ref, job.slot = None, None
-            self.actors[slot.index] = self._start_actor(slot.index)
-            slot.models.clear()
-            slot.busy = False
+            slot.jobs -= 1
+            if self.actors[slot.index] is job.actor:  # the first of its jobs to hear of it
+                self.actors[slot.index] = self._start_actor(slot.index)
+                slot.models.clear()
             if retry:
                 self._queue.insert(0, job.run_id)
             elif job.cancelled:

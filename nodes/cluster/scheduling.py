@@ -42,48 +42,63 @@ def job_models(
 
 @dataclass
 class Slot:
-    """What the scheduler knows of one actor."""
+    """What the scheduler knows of one actor: the models of the jobs it ran, and how many
+    jobs it holds (one running and, up to ``capacity``, the next ones waiting on it, so it
+    starts the next job without a round trip to the client)."""
 
     index: int
     models: set[str] = field(default_factory=set[str])
-    busy: bool = False
+    jobs: int = 0
+    capacity: int = 1
+
+    @property
+    def busy(self) -> bool:
+        return self.jobs >= self.capacity
 
 
 def choose_slot(models: frozenset[str], slots: Sequence[Slot]) -> Slot | None:
-    """The idle actor for a job with ``models``: one that has them all loaded, then the
-    one that has most of them, then one that has loaded nothing yet (so models spread
-    rather than pile up), then the first idle; None when every actor is busy."""
-    idle = [s for s in slots if not s.busy]
-    if not idle:
+    """The actor for a job with ``models``, among those with room: one that has them all
+    loaded, then the one that has most of them, then the one holding fewest jobs, then one
+    that has loaded nothing yet (so models spread rather than pile up); None when every
+    actor is full."""
+    free = [s for s in slots if not s.busy]
+    if not free:
         return None
-    return max(idle, key=lambda s: (len(models & s.models), not s.models, -s.index))
+    return max(free, key=lambda s: (len(models & s.models), -s.jobs, not s.models, -s.index))
 
 
 def assign(
     queue: Sequence[tuple[int, frozenset[str]]], slots: Sequence[Slot]
 ) -> list[tuple[int, Slot]]:
-    """Jobs for the idle actors: first each idle actor takes the first queued job whose
-    models it has loaded, then the rest go in queue order, each to :func:`choose_slot`'s
-    actor. ``queue`` is ``(job id, models)`` in queue order; the slots chosen are marked
-    busy."""
+    """Jobs for the actors with room, level by level — first the actors holding no job,
+    then those holding one, ... — so every actor is working before any gets a second job.
+    At each level an actor first takes the first queued job whose models it has loaded,
+    then the rest go in queue order, each to :func:`choose_slot`'s actor. ``queue`` is
+    ``(job id, models)`` in queue order; the chosen slots count their new jobs."""
     chosen: list[tuple[int, Slot]] = []
     taken: set[int] = set()
-    for slot in slots:
-        if slot.busy or not slot.models:
-            continue
+    for level in range(max((s.capacity for s in slots), default=0)):
+        eligible = [s for s in slots if s.jobs == level and not s.busy]
+        now: list[tuple[int, Slot]] = []
+        for slot in eligible:
+            if not slot.models:
+                continue
+            for job_id, models in queue:
+                if job_id not in taken and models and models <= slot.models:
+                    now.append((job_id, slot))
+                    taken.add(job_id)
+                    break
+        rest = [s for s in eligible if all(s is not chosen_slot for _, chosen_slot in now)]
         for job_id, models in queue:
-            if job_id not in taken and models and models <= slot.models:
-                chosen.append((job_id, slot))
-                taken.add(job_id)
-                slot.busy = True
+            if job_id in taken:
+                continue
+            slot = choose_slot(models, rest)
+            if slot is None:
                 break
-    for job_id, models in queue:
-        if job_id in taken:
-            continue
-        slot = choose_slot(models, slots)
-        if slot is None:
-            break
-        chosen.append((job_id, slot))
-        taken.add(job_id)
-        slot.busy = True
+            now.append((job_id, slot))
+            taken.add(job_id)
+            rest.remove(slot)
+        for _, slot in now:
+            slot.jobs += 1
+        chosen.extend(now)
     return chosen

@@ -1,7 +1,7 @@
 """The code one Ray actor runs: its own executor (so its own model cache) for its life.
 
-:class:`Worker` is a plain class; :func:`remote_worker` wraps it as a Ray actor class,
-started with two threads (one runs jobs, one takes cancels). A job runs exactly as the
+:class:`Worker` is a plain class; :func:`remote_worker` wraps it as a Ray actor class whose
+jobs run one at a time while cancels are taken on a thread of their own. A job runs exactly as the
 thread runner runs it (:func:`nodes.runner.run_document`); its events go to the client's
 :class:`EventSink` actor in small batches without waiting, the last batch before the job
 returns, so the client has every event of a job when it has its result. Saved files come
@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from nodes.context import CancelToken
-from nodes.events import Event, NodeProgress, NodeResult, RunFinished
+from nodes.events import Event, NodeResult, RunFinished
 from nodes.run_spec import EnvironmentSpec, JobResult, OutputPolicy, RunSpec
 
 FLUSH_SECONDS = 0.1
-"""Events wait at most this long on a worker before going to the client."""
+"""Events wait on a worker until this long after the last batch went (or the job ends):
+one push a tenth of a second rather than one per event keeps the round trips off the
+sampler's cores."""
 
 
 class EventSink:
@@ -108,8 +110,7 @@ class Worker:
             with lock:
                 batch.append(event)
                 now = time.monotonic()
-                due = not isinstance(event, NodeProgress) or event.step >= event.total
-                if due or now - last_flush >= FLUSH_SECONDS:
+                if now - last_flush >= FLUSH_SECONDS:  # the rest goes with the result
                     self.sink.push.remote(list(batch))
                     batch.clear()
                     last_flush = now
@@ -154,10 +155,11 @@ def _shared_artifact(node_id: str, path: str) -> Any:
 
 
 def remote_worker() -> Any:
-    """:class:`Worker` as a Ray actor class (started with two threads: jobs and cancels)."""
+    """:class:`Worker` as a Ray actor class: jobs run one after the other; ``cancel`` and
+    ``describe`` called in the ``control`` concurrency group run beside them."""
     import ray
 
-    return ray.remote(Worker)
+    return ray.remote(concurrency_groups={"control": 1})(Worker)
 
 
 def remote_sink() -> Any:

@@ -150,21 +150,35 @@ def test_cluster_addresses(address: str, ok: bool) -> None:
 
 
 def test_jobs_go_to_the_actor_that_has_their_checkpoint() -> None:
+    x, y, z = frozenset({"x.safetensors"}), frozenset({"y.safetensors"}), frozenset({"z"})
     a, b = Slot(0, {"x.safetensors"}), Slot(1, {"y.safetensors"})
-    queue = [(1, frozenset({"x.safetensors"})), (2, frozenset({"y.safetensors"}))]
     # b takes job 2 although job 1 is first: b has y loaded; a takes job 1
-    assert sorted((job, slot.index) for job, slot in assign(queue, [b, a])) == [(1, 0), (2, 1)]
-    a.busy = b.busy = False
-    assert [(j, s.index) for j, s in assign([(3, frozenset({"y.safetensors"}))], [a, b])] == [
-        (3, 1)
+    assert sorted((job, slot.index) for job, slot in assign([(1, x), (2, y)], [b, a])) == [
+        (1, 0),
+        (2, 1),
     ]
-    a.busy = b.busy = False
+    assert a.busy and b.busy and (a.jobs, b.jobs) == (1, 1)
+    a.jobs = b.jobs = 0
+    assert [(j, s.index) for j, s in assign([(3, y)], [a, b])] == [(3, 1)]
+    b.jobs = 0
     fresh = Slot(2)
     # an unknown model goes to an actor that has loaded nothing rather than evict one
-    assert choose_slot(frozenset({"z.safetensors"}), [a, b, fresh]) is fresh
-    a.busy = b.busy = fresh.busy = True
+    assert choose_slot(z, [a, b, fresh]) is fresh
+    a.jobs = b.jobs = fresh.jobs = 1
     assert choose_slot(frozenset(), [a, b, fresh]) is None
     assert assign([(4, frozenset())], [a, b, fresh]) == []
+
+
+def test_every_actor_works_before_any_holds_a_second_job() -> None:
+    x = frozenset({"x"})
+    a, b = Slot(0, {"x"}, capacity=2), Slot(1, {"x"}, capacity=2)
+    assert [(j, s.index) for j, s in assign([(1, x), (2, x)], [a, b])] == [(1, 0), (2, 1)]
+    # then each takes its next job, waiting on it; a fifth waits on the client
+    chosen = assign([(3, x), (4, x), (5, x)], [a, b])
+    assert [(j, s.index) for j, s in chosen] == [(3, 0), (4, 1)]
+    assert (a.jobs, b.jobs, a.busy, b.busy) == (2, 2, True, True)
+    a.jobs = 1
+    assert [(j, s.index) for j, s in assign([(5, x)], [a, b])] == [(5, 0)]
 
 
 def test_job_models_reads_checkpoints_after_overrides(graph: Graph) -> None:
