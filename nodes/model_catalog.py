@@ -128,6 +128,11 @@ class ModelEntry:
         counts as fitting, so only a known mismatch is marked."""
         return family is None or not self.families or family in self.families
 
+    def wrong_for(self, family: str | None) -> bool:
+        """Whether to mark it in a graph whose checkpoint is of ``family``: a known
+        mismatch, for anything but a checkpoint (the checkpoint sets the graph's family)."""
+        return self.kind != "checkpoints" and not self.fits(family)
+
     def matches(self, query: str) -> bool:
         """Every word of ``query`` occurs in its name, family, kind, tags or trigger words
         (case-insensitive): the panel's search."""

@@ -42,7 +42,7 @@ def model_choices(kind: str, models_dirs: list[Path], graph: Graph | None) -> li
     for entry in scan(models_dirs, (kind,)):
         label = entry.name + (SEPARATOR + entry.summary if entry.summary else "")
         tooltip = str(entry.path)
-        wrong = not entry.fits(family)
+        wrong = entry.wrong_for(family)
         if wrong and family is not None:
             label = WRONG + label
             graph_name = family_label((family,))

@@ -19,17 +19,21 @@ than the graph's checkpoint (:meth:`ModelsPanel.set_graph_family`) is marked.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
+from PySide6.QtGui import QBrush, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QScrollArea,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QTreeWidgetItem,
@@ -39,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from desktop.mime import NODE_PARAMS_MIME, NODE_TYPE_MIME, model_mime_data
 from desktop.panels.common import PlaceholderTree, child_items, top_level_items
+from desktop.panels.model_rows import SUBTITLE_ROLE, WRONG_COLOR, WRONG_ROLE, ModelRowDelegate
 from desktop.panels.model_workers import ModelHasher, ModelScanner
 from desktop.panels.thumbnails import ThumbnailLoader
 from nodes.model_catalog import KIND_TITLES, KINDS, LOADERS, ModelEntry, human_size
@@ -47,10 +52,9 @@ from nodes.paths import model_stem
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 """A model row's (kind, name); a kind's header row has none."""
-COLUMNS = ("Name", "Family", "Size", "Precision", "SHA-256")
+COLUMNS = ("Model", "Family", "Size", "Precision", "SHA-256")
 NAME, FAMILY, SIZE, PRECISION, HASH = range(len(COLUMNS))
-WRONG_COLOR = QColor("#d9822b")
-PREVIEW_SIZE = 160
+PREVIEW_SIZE = 128
 
 
 def drag_payload(entry: ModelEntry) -> QMimeData:
@@ -129,16 +133,18 @@ class ModelsPanel(QWidget):
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(True)
-        self.tree.setUniformRowHeights(True)
+        self.tree.setItemDelegateForColumn(NAME, ModelRowDelegate(self.tree))
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.tree.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for column in (FAMILY, SIZE, PRECISION, HASH):
+        header.setStretchLastSection(True)
+        for column in (NAME, FAMILY, SIZE, PRECISION):  # whole names: scroll, never elide
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column in (FAMILY, SIZE, PRECISION):  # the name's second line says them
+            header.hideSection(column)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.itemDoubleClicked.connect(lambda item, _c: self._activate(item))
         self.tree.itemActivated.connect(lambda item, _c: self._activate(item))
         self.tree.currentItemChanged.connect(lambda item, _old: self.show_details(item))
@@ -152,16 +158,26 @@ class ModelsPanel(QWidget):
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # a digest or a path is one long word: it must not widen the dock
+        ignored, preferred = QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        self.details.setSizePolicy(ignored, preferred)
         lower = QWidget(self)
         lower_layout = QVBoxLayout(lower)
-        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.setContentsMargins(0, 4, 0, 0)
         lower_layout.addWidget(self.preview)
-        lower_layout.addWidget(self.details, 1)
+        lower_layout.addWidget(self.details)
+        lower_layout.addStretch(1)
+        scroll = QScrollArea(self)  # a long list of tags scrolls, never squeezes the list
+        scroll.setWidget(lower)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.tree)
-        splitter.addWidget(lower)
+        splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -217,12 +233,15 @@ class ModelsPanel(QWidget):
         self.scanned.emit()
 
     def _fill(self, item: QTreeWidgetItem, entry: ModelEntry) -> None:
-        fits = entry.fits(self.graph_family)
+        fits = not entry.wrong_for(self.graph_family)
         family = entry.summary or "?"
         item.setText(NAME, entry.name)
         item.setText(FAMILY, family if fits else f"⚠ {family}")
         item.setText(SIZE, human_size(entry.size))
         item.setText(PRECISION, entry.precision or "")
+        details = [family if fits else f"⚠ {family}", human_size(entry.size), entry.precision]
+        item.setData(NAME, SUBTITLE_ROLE, " · ".join(d for d in details if d))
+        item.setData(NAME, WRONG_ROLE, not fits)
         item.setText(HASH, entry.sha256[:10] if entry.sha256 else "…")
         item.setTextAlignment(SIZE, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         tip = f"{entry.path}"
@@ -332,15 +351,22 @@ def details_html(entry: ModelEntry, graph_family: str | None = None) -> str:
     rows.append(("SHA-256", entry.sha256 or "being computed…"))
     rows.append(("Path", str(entry.path)))
     body = "".join(
-        f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows
+        f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{_breakable(v)}</td></tr>" for k, v in rows
     )
     warning = ""
-    if not entry.fits(graph_family) and graph_family:
+    if entry.wrong_for(graph_family) and graph_family:
         graph = family_label((graph_family,))
         warning = f"<p>⚠ Not for this graph: its checkpoint is {html.escape(graph)}.</p>"
     if entry.note:
         warning += f"<p>⚠ {html.escape(entry.note)}</p>"
     return f"<p><b>{html.escape(entry.name)}</b></p>{warning}<table>{body}</table>"
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped, with zero-width spaces where a long path or digest may wrap (after
+    each separator, every 16 characters of a word) so it never widens the dock."""
+    broken = re.sub(r"([/\\_.-])", "\\1\u200b", text)
+    return html.escape(re.sub(r"([^\s\u200b]{16})(?=[^\s\u200b])", "\\1\u200b", broken))
 
 
 __all__ = ["ModelsPanel", "details_html", "drag_payload"]

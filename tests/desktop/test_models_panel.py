@@ -183,6 +183,8 @@ def test_models_of_another_family_than_the_graph_are_marked(
     xl = _row(panel, "lora", "sdxl-demo-lora.safetensors")
     assert xl.text(FAMILY) == "⚠ SDXL" and "SD1.x" in xl.toolTip(FAMILY)
     assert _row(panel, "lora", "sd1-demo-lora.safetensors").text(FAMILY) == "SD1.x or SD2.x"
+    # another checkpoint is never marked: it would set the graph's family
+    assert _row(panel, "checkpoints", "sdxl-demo.safetensors").text(FAMILY) == "SDXL"
     document.set_param(checkpoint, "path", "sdxl-demo.safetensors")
     assert _row(panel, "lora", "sdxl-demo-lora.safetensors").text(FAMILY) == "SDXL"
     assert _row(panel, "controlnet", "sd1-demo-controlnet.safetensors").text(FAMILY) == "⚠ SD1.x"
