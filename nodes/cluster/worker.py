@@ -159,7 +159,8 @@ def remote_worker() -> Any:
     ``describe`` called in the ``control`` concurrency group run beside them."""
     import ray
 
-    return ray.remote(concurrency_groups={"control": 1})(Worker)
+    decorate: Any = ray.remote  # its stubs miss the keyword-only form used here
+    return decorate(concurrency_groups={"control": 1})(Worker)
 
 
 def remote_sink() -> Any:
