@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -280,3 +282,15 @@ def test_loader_pickers_show_families_and_mark_the_wrong_one(
         "sd1-demo.safetensors  ·  SD1.x",
         "sdxl-demo.safetensors  ·  SDXL",
     ]
+
+
+def test_the_panel_imports_no_model_library() -> None:
+    code = (
+        "import sys, desktop.panels.models, desktop.model_actions, desktop.canvas.model_choices; "
+        "print(sorted(m for m in ('torch', 'diffusers', 'safetensors', 'transformers') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
