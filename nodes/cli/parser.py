@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="actors on the cluster (default: one per GPU, else one per CPU)",
     )
+    run.add_argument(
+        "--shared-output",
+        action="store_true",
+        help="with --cluster: the workers write images straight into --out, a folder every "
+        "machine sees at that path (numbered as they finish), instead of sending them back",
+    )
     run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_advice_option(run)

@@ -49,7 +49,7 @@ from nodes.graph import Graph
 from nodes.ports import PortType
 from nodes.registry import Registry
 from nodes.run_protocol import RunnerProtocol, is_local, open_runner
-from nodes.run_spec import EnvironmentSpec
+from nodes.run_spec import EnvironmentSpec, OutputPolicy
 from nodes.runner import apply_overrides
 from nodes.settings import Settings, acceleration_from_env
 from nodes.sweeps import expand_sweep
@@ -86,7 +86,9 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
         runner.subscribe(Progress(graph, sys.stderr) if local else BatchProgress(count, sys.stderr))
     document = to_dict(graph)
     # Lazy (see the module docstring): memory per run in flight, not per run of the sweep.
-    specs = expand_sweep(document, fixed, sweeps)
+    shared = getattr(args, "shared_output", False) and not is_local(cluster)
+    output = OutputPolicy.SHARED if shared else OutputPolicy.CLIENT
+    specs = expand_sweep(document, fixed, sweeps, output=output)
     ahead = max(RUNS_AHEAD, 2 * runner.slots)
     run_ids: list[int] = []
     outcomes: list[RunOutcome] = []

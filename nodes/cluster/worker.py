@@ -105,8 +105,7 @@ class Worker:
                 return  # the client says when the job is finished, files written
             if isinstance(event, NodeResult) and event.files:
                 files.extend((event.node_id, f) for f in event.files)
-                if not shared:  # the client reports them under their own names
-                    return
+                return  # the client reports them once written (under their own names)
             with lock:
                 batch.append(event)
                 now = time.monotonic()
@@ -136,7 +135,7 @@ class Worker:
         from nodes.cluster.artifacts import collect
 
         if shared:
-            artifacts = tuple(_shared_artifact(node_id, path) for node_id, path in files)
+            artifacts = tuple(_shared_artifact(n, path, self.info) for n, path in files)
         else:
             artifacts = tuple(collect(files, self.info))
             shutil.rmtree(folder, ignore_errors=True)
@@ -146,11 +145,16 @@ class Worker:
         return JobResult(outcome.status.value, summary, artifacts, outcome.error, self.info)
 
 
-def _shared_artifact(node_id: str, path: str) -> Any:
-    from nodes.cluster.artifacts import split_numbered
+def _shared_artifact(node_id: str, path: str, worker: dict[str, str]) -> Any:
+    """A file saved straight into the shared folder: its record gains the worker (the file
+    replaced atomically), only its path goes back."""
+    from nodes.cluster.artifacts import split_numbered, with_worker
     from nodes.run_spec import Artifact
+    from nodes.workflow.io import write_atomic
 
-    prefix, suffix = split_numbered(Path(path).name)
+    file = Path(path)
+    write_atomic(file, with_worker(file.read_bytes(), worker))
+    prefix, suffix = split_numbered(file.name)
     return Artifact(node_id, prefix, suffix, b"", path)
 
 

@@ -20,13 +20,13 @@ from PIL import Image
 from ray.exceptions import RayActorError
 
 from nodes.cluster.runner import ClusterRunner
-from nodes.events import Event, NodeProgress, NodeStarted, RunStatus
+from nodes.events import Event, NodeProgress, NodeResult, NodeStarted, RunStatus
 from nodes.library import load_builtin_nodes
 from nodes.models.demo import DemoPaths
 from nodes.paths import resources_dir
 from nodes.registry import Registry
 from nodes.run_protocol import RunnerProtocol, open_runner
-from nodes.run_spec import EnvironmentSpec
+from nodes.run_spec import EnvironmentSpec, OutputPolicy
 from nodes.sweeps import expand_sweep
 from nodes.workflow.png import RECORD_KEY, WORKFLOW_KEY, png_texts
 
@@ -207,3 +207,31 @@ def test_cancel_mid_batch_leaves_no_actor_behind(
     with pytest.raises(RayActorError):
         ray.get(tag.describe.remote(), timeout=30)
     assert not list(tmp_path.iterdir())
+
+
+def test_shared_output_is_written_by_the_workers(
+    ray_cluster: None, registry: Registry, demo_sd15: DemoPaths, tmp_path: Path
+) -> None:
+    """A folder every worker sees: the workers write the images there themselves (the
+    record still names the worker) and only the paths come back."""
+    env = EnvironmentSpec(output_dir=str(tmp_path), png_texts=PNG_TEXTS)
+    cluster = ClusterRunner("auto", env, registry=registry, workers=1, threads=1)
+    results: list[tuple[str, ...]] = []
+    cluster.subscribe(lambda e: results.append(e.files) if isinstance(e, NodeResult) else None)
+    try:
+        specs = expand_sweep(
+            _workflow(),
+            _fixed(demo_sd15.single_file),
+            {"sampler.seed": [5, 6]},
+            output=OutputPolicy.SHARED,
+        )
+        outcomes = [cluster.wait(cluster.submit_spec(s), timeout=240) for s in specs]
+    finally:
+        cluster.shutdown()
+    assert [o.status for o in outcomes] == [RunStatus.DONE] * 2
+    paths = [Path(p) for o in outcomes for p in o.outputs]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["txt2img_00001.png", "txt2img_00002.png"]
+    assert sorted(paths) == sorted(tmp_path.iterdir())
+    assert sorted(f for files in results for f in files) == sorted(map(str, paths))
+    assert {_record(p)["samplers"][0]["seed"] for p in paths} == {5, 6}
+    assert all(_record(p)["worker"]["device"] == "cpu" for p in paths)
