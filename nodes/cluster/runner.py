@@ -447,7 +447,7 @@ def _connect(address: str) -> None:
         except ConnectionError:
             ray.init(include_dashboard=False, log_to_driver=False)
         return
-    ray.init(address=address, log_to_driver=False)
+    ray.init(address=address)  # Ray Client takes few of ray.init's options
 
 
 def _cluster_gpus() -> int:
