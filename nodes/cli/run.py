@@ -10,7 +10,7 @@ even if a node never checks for cancellation.
 A sweep is counted before it is expanded (more than
 :data:`~nodes.cli.common.MAX_SWEEP_RUNS` runs is a usage error) and then expanded lazily by
 the engine (:func:`nodes.sweeps.expand_sweep`, which the app's batches use too): one
-combination at a time, with only :data:`RUNS_AHEAD` runs (or two per worker of a cluster)
+combination at a time, with only :data:`RUNS_AHEAD` runs (or three per worker of a cluster)
 queued ahead.
 
 ``--cluster auto|ray://HOST:PORT`` (default: the ``cluster`` setting, ``local``) runs the
@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     shared = getattr(args, "shared_output", False) and not is_local(cluster)
     output = OutputPolicy.SHARED if shared else OutputPolicy.CLIENT
     specs = expand_sweep(document, fixed, sweeps, output=output)
-    ahead = max(RUNS_AHEAD, 2 * runner.slots)
+    ahead = max(RUNS_AHEAD, 3 * runner.slots)  # a cluster's actors each hold two
     run_ids: list[int] = []
     outcomes: list[RunOutcome] = []
     cancelled = forced = False
