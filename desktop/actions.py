@@ -23,6 +23,7 @@ ACTION_TEXTS: dict[str, str] = {
     "save": "&Save",
     "save_as": "Save &As…",
     "settings": "Se&ttings…",
+    "get_models": "&Get Models…",
     "quit": "&Quit",
     "undo": "&Undo",
     "redo": "&Redo",
@@ -108,7 +109,7 @@ def build_menus(
     recent_menu.aboutToShow.connect(lambda: files.fill_recent_menu(recent_menu))
     file_menu.addActions([get("save"), get("save_as")])
     file_menu.addSeparator()
-    file_menu.addAction(get("settings"))
+    file_menu.addActions([get("get_models"), get("settings")])
     file_menu.addSeparator()
     file_menu.addAction(get("quit"))
     edit = bar.addMenu("&Edit")

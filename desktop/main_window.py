@@ -34,9 +34,11 @@ from desktop.live_validation import LiveValidator
 from desktop.mask_image import image_file_for
 from desktop.mask_painter import LOAD_IMAGE, MaskPainterDialog, open_mask_painter
 from desktop.mime import put_workflow_on_clipboard, workflow_of
+from desktop.model_actions import follow_graph_family, use_model
 from desktop.models_banner import ModelsBanner, use_demo_model
 from desktop.panels import ImagePanel, LibraryPanel, ProblemsPanel, RunPanel
 from desktop.panels.gallery import GalleryPanel
+from desktop.panels.models import ModelsPanel
 from desktop.partial_run import queue_run_to
 from desktop.run_state import ImageResult, RunInfo, RunState
 from desktop.running import queue_runs
@@ -64,6 +66,19 @@ def environment_for(settings: Settings, env: Environment | None = None) -> Envir
     return env
 
 
+FIRST_SIZE = (1440, 900)
+"""The window's size on a first start (later starts restore the last one)."""
+
+
+def first_window_size(room: tuple[int, int] | None) -> tuple[tuple[int, int], bool]:
+    """The first start's window size for a screen with ``room`` available, and whether to
+    maximize: :data:`FIRST_SIZE`, or the whole screen where that does not fit (a 1280×720
+    screen got a window hanging off its edges, the Runs dock out of sight)."""
+    if room is None or (room[0] >= FIRST_SIZE[0] and room[1] >= FIRST_SIZE[1]):
+        return FIRST_SIZE, False
+    return (min(FIRST_SIZE[0], room[0]), min(FIRST_SIZE[1], room[1])), True
+
+
 class MainWindow(QMainWindow):
     def __init__(
         self, registry: Registry, settings: Settings | None = None, session: Session | None = None
@@ -73,7 +88,13 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings.load()
         self.session = session or Session()
         self.env = environment_for(self.settings)
-        self.bridge = EngineBridge(registry, self.env, self)
+        self.bridge = EngineBridge(
+            registry,
+            self.env,
+            self,
+            cluster=self.settings.cluster,
+            workers=self.settings.cluster_workers or None,
+        )
         self.run_state = RunState(self.bridge, self)
         self.document = Document(registry, self)
         self.run_state.follow(self.document.graph)  # run state never outlives its node
@@ -109,6 +130,7 @@ class MainWindow(QMainWindow):
             self.run_dock,
             self.problems_dock,
             self.gallery_dock,
+            self.models_dock,
         )
         self.template_menu, self.recent_menu = build_menus(
             self, self.actions_by_name, docks, self.files
@@ -122,6 +144,8 @@ class MainWindow(QMainWindow):
         self.gallery.rerunRequested.connect(self.rerun_from_image)
         self.gallery.useAsInputRequested.connect(lambda path: use_image_as_input(self.canvas, path))
         self.gallery.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.models_panel.modelActivated.connect(lambda k, n: use_model(self.canvas, k, n))
+        follow_graph_family(self.models_panel, self.document, lambda: self.env.resolve_file)
         attach_result_menus(self.image_panel, self.gallery)
         self.image_panel.useAsInputRequested.connect(self.use_as_input)
         self.document.dirtyChanged.connect(self._update_title)
@@ -140,6 +164,7 @@ class MainWindow(QMainWindow):
             "save": files.save,
             "save_as": files.save_as,
             "settings": self.open_settings,
+            "get_models": self.open_get_models,
             "quit": self.close,
             "cut": self.cut,
             "copy": self.copy,
@@ -169,6 +194,8 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.banner = ModelsBanner(self.settings, holder)
         self.banner.settingsRequested.connect(self.open_settings)
+        self.banner.getModelsRequested.connect(self.open_get_models)
+        self.banner.modelsFoldersChosen.connect(self.add_models_folders)
         self.banner.demoModelCreated.connect(self._demo_model_created)
         self.banner.statusMessage.connect(self.statusBar().showMessage)
         self.document.reloaded.connect(self.banner.leave_ready)  # "ready" meant that graph
@@ -198,6 +225,11 @@ class MainWindow(QMainWindow):
         right = Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.library_dock = self._dock("Nodes", "library_dock", self.library, left)
+        # a lambda, not the bound method: the settings dialog replaces self.settings
+        self.models_panel = ModelsPanel(lambda: self.settings.model_dirs(), self)  # noqa: PLW0108
+        self.models_dock = self._dock("Models", "models_dock", self.models_panel, left)
+        self.tabifyDockWidget(self.library_dock, self.models_dock)
+        self.library_dock.raise_()
         self.image_dock = self._dock("Image", "image_dock", self.image_panel, right)
         self.run_dock = self._dock("Runs", "run_dock", self.run_panel, bottom)
         self.problems_dock = self._dock("Problems", "problems_dock", self.problems, bottom)
@@ -361,6 +393,29 @@ class MainWindow(QMainWindow):
                 apply_theme(app, self.settings.theme)
             self.banner.refresh(self.settings)
             self.gallery.set_settings(self.settings)
+            self.models_panel.refresh()  # other models folders
+
+    def open_get_models(self) -> None:
+        """The "Get models" dialog (modeless: a download never blocks the window)."""
+        from desktop.get_models import show_get_models
+
+        show_get_models(self, self.settings, self._model_downloaded)
+
+    def _model_downloaded(self, path: str) -> None:
+        self.banner.refresh(self.settings)
+        self.live_validation.schedule()  # a missing model may be there now
+        self.models_panel.refresh()
+        self.statusBar().showMessage(f"Downloaded {path}", 8000)
+
+    def add_models_folders(self, folders: list[str]) -> None:
+        """Add models folders (another app's, from the banner) to the settings and save."""
+        known = set(self.settings.models_dirs)
+        self.settings.models_dirs.extend(f for f in folders if f not in known)
+        self.settings.save()
+        environment_for(self.settings, self.env)
+        self.live_validation.schedule()
+        self.banner.refresh(self.settings)
+        self.models_panel.refresh()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()
@@ -383,9 +438,17 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1440, 900)
+            self._first_start_size()
         if state is not None:
             self.restoreState(state)
+
+    def _first_start_size(self) -> None:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().size() if screen is not None else None
+        size, maximize = first_window_size(None if room is None else (room.width(), room.height()))
+        self.resize(*size)
+        if maximize:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def save_layout(self) -> None:
         settings = self.session.qsettings()
@@ -403,4 +466,5 @@ class MainWindow(QMainWindow):
         self.bridge.clear_queue()
         self.bridge.cancel()
         self.bridge.shutdown()
+        self.models_panel.shutdown()
         event.accept()
