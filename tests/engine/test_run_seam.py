@@ -216,3 +216,26 @@ def test_artifacts_carry_the_worker_and_are_numbered_by_the_client(tmp_path: Pat
     paths = write(tmp_path, [Artifact("s", "p", ".png", marked), Artifact("s", "p", ".png", data)])
     assert [p.name for p in paths] == ["p_00002.png", "p_00003.png"]
     assert (tmp_path / "p_00001.png").read_bytes() == b"old"
+
+
+def test_the_app_s_environment_becomes_a_spec_for_workers_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nodes.comfy.png_texts import comfy_png_texts
+    from nodes.context import Environment
+
+    monkeypatch.chdir(tmp_path)
+    env = Environment(
+        output_dir=Path("out"),
+        resolve_file=FileFinder([Path("models")], base_dir=tmp_path / "flows"),
+        device="cuda:1",
+        previews=True,
+        extra_png_texts=comfy_png_texts,
+    )
+    spec = EnvironmentSpec.of(env)
+    assert spec.models_dirs == (str(tmp_path / "models"), str(tmp_path))  # absolute, cwd last
+    assert spec.base_dir == str(tmp_path / "flows")
+    assert spec.output_dir == str(tmp_path / "out")
+    assert (spec.device, spec.previews) == ("cuda:1", True)
+    assert spec.build().extra_png_texts is comfy_png_texts
+    assert EnvironmentSpec.of(Environment(extra_png_texts=None)).png_texts is None
