@@ -294,3 +294,42 @@ def test_the_panel_imports_no_model_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_the_window_has_the_models_panel(
+    qtbot: QtBot, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside the Nodes panel; double-click sets the default graph's selected checkpoint
+    loader, and the marks follow that checkpoint."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.app import create_window
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    monkeypatch.setenv("DAGUERRE_MODELS", str(models))
+    window = create_window(ask=False)
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.models_panel
+    assert window.tabifiedDockWidgets(window.library_dock) == [window.models_dock]
+    qtbot.waitUntil(lambda: bool(panel.entries), timeout=10_000)
+    graph = window.document.graph
+    [checkpoint] = [n for n in graph.nodes.values() if n.type == "loaders.checkpoint"]
+    window.canvas.select_nodes([checkpoint.id])
+    panel.modelActivated.emit("checkpoints", "sd1-demo.safetensors")
+    assert graph.nodes[checkpoint.id].params["path"] == "sd1-demo.safetensors"
+    assert panel.graph_family == "sd1"
+    assert _row(panel, "lora", "sdxl-demo-lora.safetensors").text(FAMILY) == "⚠ SDXL"
+    window.document.undo_stack.setClean()
+    window.close()
+    assert panel.hasher.cancel.is_set()  # closing stops the background hashing
+
+
+def test_an_embedding_drags_as_prompt_text(qapp, tmp_path: Path) -> None:
+    from desktop.panels.models import drag_payload
+    from nodes.model_catalog import ModelEntry
+
+    entry = ModelEntry("embeddings", "xl/glow.safetensors", tmp_path / "glow.safetensors", 10)
+    mime = drag_payload(entry)
+    assert not mime.hasFormat(NODE_TYPE_MIME)  # no loader: a prompt names it
+    assert mime.text() == "embedding:xl/glow"
