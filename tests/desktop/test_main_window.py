@@ -187,3 +187,12 @@ def test_new_from_template(window) -> None:
     action.trigger()
     assert "encode" in window.document.graph.nodes
     assert window.document.path is None  # a template is a starting point, never overwritten
+
+
+def test_the_first_window_fits_a_small_screen() -> None:
+    from desktop.main_window import FIRST_SIZE, first_window_size
+
+    assert first_window_size((1920, 1040)) == (FIRST_SIZE, False)
+    assert first_window_size(None) == (FIRST_SIZE, False)
+    assert first_window_size((1280, 690)) == ((1280, 690), True)
+    assert first_window_size((1440, 860)) == ((1440, 860), True)
