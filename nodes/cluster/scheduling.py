@@ -2,8 +2,8 @@
 
 A job's *models* are the checkpoint files it loads (the values of its non-bypassed
 ``checkpoints`` file params, after its overrides). An actor remembers the models of the
-jobs it ran; its model cache holds them, so a job that shares one with it starts without
-loading anything.
+jobs it was given; its model cache holds them, so a job that shares one with it starts
+without loading anything.
 """
 
 from __future__ import annotations
@@ -73,8 +73,12 @@ def assign(
     """Jobs for the actors with room, level by level — first the actors holding no job,
     then those holding one, ... — so every actor is working before any gets a second job.
     At each level an actor first takes the first queued job whose models it has loaded,
-    then the rest go in queue order, each to :func:`choose_slot`'s actor. ``queue`` is
-    ``(job id, models)`` in queue order; the chosen slots count their new jobs."""
+    then the rest go in queue order, each to :func:`choose_slot`'s actor; but an actor that
+    is already working takes no job whose model another actor has (that one takes it next,
+    without loading anything), while an idle actor takes any job rather than wait. ``queue`` is
+    ``(job id, models)`` in queue order; the chosen slots count their new jobs and their
+    models (loaded by the time the next job there starts), so the next level already sends
+    jobs after their checkpoint."""
     chosen: list[tuple[int, Slot]] = []
     taken: set[int] = set()
     for level in range(max((s.capacity for s in slots), default=0)):
@@ -92,13 +96,18 @@ def assign(
         for job_id, models in queue:
             if job_id in taken:
                 continue
+            others = [s for s in slots if all(s is not r for r in rest)]
+            if level and any(models & s.models for s in others):
+                continue  # an actor that has its model will take it; a busy one waits for it
             slot = choose_slot(models, rest)
             if slot is None:
                 break
             now.append((job_id, slot))
             taken.add(job_id)
             rest.remove(slot)
-        for _, slot in now:
+        models_of = dict(queue)
+        for job_id, slot in now:
             slot.jobs += 1
+            slot.models |= models_of[job_id]  # it loads them for this job
         chosen.extend(now)
     return chosen

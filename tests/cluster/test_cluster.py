@@ -235,3 +235,28 @@ def test_shared_output_is_written_by_the_workers(
     assert sorted(f for files in results for f in files) == sorted(map(str, paths))
     assert {_record(p)["samplers"][0]["seed"] for p in paths} == {5, 6}
     assert all(_record(p)["worker"]["device"] == "cpu" for p in paths)
+
+
+def test_jobs_that_share_a_checkpoint_go_to_the_actor_that_loaded_it(
+    ray_cluster: None, registry: Registry, demo_sd15: DemoPaths, tmp_path: Path
+) -> None:
+    """Two checkpoints in turn, two idle actors: each job goes to the actor that loaded its
+    checkpoint before (the second checkpoint to the actor that had loaded nothing)."""
+    cluster = ClusterRunner(
+        "auto", EnvironmentSpec(output_dir=str(tmp_path)), registry=registry, workers=2, threads=1
+    )
+    outcomes = []
+    try:
+        for seed in range(6):  # one at a time: where each goes depends on no timing
+            model = demo_sd15.single_file if seed % 2 == 0 else demo_sd15.folder
+            (spec,) = expand_sweep(_workflow(), {**_fixed(model), "sampler.seed": seed}, {})
+            outcomes.append(cluster.wait(cluster.submit_spec(spec), timeout=240))
+    finally:
+        cluster.shutdown()
+    assert [o.status for o in outcomes] == [RunStatus.DONE] * 6
+    workers_of: dict[str, set[str]] = {}
+    for outcome in outcomes:
+        record = _record(Path(outcome.outputs[0]))
+        workers_of.setdefault(record["models"][0]["file"], set()).add(record["worker"]["pid"])
+    assert sorted(len(pids) for pids in workers_of.values()) == [1, 1]
+    assert len(set().union(*workers_of.values())) == 2

@@ -239,3 +239,26 @@ def test_the_app_s_environment_becomes_a_spec_for_workers_elsewhere(
     assert (spec.device, spec.previews) == ("cuda:1", True)
     assert spec.build().extra_png_texts is comfy_png_texts
     assert EnvironmentSpec.of(Environment(extra_png_texts=None)).png_texts is None
+
+
+def test_alternating_checkpoints_stay_with_their_actors() -> None:
+    a, b = frozenset({"a"}), frozenset({"b"})
+    first, second = Slot(0, capacity=2), Slot(1, capacity=2)
+    queue = [(1, a), (2, b), (3, a), (4, b)]
+    chosen = assign(queue, [first, second])
+    assert [(j, s.index) for j, s in chosen] == [(1, 0), (2, 1), (3, 0), (4, 1)]
+    assert (first.models, second.models) == ({"a"}, {"b"})
+    first.jobs = second.jobs = 1
+    assert [(j, s.index) for j, s in assign([(5, b), (6, a)], [first, second])] == [
+        (6, 0),
+        (5, 1),
+    ]
+
+
+def test_a_working_actor_leaves_another_s_checkpoint_to_it() -> None:
+    a, b = frozenset({"a"}), frozenset({"b"})
+    first, second = Slot(0, {"a"}, jobs=2, capacity=2), Slot(1, {"b"}, jobs=1, capacity=2)
+    assert assign([(5, a)], [first, second]) == []  # second is working: job 5 waits for first
+    second.jobs = 0
+    assert [(j, s.index) for j, s in assign([(5, a)], [first, second])] == [(5, 1)]  # idle
+    assert assign([(6, b), (7, frozenset({"c"}))], [first, second]) == [(6, second)]
