@@ -242,9 +242,10 @@ class ClusterRunner:
             {"num_gpus": 1, "num_cpus": 0} if self._gpus else {"num_cpus": 1}
         )
         name = f"daguerre-{self._tag}-worker-{index}-{next(self._generation)}"
-        return worker.options(name=name, **resources).remote(
-            self.env.to_json(), self._sink, self._threads
-        )
+        env = self.env.to_json()
+        if self._gpus and str(env["device"]).startswith("cuda:"):
+            env["device"] = "cuda"  # Ray shows each actor its own GPU only, as cuda:0
+        return worker.options(name=name, **resources).remote(env, self._sink, self._threads)
 
     def _dispatch(self) -> None:
         import ray
