@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.theme import THEMES, apply_theme
+from nodes.cluster_address import valid_cluster
 from nodes.paths import default_output_dir, home_dir
-from nodes.run_protocol import valid_cluster
 from nodes.settings import ACCELERATIONS, DEVICES, PRECISIONS, Settings, cuda_devices
 
 DEVICE_NAMES = {

@@ -12,15 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from nodes.cluster_address import is_local, valid_cluster
+
 if TYPE_CHECKING:
     from nodes.events import Event
     from nodes.executor import RunOutcome
     from nodes.registry import Registry
     from nodes.run_spec import EnvironmentSpec, RunSpec
-
-LOCAL = "local"
-CLUSTER_CHOICES = (LOCAL, "auto", "ray://HOST:PORT")
-"""What ``--cluster`` and the Settings' cluster field take."""
 
 
 @runtime_checkable
@@ -53,20 +51,6 @@ class RunnerProtocol(Protocol):
     def busy(self) -> bool: ...
 
     def shutdown(self, timeout: float | None = 10.0) -> None: ...
-
-
-def valid_cluster(address: str) -> bool:
-    """Whether ``address`` is a cluster choice: local, auto or ``ray://HOST:PORT``."""
-    if address in ("", LOCAL, "auto"):
-        return True
-    if not address.startswith("ray://"):
-        return False
-    host, colon, port = address[len("ray://") :].rpartition(":")
-    return bool(colon and host and port.isascii() and port.isdigit() and 0 < int(port) < 65536)
-
-
-def is_local(address: str | None) -> bool:
-    return address is None or address in ("", LOCAL)
 
 
 def open_runner(

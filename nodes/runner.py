@@ -22,9 +22,9 @@ from nodes.context import CancelToken
 from nodes.events import Event, Problem, RunFinished, RunQueued, RunStatus
 from nodes.executor import Executor, RunOutcome
 from nodes.graph import Graph, GraphError, copy_json
+from nodes.import_lock import model_library_imports
 from nodes.registry import Registry
 from nodes.run_spec import RunSpec
-from nodes.runtime import model_library_imports
 from nodes.workflow import WorkflowError, from_dict
 
 log = logging.getLogger("daguerre.runner")

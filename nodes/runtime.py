@@ -5,9 +5,10 @@ diffusers and transformers import lazily: a class is imported on its first attri
 and two threads doing that at once can see a half-initialised module (``AttributeError:
 module 'diffusers' has no attribute 'UNet2DConditionModel'`` in one of them). So the
 libraries are imported by one thread at a time: :func:`import_model_libraries` does it once
-under :data:`_IMPORTS`, and the runner holds the same lock around each run
-(:func:`model_library_imports`) until that has happened, so a run that starts during the
-warm-up waits for it, and a warm-up that starts during a run waits for the run.
+under the lock of :mod:`nodes.import_lock`, and the runner holds the same lock around each
+run (:func:`~nodes.import_lock.model_library_imports`) until that has happened, so a run
+that starts during the warm-up waits for it, and a warm-up that starts during a run waits
+for the run.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from nodes import import_lock
 
 log = logging.getLogger("daguerre.runtime")
 
@@ -40,21 +41,15 @@ def init_worker_thread() -> None:
 WARM = threading.Event()
 """Set once :func:`warm_up` has finished."""
 
-_IMPORTS = threading.RLock()
-"""Held by the one thread importing the model libraries (re-entrant: a run holding it may
-call :func:`import_model_libraries`)."""
-_IMPORTED = threading.Event()
-"""Set once :func:`import_model_libraries` has imported everything."""
-
 
 def import_model_libraries() -> None:
     """Import torch, diffusers, transformers and the engine's model modules, and resolve the
     lazy classes the engine loads with — once per process, under one lock, so no other
     thread is importing them at the same time. Returns at once after the first time."""
-    if _IMPORTED.is_set():
+    if import_lock.IMPORTED.is_set():
         return
-    with _IMPORTS:
-        if _IMPORTED.is_set():
+    with import_lock.IMPORTS:
+        if import_lock.IMPORTED.is_set():
             return
         import diffusers
         import transformers
@@ -74,19 +69,7 @@ def import_model_libraries() -> None:
             getattr(diffusers, name)
         for name in ("CLIPTextModel", "CLIPTextModelWithProjection", "CLIPTokenizer"):
             getattr(transformers, name)
-        _IMPORTED.set()
-
-
-@contextmanager
-def model_library_imports() -> Iterator[None]:
-    """Around a run: until :func:`import_model_libraries` has finished, the run holds its
-    lock, since its nodes may import the libraries themselves (the CLI never warms up;
-    there the lock is simply free). Afterwards runs take no lock."""
-    if _IMPORTED.is_set():
-        yield
-        return
-    with _IMPORTS:
-        yield
+        import_lock.IMPORTED.set()
 
 
 def warm_up() -> None:

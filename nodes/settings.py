@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from nodes.cluster_address import valid_cluster
 from nodes.paths import default_output_dir, home_dir, models_dirs_from_env
-from nodes.run_protocol import valid_cluster
 
 log = logging.getLogger("daguerre.settings")
 

@@ -155,8 +155,8 @@ def load_tokenizer() -> None:
     It imports transformers, whose lazy imports race between threads (``cannot import name
     'CLIPTokenizer'``), so it holds the model-library lock of :mod:`nodes.runtime` until
     those are imported, like a run."""
+    from nodes.import_lock import model_library_imports
     from nodes.models.tokenizer import clip_tokenizer
-    from nodes.runtime import model_library_imports
 
     with model_library_imports():
         clip_tokenizer()

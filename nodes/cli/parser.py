@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 import nodes
-from nodes.run_protocol import valid_cluster
+from nodes.cluster_address import valid_cluster
 from nodes.settings import ACCELERATIONS, DEVICES, PRECISIONS, valid_device
 
 COMMANDS = (

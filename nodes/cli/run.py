@@ -89,7 +89,8 @@ def cmd_run(args: argparse.Namespace, registry: Registry) -> int:
     shared = getattr(args, "shared_output", False) and not is_local(cluster)
     output = OutputPolicy.SHARED if shared else OutputPolicy.CLIENT
     specs = expand_sweep(document, fixed, sweeps, output=output)
-    ahead = max(RUNS_AHEAD, 3 * runner.slots)  # a cluster's actors each hold two
+    # the thread runner: RUNS_AHEAD; a cluster's actors each run one, hold one, and get one
+    ahead = RUNS_AHEAD if runner.slots <= 1 else 3 * runner.slots
     run_ids: list[int] = []
     outcomes: list[RunOutcome] = []
     cancelled = forced = False

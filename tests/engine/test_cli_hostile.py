@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from nodes import runner as runner_module
 from nodes.cli import common
-from nodes.cli import run as cli_run
 from nodes.library import load_builtin_nodes
 from nodes.registry import Registry
 from nodes.runner import Runner
@@ -218,7 +218,7 @@ class _SpyRunner(Runner):
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> type[_SpyRunner]:
     _SpyRunner.submitted = _SpyRunner.most_outstanding = 0
-    monkeypatch.setattr(cli_run, "Runner", _SpyRunner)
+    monkeypatch.setattr(runner_module, "Runner", _SpyRunner)  # what open_runner makes
     return _SpyRunner
 
 

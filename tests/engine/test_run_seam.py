@@ -12,10 +12,11 @@ import pytest
 
 from nodes.cluster.artifacts import split_numbered, with_worker, write
 from nodes.cluster.scheduling import Slot, assign, choose_slot, job_models
+from nodes.cluster_address import valid_cluster
 from nodes.events import RunStatus
 from nodes.graph import Graph
 from nodes.paths import FileFinder
-from nodes.run_protocol import RunnerProtocol, is_local, open_runner, valid_cluster
+from nodes.run_protocol import RunnerProtocol, is_local, open_runner
 from nodes.run_spec import (
     Artifact,
     EnvironmentSpec,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nodes import runtime
+from nodes import import_lock
 from nodes.events import RunStatus
 from nodes.graph import Graph
 from nodes.runner import Runner
@@ -147,14 +147,14 @@ def _slow_graph(graph: Graph) -> dict:
 def test_a_run_waits_while_another_thread_imports_the_libraries(
     graph: Graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime, "_IMPORTED", threading.Event())  # as before any warm-up
+    monkeypatch.setattr(import_lock, "IMPORTED", threading.Event())  # as before any warm-up
     runner = Runner(registry=graph.registry)
     Slow.started.clear()
     importing = threading.Event()
     release = threading.Event()
 
     def warm_up_importing() -> None:  # holds the lock the way import_model_libraries does
-        with runtime._IMPORTS:
+        with import_lock.IMPORTS:
             importing.set()
             release.wait(30)
 
@@ -173,9 +173,9 @@ def test_a_run_waits_while_another_thread_imports_the_libraries(
 def test_once_imported_runs_take_no_lock(graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
     imported = threading.Event()
     imported.set()
-    monkeypatch.setattr(runtime, "_IMPORTED", imported)
+    monkeypatch.setattr(import_lock, "IMPORTED", imported)
     runner = Runner(registry=graph.registry)
-    with runtime._IMPORTS:  # held by another thread's import would not matter any more
+    with import_lock.IMPORTS:  # held by another thread's import would not matter any more
         ran = threading.Event()
 
         def blocked() -> None:
