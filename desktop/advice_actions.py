@@ -3,7 +3,7 @@
 Both are edits of the document, so both are undo steps and both are saved with the
 workflow: **Apply** sets the fix's param values on the advice's node (one step, however
 many values), and **Don't show again for this node** adds the advice's rule to the node's
-``extra["silenced"]`` (:data:`nodes.advice_rules.SILENCED_KEY`), which validation reads.
+``extra["silenced"]`` (:data:`nodes.advice.rules.SILENCED_KEY`), which validation reads.
 Advice silenced everywhere comes from the ``silenced_advice`` setting, through
 :func:`advice_context`. Advice never changes a value by itself: only these do, when the
 user asks.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from desktop.document import Document
 from desktop.panels.problems import ProblemsPanel
 from nodes.advice import Advice
-from nodes.advice_rules import SILENCED_KEY, AdviceContext, silenced_on
+from nodes.advice.rules import SILENCED_KEY, AdviceContext, silenced_on
 from nodes.graph import GraphError
 from nodes.settings import Settings
 

@@ -29,7 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from desktop.document import Document
 from desktop.run_state import RunState
 from nodes.advice import Findings
-from nodes.advice_rules import AdviceContext
+from nodes.advice.rules import AdviceContext
 from nodes.events import Problem
 from nodes.graph import Graph, Link, NodeData
 from nodes.validation import FileResolver, review

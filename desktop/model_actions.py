@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF
 
+from nodes.catalog.listing import LOADERS, graph_family
 from nodes.graph import GraphError
-from nodes.model_catalog import LOADERS, graph_family
 from nodes.paths import FileResolver
 
 if TYPE_CHECKING:

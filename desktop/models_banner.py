@@ -2,7 +2,7 @@
 
 A first start usually has no model: rather than a run that fails on the loader, the
 banner says where checkpoints go, opens that folder, points Daguerre at a models folder
-ComfyUI or AUTOMATIC1111 already has (:func:`nodes.folder_layouts.recognise_models_folder`),
+ComfyUI or AUTOMATIC1111 already has (:func:`nodes.catalog.layouts.recognise_models_folder`),
 opens the "Get models" dialog (starter models from Hugging Face), opens the settings,
 or writes the tiny random-weight demo model in a separate process (so the window stays
 live) — with it every node runs, though its images are noise.
@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.document import Document
-from nodes.advice_rules import SILENCED_KEY, silenced_on
-from nodes.folder_layouts import recognise_models_folder
+from nodes.advice.rules import SILENCED_KEY, silenced_on
+from nodes.catalog.layouts import recognise_models_folder
 from nodes.paths import list_model_files
 from nodes.settings import Settings
 

@@ -26,7 +26,7 @@ from desktop.bridge import EngineBridge
 from desktop.document import Document
 from desktop.run_state import RunPhase, RunState
 from nodes.advice import Advice, scratch_nodes
-from nodes.advice_rules import AdviceContext
+from nodes.advice.rules import AdviceContext
 from nodes.events import Problem
 from nodes.graph import Graph
 from nodes.library.primitives import SEED_MAX

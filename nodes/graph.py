@@ -289,7 +289,7 @@ class Graph:
         """Store an app's field in the node's ``extra`` (saved with the file, e.g. the seed
         after-run modes, the advice silenced on it); None removes it. Unchecked, announced
         as ``node_changed(node_id, "extra", key)`` and ``changed``: only advice reads one
-        (``silenced``, :mod:`nodes.advice_rules`), never a run."""
+        (``silenced``, :mod:`nodes.advice.rules`), never a run."""
         extra = self.node(node_id).extra
         if value is None:
             extra.pop(key, None)

@@ -77,7 +77,7 @@ class Settings:
     """Actors on the cluster; 0 is one per GPU, else one per CPU."""
     silenced_advice: list[str] = field(default_factory=list)
     """Advice rule ids not shown anywhere ("cfg.high", or "cfg" for every cfg rule; see
-    :mod:`nodes.advice_rules`)."""
+    :mod:`nodes.advice.rules`)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod

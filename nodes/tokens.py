@@ -3,7 +3,7 @@
 The desktop shows a prompt's token count as you type. It comes from the same tokenizer
 and the same chunking as :mod:`nodes.diffusion.text`, so the number shown is the number
 encoded; a textual-inversion embedding (``embedding:NAME``) counts as its vectors
-(:mod:`nodes.embedding_files` reads how many without torch). Building the tokenizer
+(:mod:`nodes.catalog.embeddings` reads how many without torch). Building the tokenizer
 takes about a second (the BPE vocabulary): it happens on a background thread
 (:func:`nodes.runtime.warm_up`), and until then :func:`exact_count` answers None so the
 caller can show an estimate.
@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nodes.catalog.embeddings import find_embedding, split_refs, vector_count
 from nodes.diffusion.prompt import parse_weights
 from nodes.diffusion.schedulers import COMFYUI
-from nodes.embedding_files import find_embedding, split_refs, vector_count
 from nodes.paths import FileResolver
 
 _ready = threading.Event()

@@ -35,7 +35,7 @@ from nodes.paths import FileResolver, default_resolver
 from nodes.ports import PortType, can_connect
 
 if TYPE_CHECKING:
-    from nodes.advice_rules import AdviceContext
+    from nodes.advice.rules import AdviceContext
 
 __all__ = [
     "FileResolver",
@@ -95,12 +95,12 @@ def review(
     ``targets`` (default: every output node) needs are errors; each node it does not need
     gets advice instead (with its own problems counted), and is not run.
 
-    With ``rules`` (the default) the advice also holds what :mod:`nodes.advice_rules`
+    With ``rules`` (the default) the advice also holds what :mod:`nodes.advice.rules`
     finds in the values of the nodes a run needs (steps, cfg, prompts, sizes, memory;
     ``context`` says the device and what is silenced everywhere); advice silenced on a
     node or in ``context`` is left out. The executor gates runs with ``rules=False``:
     advice never decides whether a run starts."""
-    from nodes.advice_rules import AdviceContext, apply_silencing, rule_advice
+    from nodes.advice.rules import AdviceContext, apply_silencing, rule_advice
 
     resolve = resolve_file or default_resolver
     problems = validate(graph, resolve)

@@ -2,7 +2,7 @@
 panel shows it, and a mark on a model of another family than the graph's checkpoint
 (an SDXL LoRA in an SD1.5 graph).
 
-The names come from :func:`nodes.model_catalog.scan`, which reads each file's header
+The names come from :func:`nodes.catalog.listing.scan`, which reads each file's header
 once per file version (the picker lists the folder when its list opens, as before).
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodes.catalog.headers import family_label
+from nodes.catalog.listing import graph_family, scan
 from nodes.graph import Graph
-from nodes.model_catalog import graph_family, scan
-from nodes.model_headers import family_label
 from nodes.paths import FileFinder
 
 SEPARATOR = "  ·  "

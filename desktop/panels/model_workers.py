@@ -1,6 +1,6 @@
 """The Models panel's work off the GUI thread: scanning the models folders and hashing.
 
-:class:`ModelScanner` lists and describes the models (:func:`nodes.model_catalog.scan`
+:class:`ModelScanner` lists and describes the models (:func:`nodes.catalog.listing.scan`
 reads a header per new file) on a thread of its own, so a folder on a slow disk never
 holds up the window; a newer scan supersedes an older one still running.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from nodes.model_catalog import HashCancelled, ModelEntry, hash_entry, scan
+from nodes.catalog.listing import HashCancelled, ModelEntry, hash_entry, scan
 
 
 class _Relay(QObject):

@@ -1,6 +1,6 @@
 """The Models panel: every model in the models folders, by kind, with what it is.
 
-Each row is a :class:`nodes.model_catalog.ModelEntry`: the name a loader takes, the family
+Each row is a :class:`nodes.catalog.listing.ModelEntry`: the name a loader takes, the family
 (or an upscaler's architecture and scale) read from the file's header, its size, precision
 and SHA-256. The folders are scanned and the digests computed off the GUI thread
 (:mod:`desktop.panels.model_workers`); a digest appears in its row when it is ready, and
@@ -46,8 +46,8 @@ from desktop.panels.common import PlaceholderTree, child_items, top_level_items
 from desktop.panels.model_rows import SUBTITLE_ROLE, WRONG_COLOR, WRONG_ROLE, ModelRowDelegate
 from desktop.panels.model_workers import ModelHasher, ModelScanner
 from desktop.panels.thumbnails import ThumbnailLoader
-from nodes.model_catalog import KIND_TITLES, KINDS, LOADERS, ModelEntry, human_size
-from nodes.model_headers import family_label
+from nodes.catalog.headers import family_label
+from nodes.catalog.listing import KIND_TITLES, KINDS, LOADERS, ModelEntry, human_size
 from nodes.paths import model_stem
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -13,7 +13,7 @@ import argparse
 from typing import Any, TextIO
 
 from nodes.advice import Advice
-from nodes.advice_rules import AdviceContext
+from nodes.advice.rules import AdviceContext
 from nodes.cli.common import printable
 from nodes.settings import Settings
 

@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from nodes.catalog.listing import KINDS, ModelEntry, hash_entry, human_size, scan
 from nodes.cli.common import EXIT_OK, UsageError, printable
-from nodes.model_catalog import KINDS, ModelEntry, hash_entry, human_size, scan
 from nodes.models.errors import ModelError
 from nodes.settings import Settings
 
@@ -21,7 +21,7 @@ from nodes.settings import Settings
 def cmd_models(args: argparse.Namespace) -> int:
     """The models by kind with family, size and precision (read from headers only);
     ``--hash`` computes the missing SHA-256 digests (cached under the Daguerre home),
-    ``--json`` prints every field of :class:`~nodes.model_catalog.ModelEntry`."""
+    ``--json`` prints every field of :class:`~nodes.catalog.listing.ModelEntry`."""
     dirs = Settings.load().model_dirs(list(args.models))
     entries = scan(dirs)
     if args.hash:

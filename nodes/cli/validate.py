@@ -2,7 +2,7 @@
 (escaped with :func:`~nodes.cli.common.printable`: a newline in a value never starts a
 line of its own, and a file's escape sequences never reach the terminal), then one
 ``advice: node.field: message`` line per piece of advice (a node that feeds no output is
-not run, so its problems are advice; and the rules of :mod:`nodes.advice_rules`: steps,
+not run, so its problems are advice; and the rules of :mod:`nodes.advice.rules`: steps,
 cfg, prompts, sizes, memory). Exit status 1 for errors; advice alone is 0. ``--json``
 prints ``{"ok", "errors", "advice"}`` instead; ``--no-advice`` leaves advice out."""
 

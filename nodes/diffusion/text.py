@@ -115,7 +115,7 @@ def _vector_tables(
     found: Mapping[str, Embedding],
 ) -> list[dict[str, torch.Tensor]]:
     """Per encoder, the vectors of each embedding the prompt uses, checked to fit it."""
-    from nodes.embedding_files import refs, unknown_embedding
+    from nodes.catalog.embeddings import refs, unknown_embedding
 
     for segment, _ in segments:
         for match in refs(segment):

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nodes.api import Input, Node, NodeError, Output, Param
+from nodes.catalog.embeddings import embedding_names, find_embedding, unknown_embeddings
 from nodes.context import NodeContext
 from nodes.diffusion.schedulers import CONVENTIONS, DIFFUSERS
-from nodes.embedding_files import embedding_names, find_embedding, unknown_embeddings
 from nodes.library.errors import model_errors
 from nodes.paths import FileResolver
 from nodes.ports import PortType
@@ -150,7 +150,7 @@ def _encode(
 
 def _embeddings(ctx: NodeContext, text: str) -> dict[str, Embedding]:
     """Every embedding ``text`` names, loaded; an unknown one is an error on ``text``."""
-    from nodes.embedding_files import unknown_embedding
+    from nodes.catalog.embeddings import unknown_embedding
     from nodes.models.embeddings import load_embedding
 
     found: dict[str, Embedding] = {}

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nodes.embedding_files import SDXL_KEYS, rows, select_vectors
+from nodes.catalog.embeddings import SDXL_KEYS, rows, select_vectors
 from nodes.models.errors import ModelError
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from desktop.live_validation import LiveValidator
 from desktop.panels.advice_rows import EVERYWHERE_TEXT, SILENCE_TEXT, advice_menu
 from desktop.panels.problems import ADVICE_ROLE, KIND_ROLE, ProblemsPanel
 from desktop.run_state import RunState
-from nodes.advice_rules import SILENCED_KEY
+from nodes.advice.rules import SILENCED_KEY
 from nodes.paths import FileFinder, resources_dir
 from nodes.settings import Settings
 from tests.desktop.canvas_helpers import node

@@ -123,7 +123,7 @@ def test_the_apps_environment_adds_comfyuis_prompt_to_saved_pngs() -> None:
 def test_the_demo_graph_gets_no_size_advice_it_asked_for(document: Document) -> None:
     """256² is small on purpose: the demo silences the size rule on the latents it shrinks
     (in the same undo step), and nothing else."""
-    from nodes.advice_rules import silenced_on
+    from nodes.advice.rules import silenced_on
 
     latent = document.add_node("latent.empty", (300, 0))
     kept = document.add_node("latent.empty", (300, 300))

@@ -327,7 +327,7 @@ def test_the_window_has_the_models_panel(
 
 def test_an_embedding_drags_as_prompt_text(qapp, tmp_path: Path) -> None:
     from desktop.panels.models import drag_payload
-    from nodes.model_catalog import ModelEntry
+    from nodes.catalog.listing import ModelEntry
 
     entry = ModelEntry("embeddings", "xl/glow.safetensors", tmp_path / "glow.safetensors", 10)
     mime = drag_payload(entry)

@@ -15,8 +15,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from nodes.catalog.embeddings import embedding_names, find_embedding, vector_count
 from nodes.context import Environment
-from nodes.embedding_files import embedding_names, find_embedding, vector_count
 from nodes.events import RunStatus
 from nodes.executor import Executor
 from nodes.models.embeddings import load_embedding

@@ -1,4 +1,4 @@
-"""Advice on the common mistakes (nodes.advice_rules): each rule fires on the case it is for
+"""Advice on the common mistakes (nodes.advice.rules): each rule fires on the case it is for
 and stays silent on its neighbours; model facts come from headers; silencing per node
 (saved with the workflow) and everywhere; the shipped templates give no advice."""
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from nodes.advice import Advice
-from nodes.advice_models import DeviceMemory, checkpoint_facts, few_step_name
-from nodes.advice_prompts import leading_filler, prompt_tokens, word_pieces
-from nodes.advice_rules import SILENCED_KEY, AdviceContext
+from nodes.advice.model_facts import DeviceMemory, checkpoint_facts, few_step_name
+from nodes.advice.prompts import leading_filler, prompt_tokens, word_pieces
+from nodes.advice.rules import SILENCED_KEY, AdviceContext
 from nodes.graph import Graph
 from nodes.library import load_builtin_nodes
 from nodes.models.demo import DemoPaths
@@ -286,7 +286,7 @@ def test_a_batch_that_will_not_fit_the_device(demo_sd15: DemoPaths) -> None:
 
 
 def test_the_real_device_memory_is_read_without_torch() -> None:
-    from nodes.advice_models import device_memory, system_ram
+    from nodes.advice.model_facts import device_memory, system_ram
 
     ram = system_ram()
     assert ram is not None and ram > 2**28

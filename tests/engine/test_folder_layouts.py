@@ -1,10 +1,10 @@
-"""Another app's models folder recognised from any of its levels (nodes.folder_layouts)."""
+"""Another app's models folder recognised from any of its levels (nodes.catalog.layouts)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from nodes.folder_layouts import FolderLayout, recognise_models_folder
+from nodes.catalog.layouts import FolderLayout, recognise_models_folder
 from nodes.paths import list_model_files
 
 

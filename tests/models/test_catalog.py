@@ -1,4 +1,4 @@
-"""The model catalogue (nodes.model_catalog, nodes.model_headers): every demo model kind's
+"""The model catalogue (nodes.catalog.listing, nodes.catalog.headers): every demo model kind's
 family, size and precision from its header alone, a file whose name lies, kohya and
 modelspec metadata, previews beside models, and digests from the background hash cache."""
 
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from nodes import model_catalog
-from nodes.model_catalog import ModelEntry, describe, hash_entry, scan
-from nodes.model_headers import family_from_metadata, read_facts
+from nodes.catalog import listing as model_catalog
+from nodes.catalog.headers import family_from_metadata, read_facts
+from nodes.catalog.listing import ModelEntry, describe, hash_entry, scan
 from nodes.models import fingerprint
 from nodes.models.demo import DemoPaths, make_demo_refiner
 from nodes.models.demo_upscale import make_demo_upscale_model
@@ -234,7 +234,7 @@ def test_unreadable_files_have_empty_facts(tmp_path: Path) -> None:
 
 def test_the_catalogue_imports_no_torch() -> None:
     code = (
-        "import sys, nodes.model_catalog, nodes.cli.models; "
+        "import sys, nodes.catalog.listing, nodes.cli.models; "
         "print(sorted(m for m in ('torch', 'diffusers', 'safetensors', 'PySide6') "
         "if m in sys.modules))"
     )

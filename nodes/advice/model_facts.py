@@ -33,7 +33,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from nodes.advice_table import FEW_STEP_NAMES
+from nodes.advice.table import FEW_STEP_NAMES
 from nodes.models import prefixes as ldm
 from nodes.models.families import FAMILIES, Family, family_for_unet
 

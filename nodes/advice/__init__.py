@@ -13,8 +13,8 @@ can hold half-built scratch nodes while the rest runs.
 
 The rules here read only the graph's structure (nodes, links, types): no files, no
 values, so they are cheap enough for every edit. The rules that read values and the
-model in use (steps, cfg, prompts, sizes, memory) are in :mod:`nodes.advice_rules`, their
-thresholds and words in :mod:`nodes.advice_table`.
+model in use (steps, cfg, prompts, sizes, memory) are in :mod:`nodes.advice.rules`, their
+thresholds and words in :mod:`nodes.advice.table`.
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ values and what the graph says about its model and sampler: from each Sampler no
 follow its links upstream (through reroutes, bypassed nodes and nodes that pass a value of
 the same name on, such as Load LoRA and Apply ControlNet) to the checkpoint, the LoRAs
 on the way, the scheduler, the latent and the prompts. The checkpoint's family and
-prediction type come from its header (:mod:`nodes.advice_models`, cached); a checkpoint
+prediction type come from its header (:mod:`nodes.advice.model_facts`, cached); a checkpoint
 that is not chosen or cannot be read is an *unknown family*, and the rules that need the
 family (sizes) stay quiet. A *few-step setup* (LCM, Turbo, Lightning... by checkpoint or
 LoRA file name, the ``lcm`` sampler or ``trailing`` timestep spacing) gets its own step
 and cfg ranges.
 
-The numbers and words are in :mod:`nodes.advice_table`. Each rule judges only valid,
+The numbers and words are in :mod:`nodes.advice.table`. Each rule judges only valid,
 typed values (a linked or invalid value is validation's business) of nodes a run needs.
 Advice never blocks a run and never changes a value: its ``fix`` is what a UI may offer.
 A user silences a rule per node (its id in ``NodeData.extra["silenced"]``, saved with the
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from nodes.advice import Advice
-from nodes.advice_models import (
+from nodes.advice.model_facts import (
     UNKNOWN,
     DeviceMemory,
     ModelFacts,
@@ -37,8 +37,8 @@ from nodes.advice_models import (
     device_memory,
     few_step_name,
 )
-from nodes.advice_prompts import leading_filler, prompt_tokens
-from nodes.advice_table import (
+from nodes.advice.prompts import leading_filler, prompt_tokens
+from nodes.advice.table import (
     ACTIVATION_BYTES_PER_PIXEL,
     SIDE_MULTIPLES,
     SIZE_RATIO_HIGH,

@@ -10,7 +10,7 @@ least" then.
 
 :func:`leading_filler` is the ``prompt.order`` heuristic: it reads the prompt's words (the
 weights' brackets dropped, lowercased) from the start and counts how many in a row are
-filler (:data:`~nodes.advice_table.FILLER_WORDS`: quality tags such as "masterpiece, best
+filler (:data:`~nodes.advice.table.FILLER_WORDS`: quality tags such as "masterpiece, best
 quality, 8k" and words such as "a very beautiful image of") before the first word that is
 not. Only that opening run is judged, not the words later on.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from nodes.advice_table import FILLER_WORDS, PROMPT_EXACT_FROM
+from nodes.advice.table import FILLER_WORDS, PROMPT_EXACT_FROM
 from nodes.paths import FileResolver
 
 __all__ = ["TokenCount", "leading_filler", "prompt_tokens", "word_pieces"]
@@ -43,8 +43,8 @@ class TokenCount:
 def _plain_text(text: str) -> str:
     """The prompt's words without weight syntax and embedding references."""
     from nodes.api import NodeError
+    from nodes.catalog.embeddings import split_refs
     from nodes.diffusion.prompt import parse_weights
-    from nodes.embedding_files import split_refs
 
     try:
         segments = [segment for segment, _ in parse_weights(text)]

@@ -2,7 +2,7 @@
 
 :func:`scan` lists what a loader's file param can take (the same names as
 :func:`nodes.paths.list_model_files`) and describes each as a :class:`ModelEntry`: its
-family, size and precision read from the header only (:mod:`nodes.model_headers`), the
+family, size and precision read from the header only (:mod:`nodes.catalog.headers`), the
 metadata the file carries — kohya's training tags and trigger words, base model and
 resolution, ``modelspec.*``, a diffusers ``model_index.json`` — and a preview picture
 when one sits beside it (``NAME.preview.png``, ``NAME.png``… as A1111 and ComfyUI
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nodes.model_headers import HeaderFacts, family_label, read_facts
+from nodes.catalog.headers import HeaderFacts, family_label, read_facts
 from nodes.models.errors import ModelError
 from nodes.models.fingerprint import (
     Fingerprint,
@@ -88,7 +88,7 @@ class ModelEntry:
     size: int
     """Bytes (a folder: all its files)."""
     families: tuple[str, ...] = ()
-    """Family ids it fits, from the header (see :class:`~nodes.model_headers.HeaderFacts`)."""
+    """Family ids it fits, from the header (see :class:`~nodes.catalog.headers.HeaderFacts`)."""
     precision: str | None = None
     architecture: str | None = None
     scale: int | None = None
@@ -225,7 +225,7 @@ def graph_family(graph: Graph, resolve: FileResolver) -> str | None:
     """The family id of the graph's checkpoint (its first Load Checkpoint node whose file
     resolves and whose header tells), or None: what a picker's wrong-family mark and the
     Models panel compare against."""
-    from nodes.advice_models import checkpoint_facts
+    from nodes.advice.model_facts import checkpoint_facts
 
     loader, param = LOADERS["checkpoints"]
     for node in sorted(graph.nodes.values(), key=lambda n: n.id):

@@ -1,6 +1,6 @@
 """The advice rules' thresholds and words, in one table to tune without touching the UI.
 
-Each :class:`Rule` is one piece of advice :mod:`nodes.advice_rules` can give: its id (what a
+Each :class:`Rule` is one piece of advice :mod:`nodes.advice.rules` can give: its id (what a
 user silences: ``"cfg.high"``, or ``"cfg"`` for every cfg rule), the limit it compares
 with, the value it suggests as a fix, the message (a ``str.format`` template filled by the
 rule), the *why* shown in tooltips and ``--json``, and ``source``: where the number comes

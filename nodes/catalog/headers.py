@@ -7,7 +7,7 @@ naming every tensor's dtype and shape (plus a free-form ``__metadata__`` of stri
 that is enough for:
 
 - **checkpoints** — the family by which text encoders the file holds
-  (:func:`nodes.advice_models.checkpoint_facts`, the loader's rule);
+  (:func:`nodes.advice.model_facts.checkpoint_facts`, the loader's rule);
 - **LoRAs** — SDXL by its second text encoder or kohya's LDM-style UNet names
   (``lora_unet_input_blocks_…``), else by how wide the cross-attention's text features
   are (768 SD1.x, 1024 SD2.x, 2048 SDXL); a LoRA that says neither (the tiny demo's
@@ -17,7 +17,7 @@ that is enough for:
   SD2.x from SD1.x by linear rather than 1×1-convolution projections (as the UNet rule
   in :func:`nodes.models.families.family_for_unet`);
 - **embeddings** — by the width of their vectors, SDXL's by their ``clip_l``/``clip_g``
-  pair (:mod:`nodes.embedding_files` reads ``.pt`` files without torch too);
+  pair (:mod:`nodes.catalog.embeddings` reads ``.pt`` files without torch too);
 - **upscale models** — the architecture and the scale where the tensors show it
   (Real-ESRGAN Compact: the last convolution's 3·s² channels; ESRGAN: its upsampling
   convolutions);
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nodes.advice_models import HEADER_MAX, checkpoint_facts
+from nodes.advice.model_facts import HEADER_MAX, checkpoint_facts
 from nodes.models import prefixes as ldm
 from nodes.models.families import FAMILIES
 
@@ -249,7 +249,7 @@ def _upscale(tensors: dict[str, Any]) -> tuple[str | None, int | None]:
 
 # --------------------------------------------------------------------------- embeddings
 def _embedding_facts(path: Path) -> HeaderFacts:
-    from nodes import embedding_files as ef
+    from nodes.catalog import embeddings as ef
 
     try:
         if path.suffix.lower() == ".safetensors":
