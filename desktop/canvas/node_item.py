@@ -82,6 +82,7 @@ class NodeItem(PortOwner):
         self.color: str | None = None
         self.bypass = False
         self.collapsed = False
+        self.pinned = False
         self.width = style.NODE_WIDTH
         self.height = style.TITLE_H
         self.stored_height: float | None = None
@@ -305,8 +306,10 @@ class NodeItem(PortOwner):
             self.relayout()
         elif attr == "pinned":
             # a pinned node stays put: the mouse cannot drag it (Arrange works round it)
+            self.pinned = bool(value)
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, not value)
             self._update_tooltip()
+            self.update()
 
     def _width_for(self, size: tuple[float, float] | None) -> float:
         """The width a stored size gives (None: the type's default)."""

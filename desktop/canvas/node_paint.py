@@ -46,6 +46,8 @@ class PaintedNode(Protocol):
     @property
     def bypass(self) -> bool: ...
     @property
+    def pinned(self) -> bool: ...
+    @property
     def status(self) -> NodeStatus: ...
     @property
     def inputs(self) -> Sequence[PortItem]: ...
@@ -251,6 +253,8 @@ def _paint_title(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
     painter.setPen(QPen(QColor(255, 255, 255, 150), 1.5))
     painter.drawPath(chevron)
     badge_w = _paint_status(item, painter, fonts)
+    if item.pinned:
+        badge_w += _paint_pin(painter, item.width - style.PAD - badge_w - 6, cy)
     painter.setFont(fonts["title"])
     painter.setPen(style.TITLE_TEXT if item.cls is not None else _UNKNOWN_TEXT)
     text_rect = QRectF(style.PAD + 14, 0, item.width - 2 * style.PAD - 14 - badge_w, style.TITLE_H)
@@ -258,6 +262,19 @@ def _paint_title(item: PaintedNode, painter: QPainter, fonts: dict) -> None:
         item.title, Qt.TextElideMode.ElideRight, text_rect.width()
     )
     painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+
+
+def _paint_pin(painter: QPainter, x: float, cy: float) -> float:
+    """A pushpin left of ``x`` on the title bar (a pinned node stays put); its width."""
+    pen = QPen(style.TITLE_TEXT_DIM, 1.5)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    painter.setPen(pen)
+    painter.drawLine(QPointF(x, cy - 1), QPointF(x, cy + 6))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(style.TITLE_TEXT)
+    painter.drawEllipse(QPointF(x, cy - 3), 3.5, 3.5)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    return 14.0
 
 
 def _paint_status(item: PaintedNode, painter: QPainter, fonts: dict) -> float:
