@@ -310,7 +310,7 @@ class FileEditor(ParamEditor):
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         line = line_edit_of(combo)
-        line.setPlaceholderText("choose a file…")
+        line.setPlaceholderText(self.empty_text())
         combo.activated.connect(lambda _i: self._picked(combo.currentText()))
         line.editingFinished.connect(lambda: self._picked(combo.currentText()))
         browse = QToolButton(panel)
@@ -325,6 +325,13 @@ class FileEditor(ParamEditor):
     def choices(self) -> list[str]:
         return list_model_files(self.param.file_kind or "", self.model_dirs())
 
+    def empty_text(self) -> str:
+        """What the empty field says: the model it stands for when the models folders hold
+        exactly one of its kind (the engine uses it: :meth:`FileFinder.only_model`), else
+        that a file is to be chosen."""
+        found = FileFinder(self.model_dirs()).only_model(self.param.file_kind or "")
+        return f"auto: {found.name}" if found is not None else "choose a file…"
+
     def refresh(self) -> None:
         current = value_of(self.combo.currentText(), self.listed)
         kind = self.param.file_kind or ""
@@ -336,6 +343,7 @@ class FileEditor(ParamEditor):
                 self.combo.addItem(choice.label, choice.name)
                 self.combo.setItemData(index, choice.tooltip, Qt.ItemDataRole.ToolTipRole)
             self.combo.setEditText(current)
+            line_edit_of(self.combo).setPlaceholderText(self.empty_text())
         finally:
             self._updating = False
 

@@ -143,3 +143,20 @@ def test_link_into_a_param_socket_hides_its_widget(canvas: CanvasView, document:
     document.undo_stack.undo()
     panel = node(canvas, sampler).param_panel
     assert panel is not None and editor.widget.isVisibleTo(panel)
+
+
+def test_an_empty_file_field_names_the_only_model_it_stands_for(
+    canvas: CanvasView, document: Document, settings: Settings, tmp_path: Path
+) -> None:
+    """The engine uses the only model of a kind for an empty path: the field says which."""
+    models = tmp_path / "models"
+    (models / "checkpoints").mkdir(parents=True)
+    (models / "checkpoints" / "dream.safetensors").write_bytes(b"")
+    settings.models_dirs = [str(models)]
+    checkpoint = document.add_node("loaders.checkpoint", (0, 0))
+    files = editor(canvas, checkpoint, "path", FileEditor)
+    line = files.combo.lineEdit()
+    assert line is not None and line.placeholderText() == "auto: dream.safetensors"
+    (models / "checkpoints" / "other.safetensors").write_bytes(b"")
+    files.refresh()  # two models: the user chooses
+    assert line.placeholderText() == "choose a file…"
