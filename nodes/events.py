@@ -9,6 +9,9 @@ and ``NodeFinished`` or ``NodeFailed``; last ``RunFinished``. Cached nodes get
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -113,3 +116,35 @@ Event = (
     | NodeFailed
     | RunFinished
 )
+
+
+class Subscribers:
+    """The listeners of a runner's events (both runners share it): :meth:`subscribe`
+    returns the unsubscribe; :meth:`emit` calls each listener, and one that raises is
+    logged, never allowed to break the run. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[Event], None]] = []
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            try:
+                callback(event)
+            except Exception:
+                logging.getLogger("daguerre.runner").exception(
+                    "event subscriber failed on %r", event
+                )

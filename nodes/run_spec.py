@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import base64
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from nodes.graph import copy_json
+from nodes.graph import Graph, copy_json
 
 if TYPE_CHECKING:
     from nodes.context import Environment
-    from nodes.graph import Graph
 
 
 class OutputPolicy(StrEnum):
@@ -59,6 +58,29 @@ class RunSpec:
             "label": self.label,
             "output": self.output.value,
         }
+
+    @classmethod
+    def of(
+        cls,
+        workflow: Any,
+        overrides: Mapping[str, Any] | None = None,
+        targets: Iterable[str] | None = None,
+        label: str = "",
+    ) -> RunSpec:
+        """The spec of a ``submit()``: ``workflow`` (a document or a :class:`Graph`) is
+        copied now, so the caller may keep editing theirs."""
+        if isinstance(workflow, Graph):
+            from nodes.workflow import to_dict
+
+            workflow = to_dict(workflow)
+        if not isinstance(workflow, dict):
+            raise TypeError("submit() takes a workflow document (dict)")
+        return cls(
+            copy_json(workflow),
+            dict(overrides or {}),
+            tuple(targets) if targets is not None else None,
+            label,
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSpec:

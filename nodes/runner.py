@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.context import CancelToken
-from nodes.events import Event, Problem, RunFinished, RunQueued, RunStatus
+from nodes.events import Event, Problem, RunFinished, RunQueued, RunStatus, Subscribers
 from nodes.executor import Executor, RunOutcome
-from nodes.graph import Graph, GraphError, copy_json
+from nodes.graph import Graph, GraphError
 from nodes.import_lock import model_library_imports
 from nodes.registry import Registry
 from nodes.run_spec import RunSpec
@@ -82,7 +82,7 @@ class Runner:
         self._current: _Job | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._subscribers: list[Callable[[Event], None]] = []
+        self._subscribers = Subscribers()
         self._outcomes: OrderedDict[int, RunOutcome] = OrderedDict()
         self._keep = keep_outcomes
         self._thread: threading.Thread | None = None
@@ -91,15 +91,7 @@ class Runner:
     # ---------------------------------------------------------------- public
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``callback(event)`` for every event (on the worker thread)."""
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)
 
     def submit(
         self,
@@ -116,13 +108,8 @@ class Runner:
         """
         if self._closed:
             raise RuntimeError("the runner is shut down")
-        job = _Job(
-            next(self._ids),
-            _snapshot(workflow),
-            dict(overrides or {}),
-            tuple(targets) if targets is not None else None,
-            label,
-        )
+        spec = RunSpec.of(workflow, overrides, targets, label)
+        job = _Job(next(self._ids), spec.workflow, spec.overrides, spec.targets, label)
         with self._lock:
             self._pending[job.run_id] = job
             self._ensure_thread()
@@ -236,13 +223,7 @@ class Runner:
         )
 
     def _emit(self, event: Event) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
-            try:
-                callback(event)
-            except Exception:  # a broken listener must not break the run
-                log.exception("event subscriber failed on %r", event)
+        self._subscribers.emit(event)
 
 
 def run_document(
@@ -271,14 +252,3 @@ def run_document(
         emit(RunFinished(run_id, RunStatus.FAILED, 0.0, "invalid overrides", tuple(problems)))
         return RunOutcome(run_id, RunStatus.FAILED, problems=problems, error="invalid overrides")
     return executor.run(graph, targets=targets, run_id=run_id, emit=emit, cancel=cancel)
-
-
-def _snapshot(workflow: Any) -> dict[str, Any]:
-    """A deep copy of a JSON-like document, so the caller may keep editing theirs."""
-    if isinstance(workflow, Graph):
-        from nodes.workflow import to_dict
-
-        workflow = to_dict(workflow)
-    if not isinstance(workflow, dict):
-        raise TypeError("submit() takes a workflow document (dict)")
-    return copy_json(workflow)

@@ -25,7 +25,15 @@ from typing import Any
 
 from nodes.cluster import artifacts
 from nodes.cluster.scheduling import Slot, assign, job_models
-from nodes.events import Event, NodeResult, Problem, RunFinished, RunQueued, RunStatus
+from nodes.events import (
+    Event,
+    NodeResult,
+    Problem,
+    RunFinished,
+    RunQueued,
+    RunStatus,
+    Subscribers,
+)
 from nodes.executor import NodeReport, RunOutcome
 from nodes.registry import Registry
 from nodes.run_spec import EnvironmentSpec, JobResult, OutputPolicy, RunSpec
@@ -100,7 +108,7 @@ class ClusterRunner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._ids = itertools.count(1)
-        self._subscribers: list[Callable[[Event], None]] = []
+        self._subscribers = Subscribers()
         self._jobs: dict[int, _Job] = {}
         self._queue: list[int] = []
         self._order: list[int] = []
@@ -120,15 +128,7 @@ class ClusterRunner:
 
     # ---------------------------------------------------------------- protocol
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)
 
     def submit(
         self,
@@ -138,15 +138,7 @@ class ClusterRunner:
         targets: Iterable[str] | None = None,
         label: str = "",
     ) -> int:
-        from nodes.runner import _snapshot  # pyright: ignore[reportPrivateUsage]
-
-        spec = RunSpec(
-            _snapshot(workflow),
-            dict(overrides or {}),
-            tuple(targets) if targets is not None else None,
-            label,
-        )
-        return self.submit_spec(spec)
+        return self.submit_spec(RunSpec.of(workflow, overrides, targets, label))
 
     def submit_spec(self, spec: RunSpec) -> int:
         if self._closed:
@@ -397,13 +389,7 @@ class ClusterRunner:
         job.done.set()
 
     def _emit(self, event: Event) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
-            try:
-                callback(event)
-            except Exception:
-                log.exception("event subscriber failed on %r", event)
+        self._subscribers.emit(event)
 
 
 def _outcome(run_id: int, result: JobResult) -> RunOutcome:
