@@ -1,6 +1,7 @@
 """Fixtures for the desktop tests: the built-in node types, a document, a RunState fed by a
-real :class:`EngineBridge` (its worker thread is shut down after each test), and a shown
-canvas over the document, at ``canvas_size`` (a module may override that fixture)."""
+real :class:`EngineBridge` (its worker thread is shut down after each test), a shown
+canvas over the document, at ``canvas_size`` (a module may override that fixture), and the
+whole main window. No test may meet a modal message box: each is answered at once."""
 
 from __future__ import annotations
 
@@ -8,17 +9,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from desktop.app import create_window
 from desktop.bridge import EngineBridge
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
+from desktop.main_window import MainWindow
 from desktop.run_state import RunState
 from nodes.context import Environment
 from nodes.library import load_builtin_nodes
 from nodes.registry import Registry
 from nodes.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modal box would hang the suite: answer "Discard" (and OK) unless a test patches
+    its own answers."""
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    for name in ("warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: QMessageBox.StandardButton.Ok)
 
 
 @pytest.fixture
@@ -69,3 +81,16 @@ def canvas(
     qtbot.waitExposed(view)
     QApplication.processEvents()
     yield view
+
+
+@pytest.fixture
+def window(qtbot: QtBot, _isolated_home: Path) -> Iterator[MainWindow]:
+    """The main window, shown at 1400×900; it never asks to save changes in teardown."""
+    win = create_window(ask=False)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.document.undo_stack.setClean()
+    win.close()

@@ -8,27 +8,13 @@ import itertools
 import json
 from pathlib import Path
 
-import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
-from desktop.app import create_window
 from desktop.canvas.arranging import arrange_graph, make_room
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from nodes.workflow import save_file
 from tests.comfy.comfy_docs import sd15_ui
-
-
-@pytest.fixture
-def window(qtbot, _isolated_home, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    win = create_window(ask=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    yield win
-    win.document.undo_stack.setClean()
-    win.close()
 
 
 def _overlaps(view: CanvasView) -> list[tuple[str, str]]:

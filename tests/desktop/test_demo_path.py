@@ -4,11 +4,8 @@ Ctrl+Enter runs it. And the app's environment adds ComfyUI's prompt to saved PNG
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
-from desktop.app import create_window
 from desktop.document import Document
 from desktop.main_window import environment_for
 from desktop.models_banner import (
@@ -20,24 +17,6 @@ from desktop.models_banner import (
 )
 from nodes.comfy.png_texts import comfy_png_texts
 from nodes.settings import Settings
-
-
-@pytest.fixture(autouse=True)
-def _no_blocking_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    for name in ("warning", "critical", "information"):
-        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: QMessageBox.StandardButton.Ok)
-
-
-@pytest.fixture
-def window(qtbot, _isolated_home):
-    win = create_window(ask=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    yield win
-    win.document.undo_stack.setClean()
-    win.close()
 
 
 def test_create_demo_model_then_ctrl_enter_runs_in_seconds(qtbot, window) -> None:

@@ -7,36 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
 
-from desktop.app import create_window
 from desktop.canvas.empty_hint import LINES
 from desktop.canvas.view import CanvasView
 from desktop.document import Document
 from desktop.files import import_summary
 from tests.comfy.comfy_docs import UIDoc
 from tests.desktop.canvas_helpers import LEFT, NO_MOD
-
-
-@pytest.fixture(autouse=True)
-def _no_blocking_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    for name in ("warning", "critical", "information"):
-        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: QMessageBox.StandardButton.Ok)
-
-
-@pytest.fixture
-def window(qtbot, _isolated_home):
-    win = create_window(ask=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    yield win
-    win.document.undo_stack.setClean()
-    win.close()
 
 
 def test_file_new_is_an_empty_canvas_with_the_hint(window) -> None:

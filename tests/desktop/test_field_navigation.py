@@ -4,15 +4,10 @@ at the field."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox, QToolTip, QWidget
-from pytestqt.qtbot import QtBot
+from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
-from desktop.app import create_window
 from desktop.canvas.node_item import NodeItem
 from desktop.canvas.params import NumberEditor, SeedEditor
 from desktop.canvas.view import CanvasView
@@ -48,21 +43,6 @@ def _type(canvas: CanvasView, text: str) -> None:
 def _key(canvas: CanvasView, key: Qt.Key, modifier: Qt.KeyboardModifier = NO_MOD) -> None:
     QTest.keyClick(canvas, key, modifier)
     QApplication.processEvents()
-
-
-@pytest.fixture
-def window(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
-    """The whole window: its Tab shortcut (Add Node) is what took Tab from the fields."""
-    # a modal box would hang the test: answer "Discard"
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    win = create_window(ask=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.document.undo_stack.setClean()
-    win.close()
 
 
 def _sampler(canvas: CanvasView, node_id: str) -> NodeItem:

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.app import create_window
@@ -128,7 +127,6 @@ def test_newest_images_caps_the_list(tmp_path: Path) -> None:
 
 @pytest.fixture
 def window(qtbot, _isolated_home, monkeypatch, outputs: Path):
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     win = create_window(ask=False)
     qtbot.addWidget(win)
     win.resize(1400, 900)

@@ -4,32 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop.app import create_window
 from desktop.run_state import NodeState
 from nodes.workflow import load_file, to_dict
-
-
-@pytest.fixture(autouse=True)
-def _no_blocking_dialogs(monkeypatch) -> None:
-    """A modal box would hang the suite: answer "Discard" unless a test says otherwise."""
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    for name in ("warning", "critical", "information"):
-        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: QMessageBox.StandardButton.Ok)
-
-
-@pytest.fixture
-def window(qtbot, _isolated_home):
-    win = create_window(ask=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    yield win
-    win.document.undo_stack.setClean()  # never ask "save changes?" in teardown
-    win.close()
 
 
 def _press(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:

@@ -4,7 +4,6 @@ dropped on the canvas and "Use as Input" from the image panel."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,9 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.app import create_window
 from desktop.canvas.view import CanvasView
 from desktop.main_window import MainWindow
 from desktop.mask_canvas import MaskCanvas, Tool, brush_dab
@@ -29,26 +27,6 @@ LEFT = Qt.MouseButton.LeftButton
 RIGHT = Qt.MouseButton.RightButton
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
-
-
-@pytest.fixture(autouse=True)
-def _no_blocking_dialogs(monkeypatch) -> None:
-    """A modal box would hang the suite: "Discard" and "Ok" unless a test says otherwise."""
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    for name in ("warning", "critical", "information"):
-        monkeypatch.setattr(QMessageBox, name, lambda *a, **k: QMessageBox.StandardButton.Ok)
-
-
-@pytest.fixture
-def window(qtbot: QtBot, _isolated_home) -> Iterator[MainWindow]:
-    win = create_window(ask=False)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.document.undo_stack.setClean()
-    win.close()
 
 
 @pytest.fixture

@@ -301,11 +301,9 @@ def test_the_window_has_the_models_panel(
 ) -> None:
     """Beside the Nodes panel; double-click sets the default graph's selected checkpoint
     loader, and the marks follow that checkpoint."""
-    from PySide6.QtWidgets import QMessageBox
 
     from desktop.app import create_window
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     monkeypatch.setenv("DAGUERRE_MODELS", str(models))
     window = create_window(ask=False)
     qtbot.addWidget(window)
