@@ -304,10 +304,9 @@ class NodeItem(PortOwner):
             self.width = self._width_for(value)
             self.stored_height = value[1] if value else None
             self.relayout()
-        elif attr == "pinned":
-            # a pinned node stays put: the mouse cannot drag it (Arrange works round it)
+        elif attr == "pinned":  # it stays put: the mouse cannot drag it (nor Arrange move it)
             self.pinned = bool(value)
-            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, not value)
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, not self.pinned)
             self._update_tooltip()
             self.update()
 
@@ -454,7 +453,7 @@ class NodeItem(PortOwner):
             parts.append(f"Unknown node type {self.type_id!r}: it is not installed.")
         else:
             parts.append(self.cls.description())
-        if not self.flags() & QGraphicsItem.GraphicsItemFlag.ItemIsMovable:
+        if self.pinned:
             parts.append("Pinned: it stays where it is (Unpin in its menu).")
         self.setToolTip("\n\n".join(parts))
 
@@ -598,6 +597,5 @@ class NodeItem(PortOwner):
         event.accept()
 
     def context_menu(self) -> QMenu:
-        """The node's menu (:mod:`desktop.canvas.context_menus`); its actions apply to
-        every selected node."""
+        """The node's menu, for every selected node (:mod:`.context_menus`)."""
         return self.canvas.node_menu(self.node_id)
