@@ -184,11 +184,8 @@ class FileFinder:
         Images are never picked this way: an empty Load Image stays empty."""
         if kind == "images" or kind not in MODEL_KIND_FOLDERS:
             return None
-        names = list_model_files(kind, self.models_dirs)
-        if len({model_stem(kind, name) for name in names}) != 1:
-            return None
-        name = min(names, key=lambda n: (model_stem(kind, n) == n, n))  # a file first
-        return self(kind, name)
+        name = only_model_name(kind, list_model_files(kind, self.models_dirs))
+        return None if name is None else self(kind, name)
 
     def unusable_reason(self, kind: str, value: str) -> str | None:
         """Why ``value`` resolves to nothing although a candidate exists (it is a FIFO, a
@@ -216,6 +213,15 @@ _FOLDER_MARKERS = {
     "controlnet": "config.json",
     "vae": "config.json",
 }
+
+
+def only_model_name(kind: str, names: list[str]) -> str | None:
+    """Of the names :func:`list_model_files` gives for ``kind``, the one an empty param
+    stands for (:meth:`FileFinder.only_model`): when they are one model (a file and a
+    folder of the same stem count as one; the file is chosen), else None."""
+    if kind == "images" or len({model_stem(kind, name) for name in names}) != 1:
+        return None
+    return min(names, key=lambda n: (model_stem(kind, n) == n, n))  # a file first
 
 
 def model_stem(kind: str, name: str) -> str:

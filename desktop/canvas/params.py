@@ -36,7 +36,7 @@ from desktop.canvas.widgets import (
 )
 from nodes.api import Param
 from nodes.graph import Graph
-from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, list_model_files
+from nodes.paths import MODEL_KIND_FOLDERS, FileFinder, list_model_files, only_model_name
 from nodes.ports import PortType
 from nodes.seed_control import SEED_MODES, seed_mode
 from nodes.tokens import exact_count
@@ -276,6 +276,14 @@ class PromptEditor(ParamEditor):
         self.on_text(text)
 
 
+def empty_text(names: list[str], kind: str) -> str:
+    """What an empty file field says, given the models folders' ``names`` of its kind: the
+    model it stands for when they are one (the engine uses it:
+    :func:`~nodes.paths.only_model_name`), else that a file is to be chosen."""
+    name = only_model_name(kind, names)
+    return f"auto: {Path(name).name}" if name is not None else "choose a file…"
+
+
 class FileEditor(ParamEditor):
     """An editable list of the models folder's files of the param's kind, plus Browse….
 
@@ -310,7 +318,7 @@ class FileEditor(ParamEditor):
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         line = line_edit_of(combo)
-        line.setPlaceholderText(self.empty_text())
+        line.setPlaceholderText(empty_text(self.choices(), self.param.file_kind or ""))
         combo.activated.connect(lambda _i: self._picked(combo.currentText()))
         line.editingFinished.connect(lambda: self._picked(combo.currentText()))
         browse = QToolButton(panel)
@@ -325,13 +333,6 @@ class FileEditor(ParamEditor):
     def choices(self) -> list[str]:
         return list_model_files(self.param.file_kind or "", self.model_dirs())
 
-    def empty_text(self) -> str:
-        """What the empty field says: the model it stands for when the models folders hold
-        exactly one of its kind (the engine uses it: :meth:`FileFinder.only_model`), else
-        that a file is to be chosen."""
-        found = FileFinder(self.model_dirs()).only_model(self.param.file_kind or "")
-        return f"auto: {found.name}" if found is not None else "choose a file…"
-
     def refresh(self) -> None:
         current = value_of(self.combo.currentText(), self.listed)
         kind = self.param.file_kind or ""
@@ -343,7 +344,8 @@ class FileEditor(ParamEditor):
                 self.combo.addItem(choice.label, choice.name)
                 self.combo.setItemData(index, choice.tooltip, Qt.ItemDataRole.ToolTipRole)
             self.combo.setEditText(current)
-            line_edit_of(self.combo).setPlaceholderText(self.empty_text())
+            names = [choice.name for choice in self.listed]
+            line_edit_of(self.combo).setPlaceholderText(empty_text(names, kind))
         finally:
             self._updating = False
 
