@@ -259,6 +259,9 @@ class MainWindow(QMainWindow):
         # room for a few rows in the Runs dock's lists, more on a taller screen
         runs_height = max(200, min(300, self.height() // 4))
         self.resizeDocks([self.run_dock], [runs_height], Qt.Orientation.Vertical)
+        # the canvas was fitted before the docks took their room: fit it to what it has
+        # (on a 1280×720 screen the first node's title was cut off)
+        QTimer.singleShot(0, self.canvas.restore_view)
 
     def _node_title(self, node_id: str) -> str | None:
         """What the panels call a node: its title, or None once it is gone."""

@@ -335,14 +335,15 @@ class CanvasView(QGraphicsView):
         self._schedule_realize()
         self.minimap.schedule_update()
 
-    def _restore_view(self) -> None:
+    def restore_view(self) -> None:
+        """The view the document was saved with, else the whole graph fitted."""
         if not self.navigation.restore():
             self.fit_view()
 
     def _reloaded(self) -> None:
         self._search.close_popup()
         if self.isVisible():
-            self._restore_view()
+            self.restore_view()
         else:
             self._placed = False
 
@@ -409,7 +410,7 @@ class CanvasView(QGraphicsView):
         super().showEvent(event)
         if not self._placed:
             self._placed = True
-            QTimer.singleShot(0, self._restore_view)
+            QTimer.singleShot(0, self.restore_view)
         self.minimap.place()
 
     def resizeEvent(self, event: QResizeEvent) -> None:

@@ -176,3 +176,27 @@ def test_the_first_window_fits_a_small_screen() -> None:
     assert first_window_size(None) == (FIRST_SIZE, False)
     assert first_window_size((1280, 690)) == ((1280, 690), True)
     assert first_window_size((1440, 860)) == ((1440, 860), True)
+
+
+def test_the_first_view_shows_the_graphs_start_once_the_docks_have_their_room(
+    qtbot, _isolated_home
+) -> None:
+    """On a first start the docks take their sizes after the canvas was fitted; a small
+    window then cut off the first node's title (a graph too wide shows its left end)."""
+    from desktop.app import create_window
+    from desktop.canvas.navigation import visible_scene_rect
+
+    win = create_window(ask=False)
+    qtbot.addWidget(win)
+    win.resize(1280, 690)
+    win.show()
+    qtbot.waitExposed(win)
+    for _ in range(5):
+        qtbot.wait(20)
+    shown = visible_scene_rect(win.canvas)
+    graph = win.canvas.canvas_scene.itemsBoundingRect()
+    assert shown.left() <= graph.left() + 1 and shown.top() <= graph.top() + 1
+    win.canvas.fit_view()  # what Fit shows for the canvas as it now is: the same view
+    assert visible_scene_rect(win.canvas) == shown
+    win.document.undo_stack.setClean()
+    win.close()
